@@ -1,0 +1,78 @@
+// Run report: what a backend says about one run of a graph. Produced by the side-process, read by the
+// CLI, the timing panel and the language server. Versioned and validated; documented in docs/run-report.md.
+import { z } from 'zod';
+import { DeviceSchema, ModelFormatSchema } from './graphIR';
+
+export const RUN_REPORT_VERSION = 1 as const;
+
+export const BackendSchema = z.enum(['sim']);
+export type Backend = z.infer<typeof BackendSchema>;
+
+export const NumericsSchema = z.object({
+  maxAbsError: z.number(),
+  maxRelError: z.number(),
+  infCount: z.number().int().nonnegative(),
+  nanCount: z.number().int().nonnegative(),
+});
+export type Numerics = z.infer<typeof NumericsSchema>;
+
+export const LayerReportSchema = z.object({
+  name: z.string(),
+  /** Normalized (MIL) op type. */
+  op: z.string(),
+  originalOp: z.string().optional(),
+  device: DeviceSchema,
+  /** Why the layer is not on the ANE (absent for ANE layers). */
+  reason: z.string().optional(),
+  rule: z.string().optional(),
+  /** Estimated time in milliseconds on the chosen chip. */
+  estMs: z.number().nonnegative(),
+  flops: z.number().nonnegative(),
+  /** Bytes moved (inputs, weights, outputs), with the last axis padded to 64 bytes on the ANE. */
+  bytes: z.number().nonnegative(),
+  outputShape: z.array(z.union([z.number(), z.string()])).optional(),
+  /** fp16 run against the fp32 reference; absent when the layer was not executed. */
+  numerics: NumericsSchema.optional(),
+  /** Why numerics are missing (op not supported by the executor, upstream not executed, ...). */
+  notExecuted: z.string().optional(),
+  source: z.object({ file: z.string(), line: z.number().int().positive() }).optional(),
+});
+export type LayerReport = z.infer<typeof LayerReportSchema>;
+
+export const RunReportSchema = z.object({
+  schemaVersion: z.literal(RUN_REPORT_VERSION),
+  backend: BackendSchema,
+  chip: z.string(),
+  model: z.object({ name: z.string(), format: ModelFormatSchema, file: z.string().optional() }),
+  totalMs: z.number().nonnegative(),
+  /** Share of compute layers placed on the ANE, 0..1. */
+  aneResidency: z.number().min(0).max(1),
+  /** Share of the estimated time spent on the ANE, 0..1. */
+  aneTimeShare: z.number().min(0).max(1),
+  /** Maximal runs of consecutive layers on one device. */
+  segments: z.number().int().nonnegative(),
+  peakActivationBytes: z.number().nonnegative(),
+  /** Name of the first layer whose fp16 output holds inf or NaN, or null. */
+  firstOverflowLayer: z.string().nullable(),
+  layers: z.array(LayerReportSchema),
+  outputs: z.array(z.object({
+    name: z.string(),
+    shape: z.array(z.number()),
+    maxAbsError: z.number(),
+    maxRelError: z.number(),
+  })),
+  warnings: z.array(z.string()),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+export class ReportValidationError extends Error {}
+
+export function parseRunReport(data: unknown, origin: string): RunReport {
+  const result = RunReportSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue ? issue.path.join('.') || '(root)' : '(root)';
+    throw new ReportValidationError(`${origin}: invalid run report at ${where}: ${issue?.message ?? 'unknown problem'}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,58 @@
+// JSON-RPC methods between a front end (the extension, the CLI) and the native side-process.
+// Typed once here; both ends import these types. Transport: vscode-jsonrpc over stdio.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { RunReport } from './runReport';
+
+/** What to run: a model file, or an nn.Module class traced by the Python helper. */
+export type RunTarget =
+  | { kind: 'onnx'; path: string }
+  | {
+      kind: 'pytorch';
+      /** The .py file that defines the class. */
+      file: string;
+      className: string;
+      /** One shape per forward() argument, e.g. [[1, 3, 224, 224]]. */
+      inputShapes: number[][];
+      /** Interpreter to trace with (aneLens.pythonPath, the Python extension's, or python3). */
+      pythonPath: string;
+    };
+
+export interface RunParams {
+  target: RunTarget;
+  backend: 'sim';
+  /** Chip id, e.g. "M4" (case-insensitive). */
+  chip: string;
+  /** Optional .npy files per graph input name; seeded random inputs otherwise. */
+  inputNpy?: Record<string, string>;
+  /** When set, the fp16 outputs are written here as <output name>.npy (float32 values). */
+  saveOutputsTo?: string;
+  /** Seed for random inputs. */
+  seed?: number;
+  /** Job time limit in ms (default 120000). */
+  timeoutMs?: number;
+}
+
+export interface PingResult {
+  version: string;
+  addon: string;
+  pid: number;
+}
+
+export interface ProgressParams {
+  jobId: number;
+  message: string;
+}
+
+export const RunRequest = new RequestType<RunParams, RunReport, void>('aneLens/run');
+export const PingRequest = new RequestType<void, PingResult, void>('aneLens/ping');
+/** Only honoured when the side-process runs with ANE_LENS_TEST_HOOKS=1: lets tests prove restart works. */
+export const CrashForTestRequest = new RequestType<void, void, void>('aneLens/crashForTest');
+export const ProgressNotification = new NotificationType<ProgressParams>('aneLens/progress');
+
+/** Error codes carried in ResponseError.code, so front ends can word them. */
+export const SideProcessErrorCodes = {
+  BadInput: -32001,
+  TraceFailed: -32002,
+  Timeout: -32003,
+  Internal: -32004,
+} as const;
