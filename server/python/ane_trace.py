@@ -1,0 +1,1327 @@
+#!/usr/bin/env python3
+"""Trace an nn.Module class from a user's file into ANE Lens Graph IR (schemaVersion 1).
+
+    python ane_trace.py --file model.py --class Net --inputs '[[1,3,224,224]]' --out-dir DIR
+
+writes DIR/graph.json (Graph IR, ops in the MIL vocabulary) and DIR/weights.bin (constants as fp32).
+On failure prints one line "ANE_TRACE_ERROR: <message>" to stderr and exits with status 3, so the caller can
+show the message as is. Python 3.9+, torch >= 1.13.
+
+torch.fx is tried first (it keeps module structure, so layers map back to the `self.x = nn.X(...)` lines);
+torch.jit.trace is the fallback (it records whatever ran, so it copes with Python the fx tracer cannot follow,
+at the cost of a coarser mapping).
+"""
+import argparse
+import ast
+import importlib.util
+import inspect
+import json
+import math
+import operator
+import os
+import struct
+import sys
+import textwrap
+import traceback
+import warnings
+
+ERROR_PREFIX = 'ANE_TRACE_ERROR: '
+
+
+class TraceFailure(Exception):
+    """An error whose message is meant for the user as is."""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--file', required=True)
+    parser.add_argument('--class', dest='class_name', required=True)
+    parser.add_argument('--inputs', required=True, help='JSON list of shapes, one per forward() argument')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    try:
+        shapes = json.loads(args.inputs)
+        if not isinstance(shapes, list) or not all(
+                isinstance(s, list) and all(isinstance(d, int) and d > 0 for d in s) for s in shapes):
+            raise TraceFailure('--inputs must be a JSON list of shapes of positive integers, e.g. [[1,3,224,224]]')
+        graph, blob = trace_file(os.path.abspath(args.file), args.class_name, shapes, args.seed)
+        os.makedirs(args.out_dir, exist_ok=True)
+        with open(os.path.join(args.out_dir, 'weights.bin'), 'wb') as f:
+            f.write(blob)
+        with open(os.path.join(args.out_dir, 'graph.json'), 'w') as f:
+            json.dump(graph, f)
+    except TraceFailure as e:
+        sys.stderr.write(ERROR_PREFIX + one_line(str(e)) + '\n')
+        sys.exit(3)
+    except Exception as e:  # a bug in this helper: say so, with where it happened
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f' (ane_trace.py line {tb[-1].lineno})' if tb else ''
+        sys.stderr.write(ERROR_PREFIX + one_line(f'internal error in the tracer{where}: {type(e).__name__}: {e}') + '\n')
+        traceback.print_exc()
+        sys.exit(3)
+
+
+def one_line(text):
+    return ' '.join(str(text).split())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading the user's module
+
+def import_torch():
+    try:
+        import torch  # noqa: F401
+        import torch.fx  # noqa: F401
+    except Exception as e:
+        raise TraceFailure(f'cannot import torch with {sys.executable}: {type(e).__name__}: {e}')
+    import torch
+    return torch
+
+
+def user_frame_text(exc, user_file):
+    """'file.py:23' for the innermost traceback frame inside the user's file, or None."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == user_file]
+    if not frames:
+        return None
+    f = frames[-1]
+    return f'{os.path.basename(user_file)}:{f.lineno}', f
+
+
+def load_class(path, class_name):
+    if not os.path.isfile(path):
+        raise TraceFailure(f'{path}: no such file')
+    torch = import_torch()
+    directory = os.path.dirname(path)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    module_name = '_ane_lens_user_' + ''.join(c if c.isalnum() else '_' for c in os.path.splitext(os.path.basename(path))[0])
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise TraceFailure(f'{os.path.basename(path)}:{e.lineno}: syntax error: {e.msg}')
+    except BaseException as e:
+        where = user_frame_text(e, path)
+        at = f'{where[0]}: ' if where else f'{os.path.basename(path)}: '
+        raise TraceFailure(f'{at}importing the file failed: {type(e).__name__}: {e}')
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise TraceFailure(f'{os.path.basename(path)} defines no class {class_name}')
+    if not (inspect.isclass(cls) and issubclass(cls, torch.nn.Module)):
+        raise TraceFailure(f'{class_name} in {os.path.basename(path)} is not an nn.Module subclass')
+    return torch, cls
+
+
+def instantiate(cls, path):
+    try:
+        sig = inspect.signature(cls.__init__)
+        required = [p.name for p in list(sig.parameters.values())[1:]
+                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):
+        required = []
+    if required:
+        line = class_line(cls)
+        raise TraceFailure(f'{os.path.basename(path)}:{line}: {cls.__name__}.__init__ needs arguments ({", ".join(required)}); '
+                           f'ANE Lens creates the module with no arguments, so give them default values')
+    try:
+        model = cls()
+    except BaseException as e:
+        where = user_frame_text(e, path)
+        at = f'{where[0]}: ' if where else ''
+        raise TraceFailure(f'{at}{cls.__name__}() failed: {type(e).__name__}: {e}')
+    return model.eval()
+
+
+def class_line(cls):
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Source lines of submodule assignments (`self.conv = nn.Conv2d(...)` in __init__)
+
+_init_cache = {}
+
+
+def init_assignments(cls):
+    """{attr: (file, line, ast value)} for `self.attr = ...` in cls.__init__ (first assignment wins), or {}."""
+    if cls in _init_cache:
+        return _init_cache[cls]
+    result = {}
+    try:
+        init = cls.__dict__.get('__init__')
+        if init is not None:
+            file = os.path.abspath(inspect.getsourcefile(init))
+            lines, start = inspect.getsourcelines(init)
+            tree = ast.parse(textwrap.dedent(''.join(lines)))
+            for node in ast.walk(tree):
+                targets = []
+                if isinstance(node, ast.Assign):
+                    targets = node.targets
+                elif isinstance(node, ast.AnnAssign):
+                    targets = [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == 'self':
+                        if t.attr not in result:
+                            result[t.attr] = (file, node.lineno + start - 1, node.value, start - 1)
+    except (OSError, TypeError, SyntaxError):
+        result = {}
+    _init_cache[cls] = result
+    return result
+
+
+def is_user_class(cls, torch_dir):
+    try:
+        f = inspect.getsourcefile(cls)
+    except TypeError:
+        return False
+    return f is not None and not os.path.abspath(f).startswith(torch_dir)
+
+
+def module_source(root, path, torch_dir):
+    """Source location of the assignment that created submodule `path` ("block.conv", "features.0")."""
+    parts = path.split('.')
+    best = None
+    owner = root
+    for i, attr in enumerate(parts):
+        cls = type(owner)
+        if is_user_class(cls, torch_dir):
+            found = init_assignments(cls).get(attr)
+            if found:
+                file, line, value, offset = found
+                rest = parts[i + 1:]
+                # nn.Sequential(a, b, c) written inline: point at the element, not the whole call.
+                if rest and rest[0].isdigit() and isinstance(value, ast.Call) and call_name(value).endswith('Sequential'):
+                    k = int(rest[0])
+                    if k < len(value.args) and not any(isinstance(a, ast.Starred) for a in value.args[:k + 1]):
+                        line = value.args[k].lineno + offset
+                best = {'file': file, 'line': line}
+        # A level with no assignment (built in a loop, add_module...) keeps the enclosing assignment's line.
+        owner = getattr(owner, attr, None)
+        if owner is None:
+            break
+    return best
+
+
+def call_name(call):
+    f = call.func
+    names = []
+    while isinstance(f, ast.Attribute):
+        names.append(f.attr)
+        f = f.value
+    if isinstance(f, ast.Name):
+        names.append(f.id)
+    return '.'.join(reversed(names))
+
+
+def stack_source(stack_trace, torch_dir):
+    """The innermost frame of an fx stack trace that is not torch's own code."""
+    if not stack_trace:
+        return None
+    import re
+    best = None
+    for m in re.finditer(r'File "([^"]+)", line (\d+)', stack_trace):
+        file = os.path.abspath(m.group(1))
+        if file.startswith(torch_dir) or file == os.path.abspath(__file__):
+            continue
+        best = {'file': file, 'line': int(m.group(2))}
+    return best
+
+
+# ---------------------------------------------------------------------------------------------------------
+# IR builder shared by the fx and jit paths
+
+DTYPES = {}
+
+
+def ir_dtype(torch, dt):
+    if not DTYPES:
+        DTYPES.update({torch.float32: 'fp32', torch.float16: 'fp16', torch.float64: 'fp64', torch.int64: 'int64',
+                       torch.int32: 'int32', torch.int16: 'int16', torch.int8: 'int8', torch.uint8: 'uint8',
+                       torch.bool: 'bool'})
+    return DTYPES.get(dt, 'unknown')
+
+
+class Builder:
+    def __init__(self, torch, name, file):
+        self.torch = torch
+        self.name = name
+        self.file = file
+        self.inputs = []
+        self.outputs = []
+        self.constants = []
+        self.ops = []
+        self.warnings = []
+        self.blob = bytearray()
+        self.used_names = set()
+        self.const_cache = {}
+
+    def unique(self, base):
+        base = base.replace('/', '_') or 'v'
+        name = base
+        k = 1
+        while name in self.used_names:
+            name = f'{base}_{k}'
+            k += 1
+        self.used_names.add(name)
+        return name
+
+    def constant(self, value, base='const'):
+        """Add a constant (tensor or Python number/list) as fp32 bytes; returns its value name."""
+        torch = self.torch
+        if isinstance(value, torch.Tensor):
+            t = value.detach().to(torch.float32).contiguous().cpu()
+            key = (t.data_ptr(), tuple(t.shape), t.dtype) if t.numel() > 16 else None
+            dtype = ir_dtype(torch, value.dtype)
+        else:
+            t = torch.tensor(value, dtype=torch.float32)
+            key = None
+            dtype = 'fp32'
+        if key is not None and key in self.const_cache:
+            return self.const_cache[key]
+        name = self.unique(base)
+        flat = t.reshape(-1).tolist()
+        offset = len(self.blob)
+        self.blob += struct.pack(f'<{len(flat)}f', *flat)
+        # Integer-typed constants are stored as fp32 bytes too (the blob is documented as fp32), so the
+        # declared dtype is fp32; small ones also travel inline for analysis.
+        decl = {'name': name, 'type': {'dtype': 'fp32', 'shape': list(t.shape)},
+                'data': {'offset': offset, 'byteLength': 4 * len(flat)}}
+        if len(flat) <= 16 and all(math.isfinite(v) for v in flat):
+            decl['value'] = flat
+        if dtype not in ('fp32', 'fp16', 'fp64'):
+            decl['type']['dtype'] = 'fp32'
+        self.constants.append(decl)
+        if key is not None:
+            self.const_cache[key] = name
+        return name
+
+    def add_op(self, name, op, original, inputs, out_types, attrs=None, source=None):
+        """out_types: list of (base name, tensor) or (base, (dtype, shape)); returns output value names."""
+        torch = self.torch
+        op_name = self.unique(name)
+        outs = []
+        names = []
+        for i, (base, t) in enumerate(out_types):
+            vname = op_name if i == 0 and base is None else self.unique(base or f'{op_name}_{i}')
+            if isinstance(t, torch.Tensor):
+                ttype = {'dtype': ir_dtype(torch, t.dtype), 'shape': list(t.shape)}
+            else:
+                ttype = {'dtype': t[0], 'shape': list(t[1])}
+            outs.append({'name': vname, 'type': ttype})
+            names.append(vname)
+        node = {'name': op_name, 'op': op, 'originalOp': original, 'inputs': inputs, 'outputs': outs,
+                'attrs': attrs or {}}
+        if source:
+            node['source'] = source
+        self.ops.append(node)
+        return names
+
+    def to_json(self):
+        return {'schemaVersion': 1, 'name': self.name, 'format': 'pytorch', 'file': self.file,
+                'inputs': self.inputs, 'outputs': self.outputs, 'constants': self.constants, 'ops': self.ops,
+                'warnings': self.warnings}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# torch.fx path
+
+def trace_file(path, class_name, shapes, seed):
+    torch, cls = load_class(path, class_name)
+    model = instantiate(cls, path)
+    torch.manual_seed(seed)
+    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
+    try:
+        return trace_fx(torch, model, cls, path, shapes, seed, torch_dir)
+    except TraceFailure:
+        raise
+    except Exception as fx_error:
+        fx_reason = describe_failure(fx_error, path, cls, 'torch.fx')
+        try:
+            graph, blob = trace_jit(torch, model, cls, path, shapes, seed, torch_dir)
+        except TraceFailure as jit_failure:
+            raise TraceFailure(f'{fx_reason}; torch.jit.trace also failed: {jit_failure}')
+        except Exception as jit_error:
+            raise TraceFailure(f'{fx_reason}; torch.jit.trace also failed: {describe_failure(jit_error, path, cls, "torch.jit")}')
+        graph['warnings'].insert(0, f'{fx_reason}; used torch.jit.trace instead, which records only the path taken '
+                                    f'for the random example inputs')
+        return graph, blob
+
+
+def _proxy_iter(self):
+    # torch 1.13 finds the unpacking instruction with `f_lasti // 2`, which is wrong on Python 3.11 (inline
+    # caches), so `a, (b, c) = self.lstm(x)` failed to trace. Match the instruction by its byte offset instead.
+    import dis
+    frame = inspect.currentframe().f_back
+    for inst in dis.get_instructions(frame.f_code):
+        if inst.offset == frame.f_lasti:
+            if inst.opname == 'UNPACK_SEQUENCE':
+                return (self[i] for i in range(inst.argval))
+            break
+    return self.tracer.iter(self)
+
+
+def describe_failure(exc, path, cls, tracer):
+    text = one_line(f'{type(exc).__name__}: {exc}')
+    if 'symbolically traced variables cannot be used as inputs to control flow' in text or 'Proxy object cannot be iterated' in text:
+        kind = 'data-dependent control flow cannot be traced'
+    else:
+        kind = f'{tracer} cannot trace it'
+    where = user_frame_text(exc, path)
+    if where:
+        frame = where[1]
+        return f'{cls.__name__}.{frame.name} line {frame.lineno} ({os.path.basename(path)}:{frame.lineno}): {kind}: {text}'
+    return f'{cls.__name__} ({os.path.basename(path)}): {kind}: {text}'
+
+
+def example_inputs(torch, shapes, int_inputs, seed):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i, s in enumerate(shapes):
+        if i in int_inputs:
+            out.append(torch.randint(0, int_inputs[i], s, generator=g))
+        else:
+            out.append(torch.randn(*s, generator=g))
+    return out
+
+
+def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
+    import torch.fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    class Tracer(torch.fx.Tracer):
+        def __init__(self):
+            super().__init__()
+            self.record_stack_traces = True
+
+    tracer = Tracer()
+    original_iter = torch.fx.proxy.Proxy.__iter__
+    torch.fx.proxy.Proxy.__iter__ = _proxy_iter
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            fx_graph = tracer.trace(model)
+    finally:
+        torch.fx.proxy.Proxy.__iter__ = original_iter
+    gm = torch.fx.GraphModule(model, fx_graph, cls.__name__)
+    placeholders = [n for n in gm.graph.nodes if n.op == 'placeholder']
+    if len(placeholders) != len(shapes):
+        names = ', '.join(n.target for n in placeholders)
+        raise TraceFailure(f'{cls.__name__}.forward takes {len(placeholders)} input(s) ({names}) but {len(shapes)} shape(s) were given')
+
+    # Inputs feeding an embedding are indices: random floats would make the example run fail.
+    int_inputs = {}
+    modules = dict(gm.named_modules())
+    for i, ph in enumerate(placeholders):
+        for user in ph.users:
+            if user.op == 'call_module' and isinstance(modules.get(user.target), torch.nn.Embedding):
+                int_inputs[i] = modules[user.target].num_embeddings
+            elif user.op == 'call_function' and user.target is torch.nn.functional.embedding:
+                int_inputs[i] = 2
+    inputs = example_inputs(torch, shapes, int_inputs, seed)
+
+    values = {}
+
+    class Recorder(ShapeProp):
+        def run_node(self, n):
+            result = super().run_node(n)
+            values[n] = result
+            return result
+
+    try:
+        with torch.no_grad():
+            Recorder(gm).propagate(*inputs)
+    except Exception as e:
+        # Re-run the original module so the traceback points into the user's file.
+        try:
+            with torch.no_grad():
+                model(*inputs)
+        except Exception as e2:
+            raise TraceFailure(describe_failure(e2, path, cls, 'the forward pass'))
+        raise TraceFailure(f'{cls.__name__}: running the traced graph failed: {one_line(e)}')
+
+    b = Builder(torch, cls.__name__, path)
+    conv = FxConverter(torch, b, gm, model, values, path, torch_dir)
+    for i, ph in enumerate(placeholders):
+        name = b.unique(ph.name)
+        b.inputs.append({'name': name, 'type': {'dtype': 'int64' if i in int_inputs else 'fp32', 'shape': list(shapes[i])}})
+        conv.env[ph] = name
+    for node in gm.graph.nodes:
+        if node.op in ('placeholder',):
+            continue
+        if node.op == 'output':
+            b.outputs = [v for v in flatten(conv.resolve(node.args[0])) if isinstance(v, str)]
+            continue
+        conv.convert(node)
+    if not b.outputs:
+        raise TraceFailure(f'{cls.__name__}.forward returns no tensor that depends on its inputs')
+    return b.to_json(), bytes(b.blob)
+
+
+def flatten(v):
+    if isinstance(v, (list, tuple)):
+        for x in v:
+            yield from flatten(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from flatten(x)
+    else:
+        yield v
+
+
+class Value:
+    """A non-tensor Python value computed at trace time (shape, int, dtype...): folded, never emitted."""
+
+    def __init__(self, v):
+        self.v = v
+
+
+class FxConverter:
+    def __init__(self, torch, builder, gm, model, values, path, torch_dir):
+        self.torch = torch
+        self.model = model
+        self.b = builder
+        self.gm = gm
+        self.values = values
+        self.path = path
+        self.torch_dir = torch_dir
+        self.env = {}  # node -> value name | nested list/tuple of names | Value
+        self.modules = dict(gm.named_modules())
+        import torch.nn.functional as F
+        self.F = F
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def resolve(self, a):
+        """IR view of an fx argument: value names for tensors, Python values for everything else."""
+        import torch.fx
+        if isinstance(a, torch.fx.Node):
+            r = self.env.get(a)
+            if isinstance(r, Value):
+                return r.v
+            return r
+        if isinstance(a, (list, tuple)):
+            return type(a)(self.resolve(x) for x in a)
+        if isinstance(a, dict):
+            return {k: self.resolve(v) for k, v in a.items()}
+        return a
+
+    def tensor_in(self, a, base='const'):
+        """A value name for an argument that should be a tensor (constants are materialized)."""
+        r = self.resolve(a)
+        if isinstance(r, str):
+            return r
+        if isinstance(r, self.torch.Tensor):
+            return self.b.constant(r, base)
+        if isinstance(r, (int, float, bool)):
+            return self.b.constant(float(r), base)
+        raise ValueError(f'expected a tensor, got {type(r).__name__}')
+
+    def is_dynamic(self, node):
+        import torch.fx
+        found = []
+
+        def visit(a):
+            if isinstance(a, torch.fx.Node):
+                r = self.env.get(a)
+                if r is not None and not isinstance(r, Value):
+                    found.append(a)
+            return a
+        torch.fx.node.map_arg((node.args, node.kwargs), visit)
+        return bool(found)
+
+    def source(self, node):
+        if node.op == 'call_module':
+            return module_source(self.model, node.target, self.torch_dir) or stack_source(node.stack_trace, self.torch_dir)
+        return stack_source(getattr(node, 'stack_trace', None), self.torch_dir)
+
+    def emit(self, node, op, inputs, attrs=None, original=None, out=None):
+        result = self.values[node]
+        if out is None:
+            out = result
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        types = [(None if i == 0 else f'{node.name}_{i}', t) for i, t in enumerate(outs)]
+        names = self.b.add_op(node.name, op, original or self.original(node), inputs, types, attrs or {}, self.source(node))
+        return names
+
+    def original(self, node):
+        t = node.target
+        if node.op == 'call_module':
+            m = self.modules[t]
+            mod = type(m).__module__
+            return ('nn.' if mod.startswith('torch.nn') else '') + type(m).__name__
+        if node.op == 'call_method':
+            return f'Tensor.{t}'
+        mod = getattr(t, '__module__', None) or ''
+        name = getattr(t, '__name__', str(t))
+        if mod == '_operator' or mod == 'operator':
+            return f'operator.{name}'
+        if mod.startswith('torch.nn.functional'):
+            return f'F.{name}'
+        if mod.startswith('torch'):
+            return f'torch.{name}'
+        return f'{mod}.{name}' if mod else name
+
+    # -- dispatch -------------------------------------------------------------------------------------
+    def convert(self, node):
+        torch = self.torch
+        result = self.values.get(node)
+        if node.op == 'get_attr':
+            self.env[node] = Value(result) if not isinstance(result, torch.Tensor) else Value(result)
+            return
+        dynamic = self.is_dynamic(node)
+        if not dynamic or not contains_tensor(torch, result):
+            # Shape arithmetic, x.size(), constants computed from parameters: fold to the value seen at
+            # trace time (shapes are static in the IR).
+            self.env[node] = Value(result)
+            return
+        try:
+            r = self.convert_dynamic(node)
+        except Exception as e:  # never crash on an op we map badly: keep it visible as unknown
+            self.b.warnings.append(f'{node.name} ({self.original(node)}): could not map to MIL ({one_line(e)}); kept as unknown')
+            r = None
+        if r is None:
+            r = self.unknown(node)
+        self.env[node] = r
+
+    def unknown(self, node):
+        import torch.fx
+        ins = []
+        torch.fx.node.map_arg((node.args, node.kwargs), lambda a: ins.append(self.env.get(a)) or a)
+        names = [x for x in flatten(ins) if isinstance(x, str)]
+        tensors = [t for t in flatten_result(self.torch, self.values[node])]
+        out_names = self.emit(node, 'unknown', names, {}, out=tensors)
+        return rebuild(self.torch, self.values[node], iter(out_names))
+
+    def convert_dynamic(self, node):
+        if node.op == 'call_module':
+            return self.convert_module(node, self.modules[node.target])
+        if node.op == 'call_function':
+            return self.convert_function(node, node.target, list(node.args), dict(node.kwargs))
+        if node.op == 'call_method':
+            return self.convert_method(node, node.target, list(node.args), dict(node.kwargs))
+        return None
+
+    # -- modules --------------------------------------------------------------------------------------
+    def convert_module(self, node, m):
+        torch = self.torch
+        nn = torch.nn
+        x = node.args[0] if node.args else None
+        p = node.target
+        if isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Identity)) or type(m).__name__ in ('Dropout1d', 'Dropout3d', 'AlphaDropout'):
+            return self.resolve(x)
+        if isinstance(m, nn.Conv2d):
+            return self.conv2d(node, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups, p, m.padding_mode)
+        if isinstance(m, nn.Conv1d):
+            return self.conv1d(node, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups, p, m.padding_mode)
+        if isinstance(m, nn.Linear):
+            ins = [self.tensor_in(x), self.b.constant(m.weight, f'{p}.weight')]
+            if m.bias is not None:
+                ins.append(self.b.constant(m.bias, f'{p}.bias'))
+            return self.one(node, 'linear', ins)
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            return self.batch_norm(node, x, m.running_mean, m.running_var, m.weight, m.bias, m.eps, p)
+        if isinstance(m, nn.LayerNorm):
+            return self.layer_norm(node, x, list(m.normalized_shape), m.weight, m.bias, m.eps, p)
+        act = self.activation_module(node, m, x)
+        if act is not None:
+            return act
+        if isinstance(m, nn.Softmax):
+            return self.one(node, 'softmax', [self.tensor_in(x)], {'axis': self.norm_axis(m.dim if m.dim is not None else -1, x)})
+        if isinstance(m, nn.MaxPool2d):
+            return self.pool(node, 'max_pool', x, m.kernel_size, m.stride, m.padding, m.ceil_mode, True, m.dilation)
+        if isinstance(m, nn.AvgPool2d):
+            return self.pool(node, 'avg_pool', x, m.kernel_size, m.stride, m.padding, m.ceil_mode, not m.count_include_pad, 1)
+        if isinstance(m, nn.AdaptiveAvgPool2d):
+            return self.adaptive_avg(node, x, m.output_size)
+        if isinstance(m, nn.Flatten):
+            return self.reshape(node, x)
+        if isinstance(m, nn.Embedding):
+            return self.one(node, 'gather', [self.b.constant(m.weight, f'{p}.weight'), self.tensor_in(x)], {'axis': 0})
+        if isinstance(m, (nn.LSTM, nn.GRU, nn.RNN)):
+            return self.recurrent(node, m, p)
+        if isinstance(m, nn.MultiheadAttention):
+            return self.mha(node, m, p)
+        if isinstance(m, nn.Upsample):
+            return self.upsample(node, x, m.mode)
+        return None
+
+    def activation_module(self, node, m, x):
+        nn = self.torch.nn
+        simple = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid', nn.Tanh: 'tanh', nn.SiLU: 'silu'}
+        for k, v in simple.items():
+            if isinstance(m, k):
+                return self.one(node, v, [self.tensor_in(x)])
+        if isinstance(m, nn.ReLU6):
+            return self.one(node, 'clip', [self.tensor_in(x)], {'alpha': 0.0, 'beta': 6.0})
+        if isinstance(m, nn.Hardtanh):
+            return self.one(node, 'clip', [self.tensor_in(x)], {'alpha': float(m.min_val), 'beta': float(m.max_val)})
+        if isinstance(m, nn.GELU):
+            return self.gelu(node, x, getattr(m, 'approximate', 'none'))
+        if isinstance(m, nn.Hardswish):
+            return self.hardswish(node, x)
+        if isinstance(m, nn.Hardsigmoid):
+            return self.hardsigmoid(node, x)
+        if isinstance(m, nn.LeakyReLU):
+            return self.one(node, 'leaky_relu', [self.tensor_in(x)], {'alpha': float(m.negative_slope)})
+        if isinstance(m, nn.ELU):
+            return self.one(node, 'elu', [self.tensor_in(x)], {'alpha': float(m.alpha)})
+        return None
+
+    # -- op helpers -----------------------------------------------------------------------------------
+    def one(self, node, op, inputs, attrs=None):
+        return self.emit(node, op, inputs, attrs)[0]
+
+    def rank(self, a):
+        v = self.values.get(a) if not isinstance(a, str) else None
+        return v.dim() if isinstance(v, self.torch.Tensor) else None
+
+    def norm_axis(self, axis, x):
+        r = self.rank(x)
+        return axis + r if (axis < 0 and r is not None) else axis
+
+    def conv2d(self, node, x, weight, bias, stride, padding, dilation, groups, p, padding_mode='zeros'):
+        w = self.tensor_in(weight, f'{p}.weight') if not isinstance(weight, self.torch.Tensor) else self.b.constant(weight, f'{p}.weight')
+        ins = [self.tensor_in(x), w]
+        if bias is not None:
+            ins.append(self.tensor_in(bias, f'{p}.bias') if not isinstance(bias, self.torch.Tensor) else self.b.constant(bias, f'{p}.bias'))
+        wt = weight if isinstance(weight, self.torch.Tensor) else self.values[weight]
+        k = list(wt.shape[2:])
+        stride, dilation = pair(stride), pair(dilation)
+        pad = conv_pad(padding, k, dilation)
+        if padding_mode != 'zeros':
+            padded = self.b.add_op(f'{node.name}_pad', 'pad', self.original(node), [ins[0]],
+                                   [(None, ('fp32', padded_shape(self.values[x].shape, pad)))],
+                                   {'pad': [0, 0, 0, 0, pad[0], pad[1], pad[2], pad[3]], 'mode': {'reflect': 'reflect', 'replicate': 'replicate', 'circular': 'circular'}.get(padding_mode, padding_mode), 'constant_val': 0.0},
+                                   self.source(node))[0]
+            ins[0] = padded
+            pad = [0, 0, 0, 0]
+        return self.one(node, 'conv', ins, {'strides': stride, 'pad': pad, 'dilations': dilation, 'groups': int(groups)})
+
+    def conv1d(self, node, x, weight, bias, stride, padding, dilation, groups, p, padding_mode='zeros'):
+        # The IR (like MIL on the ANE) runs 1-D convolutions as 2-D with H=1.
+        torch = self.torch
+        xv = self.values[x]
+        n, c, length = xv.shape
+        src = self.source(node)
+        orig = self.original(node)
+        x4 = self.b.add_op(f'{node.name}_to2d', 'reshape', orig, [self.tensor_in(x)], [(None, ('fp32', [n, c, 1, length]))],
+                           {'shape': [n, c, 1, length]}, src)[0]
+        w = weight if isinstance(weight, torch.Tensor) else self.values[weight]
+        ins = [x4, self.b.constant(w.unsqueeze(2), f'{p}.weight')]
+        if bias is not None:
+            bv = bias if isinstance(bias, torch.Tensor) else self.values[bias]
+            ins.append(self.b.constant(bv, f'{p}.bias'))
+        k = int(w.shape[2])
+        s = int(stride[0] if isinstance(stride, (list, tuple)) else stride)
+        d = int(dilation[0] if isinstance(dilation, (list, tuple)) else dilation)
+        lp = conv_pad(padding, [k], [d])
+        out = self.values[node]
+        if padding_mode != 'zeros':
+            self.b.warnings.append(f'{node.name}: padding_mode {padding_mode} treated as zeros')
+        y4 = self.b.add_op(node.name, 'conv', orig, ins, [(None, ('fp32', [out.shape[0], out.shape[1], 1, out.shape[2]]))],
+                           {'strides': [1, s], 'pad': [0, 0, lp[0], lp[1]], 'dilations': [1, d], 'groups': int(groups)}, src)[0]
+        return self.b.add_op(f'{node.name}_to1d', 'reshape', orig, [y4], [(None, out)], {'shape': list(out.shape)}, src)[0]
+
+    def batch_norm(self, node, x, mean, var, weight, bias, eps, p):
+        ins = [self.tensor_in(x), self.const_or_in(mean, f'{p}.running_mean'), self.const_or_in(var, f'{p}.running_var')]
+        if weight is not None:
+            ins.append(self.const_or_in(weight, f'{p}.weight'))
+            if bias is not None:
+                ins.append(self.const_or_in(bias, f'{p}.bias'))
+        elif bias is not None:
+            ins += ['', self.const_or_in(bias, f'{p}.bias')]
+        return self.one(node, 'batch_norm', ins, {'epsilon': float(eps)})
+
+    def layer_norm(self, node, x, normalized_shape, weight, bias, eps, p):
+        r = self.rank(x)
+        axes = [r - len(normalized_shape) + i for i in range(len(normalized_shape))]
+        ins = [self.tensor_in(x)]
+        if weight is not None:
+            ins.append(self.const_or_in(weight, f'{p}.weight'))
+        if bias is not None:
+            if weight is None:
+                ins.append('')
+            ins.append(self.const_or_in(bias, f'{p}.bias'))
+        return self.one(node, 'layer_norm', ins, {'axes': axes, 'epsilon': float(eps)})
+
+    def const_or_in(self, v, base):
+        if isinstance(v, self.torch.Tensor):
+            return self.b.constant(v, base)
+        return self.tensor_in(v, base)
+
+    def gelu(self, node, x, approximate):
+        return self.one(node, 'gelu', [self.tensor_in(x)], {'mode': 'TANH_APPROXIMATION' if approximate == 'tanh' else 'EXACT'})
+
+    def hardswish(self, node, x):
+        # x * clip(x + 3, 0, 6) / 6 with ops the executor has kernels for (MIL would use sigmoid_hard).
+        xv = self.values[x]
+        src, orig = self.source(node), self.original(node)
+        xi = self.tensor_in(x)
+        a = self.b.add_op(f'{node.name}_add3', 'add', orig, [xi, self.b.constant(3.0, 'three')], [(None, xv)], {}, src)[0]
+        c = self.b.add_op(f'{node.name}_clip', 'clip', orig, [a], [(None, xv)], {'alpha': 0.0, 'beta': 6.0}, src)[0]
+        s = self.b.add_op(f'{node.name}_scale', 'mul', orig, [c, self.b.constant(1.0 / 6.0, 'one_sixth')], [(None, xv)], {}, src)[0]
+        return self.b.add_op(node.name, 'mul', orig, [xi, s], [(None, self.values[node])], {}, src)[0]
+
+    def hardsigmoid(self, node, x):
+        xv = self.values[x]
+        src, orig = self.source(node), self.original(node)
+        a = self.b.add_op(f'{node.name}_add3', 'add', orig, [self.tensor_in(x), self.b.constant(3.0, 'three')], [(None, xv)], {}, src)[0]
+        c = self.b.add_op(f'{node.name}_clip', 'clip', orig, [a], [(None, xv)], {'alpha': 0.0, 'beta': 6.0}, src)[0]
+        return self.b.add_op(node.name, 'mul', orig, [c, self.b.constant(1.0 / 6.0, 'one_sixth')], [(None, self.values[node])], {}, src)[0]
+
+    def pool(self, node, op, x, kernel, stride, padding, ceil_mode, exclude_pad, dilation):
+        k = pair(kernel)
+        s = pair(stride if stride is not None and stride != [] else kernel)
+        pd = pair(padding)
+        if pair(dilation) != [1, 1]:
+            self.b.warnings.append(f'{node.name}: pooling dilation {pair(dilation)} is not represented in the IR')
+        attrs = {'kernel_sizes': k, 'strides': s, 'pad': [pd[0], pd[0], pd[1], pd[1]], 'ceil_mode': bool(ceil_mode)}
+        if op == 'avg_pool':
+            attrs['exclude_padding_from_average'] = bool(exclude_pad)
+        return self.one(node, op, [self.tensor_in(x)], attrs)
+
+    def adaptive_avg(self, node, x, output_size):
+        xv = self.values[x]
+        out = pair(output_size)
+        h, w = xv.shape[-2], xv.shape[-1]
+        out = [h if o is None else o for o in out]
+        if out == [1, 1]:
+            return self.one(node, 'reduce_mean', [self.tensor_in(x)], {'axes': [xv.dim() - 2, xv.dim() - 1], 'keep_dims': True})
+        if h % out[0] == 0 and w % out[1] == 0:
+            k = [h // out[0], w // out[1]]
+            return self.one(node, 'avg_pool', [self.tensor_in(x)], {'kernel_sizes': k, 'strides': k, 'pad': [0, 0, 0, 0],
+                                                                    'ceil_mode': False, 'exclude_padding_from_average': True})
+        return None
+
+    def reshape(self, node, x):
+        return self.one(node, 'reshape', [self.tensor_in(x)], {'shape': list(self.values[node].shape)})
+
+    def recurrent(self, node, m, p):
+        kind = {'LSTM': 'lstm', 'GRU': 'gru', 'RNN': 'rnn'}[type(m).__name__]
+        ins = [self.tensor_in(node.args[0])]
+        if len(node.args) > 1 and node.args[1] is not None:
+            h = self.resolve(node.args[1])
+            ins += [v for v in flatten(h) if isinstance(v, str)]
+        for pname, param in m.named_parameters():
+            ins.append(self.b.constant(param, f'{p}.{pname}'))
+        attrs = {'hidden_size': m.hidden_size, 'num_layers': m.num_layers, 'bidirectional': bool(m.bidirectional),
+                 'batch_first': bool(m.batch_first)}
+        if kind == 'rnn':
+            attrs['activation'] = m.nonlinearity
+        result = self.values[node]
+        tensors = list(flatten_result(self.torch, result))
+        names = self.emit(node, kind, ins, attrs, out=tensors)
+        return rebuild(self.torch, result, iter(names))
+
+    def mha(self, node, m, p):
+        # Kept as one op: placement and costing treat attention as a unit, and the executor has no kernel for
+        # it (it and everything downstream are reported as not executed).
+        args = list(node.args) + [None] * 3
+        q = node.kwargs.get('query', args[0])
+        k = node.kwargs.get('key', args[1])
+        v = node.kwargs.get('value', args[2])
+        ins = [self.tensor_in(q), self.tensor_in(k), self.tensor_in(v)]
+        for pname, param in m.named_parameters():
+            ins.append(self.b.constant(param, f'{p}.{pname}'))
+        attrs = {'num_heads': m.num_heads, 'embed_dim': m.embed_dim, 'batch_first': bool(getattr(m, 'batch_first', False))}
+        result = self.values[node]
+        tensors = list(flatten_result(self.torch, result))
+        names = self.emit(node, 'multihead_attention', ins, attrs, out=tensors)
+        return rebuild(self.torch, result, iter(names))
+
+    def upsample(self, node, x, mode):
+        xv, out = self.values[x], self.values[node]
+        attrs = {'scale_factor_height': out.shape[-2] / xv.shape[-2], 'scale_factor_width': out.shape[-1] / xv.shape[-1]}
+        op = 'upsample_nearest_neighbor' if mode == 'nearest' else 'resize_bilinear' if mode == 'bilinear' else None
+        return self.one(node, op, [self.tensor_in(x)], attrs) if op else None
+
+    # -- functions and methods ------------------------------------------------------------------------
+    def arg(self, args, kwargs, i, name, default=None):
+        if name in kwargs:
+            return kwargs[name]
+        return args[i] if i < len(args) else default
+
+    def convert_function(self, node, fn, args, kwargs):
+        torch, F = self.torch, self.F
+        name = getattr(fn, '__name__', '')
+        binary = {operator.add: 'add', operator.sub: 'sub', operator.mul: 'mul', operator.truediv: 'real_div',
+                  operator.pow: 'pow', torch.add: 'add', torch.sub: 'sub', torch.mul: 'mul', torch.div: 'real_div',
+                  torch.pow: 'pow', torch.maximum: 'maximum', torch.minimum: 'minimum', torch.true_divide: 'real_div'}
+        if fn in binary:
+            return self.binary(node, binary[fn], args[0], args[1], kwargs.get('alpha'))
+        if fn in (operator.matmul, torch.matmul, torch.bmm, torch.mm):
+            return self.one(node, 'matmul', [self.tensor_in(args[0]), self.tensor_in(args[1])], {'transpose_x': False, 'transpose_y': False})
+        if fn is operator.neg or fn is torch.neg:
+            return self.one(node, 'mul', [self.tensor_in(args[0]), self.b.constant(-1.0, 'minus_one')])
+        if fn is operator.getitem:
+            return self.getitem(node, args[0], args[1])
+        unary = {torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid', F.sigmoid: 'sigmoid', torch.tanh: 'tanh',
+                 F.tanh: 'tanh', torch.exp: 'exp', torch.sqrt: 'sqrt', torch.rsqrt: 'rsqrt', torch.abs: 'abs',
+                 F.silu: 'silu', torch.log: 'log', torch.erf: 'erf'}
+        if fn in unary:
+            return self.one(node, unary[fn], [self.tensor_in(args[0])])
+        if fn is F.relu6:
+            return self.one(node, 'clip', [self.tensor_in(args[0])], {'alpha': 0.0, 'beta': 6.0})
+        if fn is F.gelu:
+            return self.gelu(node, args[0], kwargs.get('approximate', 'none'))
+        if fn is F.hardswish:
+            return self.hardswish(node, args[0])
+        if fn is F.hardsigmoid:
+            return self.hardsigmoid(node, args[0])
+        if fn is F.leaky_relu:
+            return self.one(node, 'leaky_relu', [self.tensor_in(args[0])], {'alpha': float(self.arg(args, kwargs, 1, 'negative_slope', 0.01))})
+        if fn in (torch.clamp, torch.clip, F.hardtanh):
+            lo = self.resolve(self.arg(args, kwargs, 1, 'min' if fn is not F.hardtanh else 'min_val', -1.0 if fn is F.hardtanh else None))
+            hi = self.resolve(self.arg(args, kwargs, 2, 'max' if fn is not F.hardtanh else 'max_val', 1.0 if fn is F.hardtanh else None))
+            return self.clip(node, args[0], lo, hi)
+        if fn in (torch.softmax, F.softmax, F.log_softmax, torch.log_softmax):
+            axis = self.norm_axis(self.resolve(self.arg(args, kwargs, 1, 'dim', -1)), args[0])
+            if fn in (F.log_softmax, torch.log_softmax):
+                sm = self.b.add_op(f'{node.name}_softmax', 'softmax', self.original(node), [self.tensor_in(args[0])],
+                                   [(None, self.values[node])], {'axis': axis}, self.source(node))[0]
+                return self.b.add_op(node.name, 'log', self.original(node), [sm], [(None, self.values[node])], {}, self.source(node))[0]
+            return self.one(node, 'softmax', [self.tensor_in(args[0])], {'axis': axis})
+        if fn in (torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze):
+            return self.reshape(node, args[0])
+        if fn in (torch.permute,):
+            return self.one(node, 'transpose', [self.tensor_in(args[0])], {'perm': self.perm(args[0], self.resolve(args[1]))})
+        if fn in (torch.transpose, torch.swapaxes):
+            return self.transpose(node, args[0], self.resolve(args[1]), self.resolve(args[2]))
+        if fn in (torch.cat, torch.concat):
+            return self.concat(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'dim', 0)))
+        if fn is torch.stack:
+            return self.stack(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'dim', 0)))
+        if fn in (torch.mean, torch.sum, torch.amax):
+            return self.reduce(node, {torch.mean: 'reduce_mean', torch.sum: 'reduce_sum', torch.amax: 'reduce_max'}[fn],
+                               args[0], self.arg(args, kwargs, 1, 'dim'), self.arg(args, kwargs, 2, 'keepdim', False))
+        if fn is F.adaptive_avg_pool2d:
+            return self.adaptive_avg(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'output_size')))
+        if fn in (F.max_pool2d, F.avg_pool2d):
+            a = lambda i, n, d=None: self.resolve(self.arg(args, kwargs, i, n, d))  # noqa: E731
+            if fn is F.max_pool2d:
+                return self.pool(node, 'max_pool', args[0], a(1, 'kernel_size'), a(2, 'stride'), a(3, 'padding', 0),
+                                 a(5, 'ceil_mode', False), True, a(4, 'dilation', 1))
+            return self.pool(node, 'avg_pool', args[0], a(1, 'kernel_size'), a(2, 'stride'), a(3, 'padding', 0),
+                             a(4, 'ceil_mode', False), not a(5, 'count_include_pad', True), 1)
+        if fn is F.conv2d or fn is F.conv1d:
+            a = lambda i, n, d=None: self.arg(args, kwargs, i, n, d)  # noqa: E731
+            conv = self.conv2d if fn is F.conv2d else self.conv1d
+            return conv(node, args[0], a(1, 'weight'), a(2, 'bias'), self.resolve(a(3, 'stride', 1)), self.resolve(a(4, 'padding', 0)),
+                        self.resolve(a(5, 'dilation', 1)), self.resolve(a(6, 'groups', 1)), node.name)
+        if fn is F.linear:
+            ins = [self.tensor_in(args[0]), self.tensor_in(self.arg(args, kwargs, 1, 'weight'), f'{node.name}.weight')]
+            bias = self.arg(args, kwargs, 2, 'bias')
+            if bias is not None:
+                ins.append(self.tensor_in(bias, f'{node.name}.bias'))
+            return self.one(node, 'linear', ins)
+        if fn is F.layer_norm:
+            ns = self.resolve(self.arg(args, kwargs, 1, 'normalized_shape'))
+            return self.layer_norm(node, args[0], list(ns), self.arg(args, kwargs, 2, 'weight'), self.arg(args, kwargs, 3, 'bias'),
+                                   self.resolve(self.arg(args, kwargs, 4, 'eps', 1e-5)), node.name)
+        if fn is F.batch_norm:
+            return self.batch_norm(node, args[0], self.arg(args, kwargs, 1, 'running_mean'), self.arg(args, kwargs, 2, 'running_var'),
+                                   self.arg(args, kwargs, 3, 'weight'), self.arg(args, kwargs, 4, 'bias'),
+                                   self.resolve(self.arg(args, kwargs, 7, 'eps', 1e-5)), node.name)
+        if fn in (F.dropout, F.dropout2d, torch.dropout):
+            return self.resolve(args[0])
+        if fn is F.interpolate:
+            return self.upsample(node, args[0], self.resolve(kwargs.get('mode', args[3] if len(args) > 3 else 'nearest')))
+        if fn is F.pad:
+            return self.pad(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'pad')), self.resolve(self.arg(args, kwargs, 2, 'mode', 'constant')),
+                            self.resolve(self.arg(args, kwargs, 3, 'value', 0.0)))
+        if fn in (torch.chunk, torch.split):
+            return self.split(node, args[0], self.arg(args, kwargs, 2, 'dim', 0))
+        if fn is F.embedding:
+            return self.one(node, 'gather', [self.tensor_in(args[1]), self.tensor_in(args[0])], {'axis': 0})
+        if fn is torch.where and len(args) == 3:
+            return self.one(node, 'select', [self.tensor_in(a) for a in args[:3]])
+        if fn in (torch.gather, torch.index_select):
+            return self.one(node, 'gather', [self.tensor_in(args[0]), self.tensor_in(args[2])], {'axis': self.norm_axis(self.resolve(args[1]), args[0])})
+        if name.startswith('scatter'):
+            return self.one(node, 'scatter', [self.tensor_in(a) for a in args if not isinstance(self.resolve(a), (int, float))])
+        return None
+
+    def convert_method(self, node, name, args, kwargs):
+        torch = self.torch
+        x = args[0]
+        if name in ('view', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'view_as', 'reshape_as'):
+            return self.reshape(node, x)
+        if name in ('contiguous', 'clone', 'detach', 'float', 'type_as') or (name == 'to' and self.values[node].dtype == self.values[x].dtype):
+            return self.resolve(x)
+        if name == 'permute':
+            dims = args[1:] if len(args) > 2 or not isinstance(self.resolve(args[1]), (list, tuple)) else self.resolve(args[1])
+            return self.one(node, 'transpose', [self.tensor_in(x)], {'perm': self.perm(x, [self.resolve(d) for d in dims])})
+        if name in ('transpose', 'swapaxes'):
+            return self.transpose(node, x, self.resolve(args[1]), self.resolve(args[2]))
+        if name == 't':
+            return self.transpose(node, x, 0, 1)
+        binary = {'add': 'add', 'sub': 'sub', 'mul': 'mul', 'div': 'real_div', 'pow': 'pow', '__add__': 'add', '__mul__': 'mul'}
+        if name in binary:
+            return self.binary(node, binary[name], x, args[1], kwargs.get('alpha'))
+        if name in ('matmul', 'bmm', 'mm'):
+            return self.one(node, 'matmul', [self.tensor_in(x), self.tensor_in(args[1])], {'transpose_x': False, 'transpose_y': False})
+        unary = {'relu': 'relu', 'sigmoid': 'sigmoid', 'tanh': 'tanh', 'exp': 'exp', 'sqrt': 'sqrt', 'rsqrt': 'rsqrt', 'abs': 'abs', 'log': 'log'}
+        if name in unary:
+            return self.one(node, unary[name], [self.tensor_in(x)])
+        if name in ('softmax',):
+            return self.one(node, 'softmax', [self.tensor_in(x)], {'axis': self.norm_axis(self.resolve(self.arg(args, kwargs, 1, 'dim', -1)), x)})
+        if name in ('mean', 'sum', 'amax'):
+            return self.reduce(node, {'mean': 'reduce_mean', 'sum': 'reduce_sum', 'amax': 'reduce_max'}[name], x,
+                               self.arg(args, kwargs, 1, 'dim'), self.arg(args, kwargs, 2, 'keepdim', False))
+        if name in ('clamp', 'clip'):
+            return self.clip(node, x, self.resolve(self.arg(args, kwargs, 1, 'min')), self.resolve(self.arg(args, kwargs, 2, 'max')))
+        if name in ('chunk', 'split'):
+            return self.split(node, x, self.arg(args, kwargs, 2, 'dim', 0))
+        if name == 'neg':
+            return self.one(node, 'mul', [self.tensor_in(x), self.b.constant(-1.0, 'minus_one')])
+        return None
+
+    def binary(self, node, op, a, c, alpha=None):
+        ra, rc = self.resolve(a), self.resolve(c)
+        if alpha not in (None, 1) and op in ('add', 'sub'):
+            return None
+        if not isinstance(ra, str) and not isinstance(rc, str):
+            return None
+        return self.one(node, op, [self.tensor_in(a), self.tensor_in(c)])
+
+    def clip(self, node, x, lo, hi):
+        if lo is not None and hi is None and float(lo) == 0.0:
+            return self.one(node, 'relu', [self.tensor_in(x)])
+        big = 3.4e38
+        return self.one(node, 'clip', [self.tensor_in(x)], {'alpha': float(lo) if lo is not None else -big,
+                                                            'beta': float(hi) if hi is not None else big})
+
+    def perm(self, x, dims):
+        r = self.rank(x)
+        dims = list(dims[0]) if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else list(dims)
+        return [d + r if d < 0 else d for d in dims]
+
+    def transpose(self, node, x, d0, d1):
+        r = self.rank(x)
+        d0, d1 = (d0 + r if d0 < 0 else d0), (d1 + r if d1 < 0 else d1)
+        perm = list(range(r))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return self.one(node, 'transpose', [self.tensor_in(x)], {'perm': perm})
+
+    def concat(self, node, xs, axis):
+        r = self.values[node].dim()
+        return self.one(node, 'concat', [self.tensor_in(v) for v in xs], {'axis': axis + r if axis < 0 else axis})
+
+    def stack(self, node, xs, axis):
+        out = self.values[node]
+        r = out.dim()
+        axis = axis + r if axis < 0 else axis
+        parts = []
+        for i, v in enumerate(xs):
+            shape = list(out.shape)
+            shape[axis] = 1
+            parts.append(self.b.add_op(f'{node.name}_expand{i}', 'reshape', self.original(node), [self.tensor_in(v)],
+                                       [(None, ('fp32', shape))], {'shape': shape}, self.source(node))[0])
+        return self.one(node, 'concat', parts, {'axis': axis})
+
+    def reduce(self, node, op, x, dim, keepdim):
+        dim = self.resolve(dim)
+        keepdim = bool(self.resolve(keepdim))
+        r = self.rank(x)
+        if dim is None:
+            axes = list(range(r))
+        else:
+            axes = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+        return self.one(node, op, [self.tensor_in(x)], {'axes': axes, 'keep_dims': keepdim})
+
+    def split(self, node, x, dim):
+        result = self.values[node]
+        axis = self.norm_axis(self.resolve(dim), x)
+        sizes = [int(t.shape[axis]) for t in result]
+        names = self.emit(node, 'split', [self.tensor_in(x)], {'axis': axis, 'split_sizes': sizes}, out=list(result))
+        return tuple(names)
+
+    def pad(self, node, x, pads, mode, value):
+        r = self.rank(x)
+        per_axis = [0] * (2 * r)
+        # F.pad lists (begin, end) pairs starting from the LAST axis.
+        for i in range(len(pads) // 2):
+            axis = r - 1 - i
+            per_axis[2 * axis], per_axis[2 * axis + 1] = int(pads[2 * i]), int(pads[2 * i + 1])
+        return self.one(node, 'pad', [self.tensor_in(x)], {'pad': per_axis, 'mode': mode, 'constant_val': float(value or 0.0)})
+
+    def getitem(self, node, container, index):
+        r = self.resolve(container)
+        idx = self.resolve(index)
+        if isinstance(r, (list, tuple)):
+            return r[idx]
+        if not isinstance(r, str):
+            return None
+        xv = self.values[container]
+        out = self.values[node]
+        if not isinstance(idx, tuple):
+            idx = (idx,)
+        if any(isinstance(i, str) or (hasattr(i, 'dim')) for i in idx):
+            return None  # tensor indexing: gather, not mapped
+        begin, end, stride = [], [], []
+        axis = 0
+        expanded = []
+        n_real = sum(1 for i in idx if i is not None and i is not Ellipsis)
+        for i in idx:
+            if i is Ellipsis:
+                expanded += [slice(None)] * (xv.dim() - n_real)
+            else:
+                expanded.append(i)
+        for i in expanded:
+            if i is None:
+                continue
+            size = xv.shape[axis]
+            if isinstance(i, int):
+                j = i + size if i < 0 else i
+                begin.append(j), end.append(j + 1), stride.append(1)
+            elif isinstance(i, slice):
+                s, e, st = i.indices(size)
+                begin.append(s), end.append(e), stride.append(st)
+            else:
+                return None
+            axis += 1
+        while axis < xv.dim():
+            begin.append(0), end.append(xv.shape[axis]), stride.append(1)
+            axis += 1
+        sliced_shape = [len(range(b, e, s)) for b, e, s in zip(begin, end, stride)]
+        src, orig = self.source(node), self.original(node)
+        if list(out.shape) == sliced_shape:
+            return self.one(node, 'slice_by_index', [r], {'begin': begin, 'end': end, 'stride': stride})
+        sl = self.b.add_op(f'{node.name}_slice', 'slice_by_index', orig, [r], [(None, ('fp32', sliced_shape))],
+                           {'begin': begin, 'end': end, 'stride': stride}, src)[0]
+        return self.b.add_op(node.name, 'reshape', orig, [sl], [(None, out)], {'shape': list(out.shape)}, src)[0]
+
+
+def pair(v):
+    if isinstance(v, (list, tuple)):
+        return [int(x) for x in v] if len(v) == 2 else [int(v[0]), int(v[0])]
+    return [int(v), int(v)]
+
+
+def conv_pad(padding, k, dilation):
+    """[top, bottom, left, right] (or [left, right] for 1-D) from PyTorch's padding argument."""
+    if isinstance(padding, str):
+        if padding == 'valid':
+            return [0] * (2 * len(k))
+        out = []
+        for kk, d in zip(k, dilation):  # 'same' (stride 1): extra padding goes at the end, like PyTorch
+            total = d * (kk - 1)
+            out += [total // 2, total - total // 2]
+        return out
+    p = padding if isinstance(padding, (list, tuple)) else [padding] * len(k)
+    out = []
+    for x in p:
+        out += [int(x), int(x)]
+    return out
+
+
+def padded_shape(shape, pad):
+    s = list(shape)
+    s[-2] += pad[0] + pad[1]
+    s[-1] += pad[2] + pad[3]
+    return s
+
+
+def contains_tensor(torch, v):
+    return any(isinstance(x, torch.Tensor) for x in flatten_result(torch, v))
+
+
+def flatten_result(torch, v):
+    if isinstance(v, torch.Tensor):
+        yield v
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            yield from flatten_result(torch, x)
+
+
+def rebuild(torch, v, names):
+    """The result's structure with each tensor replaced by the next value name."""
+    if isinstance(v, torch.Tensor):
+        return next(names)
+    if isinstance(v, (list, tuple)):
+        return tuple(rebuild(torch, x, names) for x in v)
+    return Value(v)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# torch.jit.trace fallback
+
+JIT_UNARY = {'aten::relu': 'relu', 'aten::sigmoid': 'sigmoid', 'aten::tanh': 'tanh', 'aten::exp': 'exp',
+             'aten::sqrt': 'sqrt', 'aten::rsqrt': 'rsqrt', 'aten::abs': 'abs', 'aten::silu': 'silu', 'aten::log': 'log',
+             'aten::relu_': 'relu', 'aten::sigmoid_': 'sigmoid', 'aten::tanh_': 'tanh', 'aten::silu_': 'silu'}
+JIT_BINARY = {'aten::add': 'add', 'aten::sub': 'sub', 'aten::mul': 'mul', 'aten::div': 'real_div', 'aten::pow': 'pow',
+              'aten::add_': 'add', 'aten::mul_': 'mul', 'aten::maximum': 'maximum', 'aten::minimum': 'minimum'}
+JIT_ALIAS = {'aten::dropout', 'aten::dropout_', 'aten::contiguous', 'aten::detach', 'aten::clone', 'aten::feature_dropout'}
+JIT_RESHAPE = {'aten::view', 'aten::reshape', 'aten::flatten', 'aten::squeeze', 'aten::unsqueeze'}
+
+
+def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
+    inputs = example_inputs(torch, shapes, {}, seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with torch.no_grad():
+            traced = torch.jit.trace(model, tuple(inputs), check_trace=False)
+    b = Builder(torch, cls.__name__, path)
+    for w in caught:
+        if os.path.abspath(w.filename) == path:
+            b.warnings.append(f'{os.path.basename(path)}:{w.lineno}: {one_line(w.message)}')
+    graph = traced.inlined_graph
+    # Values: run the graph node by node is not exposed; shapes come from the traced types, constants and
+    # parameters from the module's state.
+    env = {}
+    params = dict(model.named_parameters())
+    params.update(dict(model.named_buffers()))
+    attr_path = {}
+    graph_inputs = list(graph.inputs())
+    attr_path[graph_inputs[0].debugName()] = ''
+    for i, v in enumerate(graph_inputs[1:]):
+        name = b.unique(f'input_{i}')
+        b.inputs.append({'name': name, 'type': {'dtype': 'fp32', 'shape': list(shapes[i])}})
+        env[v.debugName()] = name
+
+    def out_type(v):
+        t = v.type()
+        try:
+            sizes = t.sizes()
+            st = t.scalarType()
+        except Exception:
+            return None
+        if sizes is None:
+            return None
+        return ({'Float': 'fp32', 'Half': 'fp16', 'Long': 'int64', 'Int': 'int32', 'Bool': 'bool', 'Double': 'fp64'}.get(st, 'fp32'), list(sizes))
+
+    def source_of(n):
+        import re
+        text = n.sourceRange() if hasattr(n, 'sourceRange') else ''
+        m = None
+        for mm in re.finditer(r'([^\s(]+\.py)\((\d+)\)', text or ''):
+            f = os.path.abspath(mm.group(1))
+            if not f.startswith(torch_dir):
+                m = {'file': f, 'line': int(mm.group(2))}
+                break
+        return m
+
+    def inp(v):
+        name = env.get(v.debugName())
+        if isinstance(name, str):
+            return name
+        if isinstance(name, Value):
+            val = name.v
+            if isinstance(val, torch.Tensor) or isinstance(val, (int, float)):
+                return b.constant(val)
+        raise ValueError(f'unresolved value %{v.debugName()}')
+
+    def const(v):
+        r = env.get(v.debugName())
+        return r.v if isinstance(r, Value) else r
+
+    counter = [0]
+    for n in graph.nodes():
+        kind = n.kind()
+        ins = list(n.inputs())
+        outs = list(n.outputs())
+        if kind == 'prim::Constant':
+            env[outs[0].debugName()] = Value(outs[0].toIValue())
+            continue
+        if kind == 'prim::GetAttr':
+            base = attr_path.get(ins[0].debugName())
+            full = (base + '.' if base else '') + n.s('name')
+            attr_path[outs[0].debugName()] = full
+            if full in params:
+                env[outs[0].debugName()] = Value(params[full].detach())
+            continue
+        if kind == 'prim::ListConstruct' or kind == 'prim::TupleConstruct':
+            items = [env.get(i.debugName()) for i in ins]
+            env[outs[0].debugName()] = Value([x.v for x in items]) if all(isinstance(x, Value) for x in items) else items
+            continue
+        if kind in ('prim::ListUnpack', 'prim::TupleUnpack'):
+            src = env.get(ins[0].debugName())
+            seq = src.v if isinstance(src, Value) else src
+            for o, x in zip(outs, seq):
+                env[o.debugName()] = x if isinstance(x, (str, Value)) else Value(x)
+            continue
+        if kind == 'aten::size':
+            t = out_type(ins[0])
+            d = const(ins[1]) if len(ins) > 1 else None
+            env[outs[0].debugName()] = Value(t[1][d] if (t and d is not None) else (t[1] if t else None))
+            continue
+        if kind in ('aten::Int', 'prim::NumToTensor', 'aten::ScalarImplicit'):
+            env[outs[0].debugName()] = env.get(ins[0].debugName())
+            continue
+        if kind in JIT_ALIAS:
+            env[outs[0].debugName()] = env.get(ins[0].debugName())
+            continue
+        counter[0] += 1
+        base = kind.split('::')[-1].strip('_') + f'_{counter[0]}'
+        src = source_of(n)
+        types = [(None if i == 0 else None, out_type(o) or ('fp32', [])) for i, o in enumerate(outs)]
+        tensor_ins = []
+        op, attrs = 'unknown', {}
+        try:
+            if kind in JIT_UNARY:
+                op, tensor_ins = JIT_UNARY[kind], [inp(ins[0])]
+            elif kind in JIT_BINARY:
+                op, tensor_ins = JIT_BINARY[kind], [inp(ins[0]), inp(ins[1])]
+            elif kind in ('aten::_convolution', 'aten::conv2d'):
+                w = const(ins[1])
+                bias = const(ins[2])
+                stride, pad, dil = const(ins[3]), const(ins[4]), const(ins[5])
+                groups = const(ins[8]) if kind == 'aten::_convolution' else const(ins[6])
+                op = 'conv'
+                tensor_ins = [inp(ins[0]), b.constant(w, 'weight')] + ([b.constant(bias, 'bias')] if isinstance(bias, torch.Tensor) else [])
+                if w.dim() == 3:
+                    raise ValueError('1-D convolution in the jit fallback')
+                p2 = pad if isinstance(pad, (list, tuple)) else [pad, pad]
+                attrs = {'strides': list(stride), 'pad': [p2[0], p2[0], p2[1], p2[1]], 'dilations': list(dil), 'groups': int(groups)}
+            elif kind == 'aten::linear':
+                bias = const(ins[2])
+                op, tensor_ins = 'linear', [inp(ins[0]), b.constant(const(ins[1]), 'weight')] + ([b.constant(bias, 'bias')] if isinstance(bias, torch.Tensor) else [])
+            elif kind in ('aten::matmul', 'aten::bmm', 'aten::mm'):
+                op, tensor_ins, attrs = 'matmul', [inp(ins[0]), inp(ins[1])], {'transpose_x': False, 'transpose_y': False}
+            elif kind == 'aten::softmax':
+                op, tensor_ins, attrs = 'softmax', [inp(ins[0])], {'axis': const(ins[1])}
+            elif kind in JIT_RESHAPE:
+                op, tensor_ins, attrs = 'reshape', [inp(ins[0])], {'shape': types[0][1][1]}
+            elif kind == 'aten::permute':
+                op, tensor_ins, attrs = 'transpose', [inp(ins[0])], {'perm': list(const(ins[1]))}
+            elif kind == 'aten::batch_norm':
+                op = 'batch_norm'
+                tensor_ins = [inp(ins[0]), b.constant(const(ins[3])), b.constant(const(ins[4])), b.constant(const(ins[1])), b.constant(const(ins[2]))]
+                attrs = {'epsilon': float(const(ins[7]))}
+            elif kind in ('aten::mean', 'aten::sum'):
+                op, tensor_ins = ('reduce_mean' if kind == 'aten::mean' else 'reduce_sum'), [inp(ins[0])]
+                attrs = {'axes': list(const(ins[1]) or []), 'keep_dims': bool(const(ins[2]))}
+            elif kind == 'aten::adaptive_avg_pool2d' and list(const(ins[1])) == [1, 1]:
+                op, tensor_ins, attrs = 'reduce_mean', [inp(ins[0])], {'axes': [2, 3], 'keep_dims': True}
+            elif kind == 'aten::cat':
+                items = env.get(ins[0].debugName())
+                op, tensor_ins, attrs = 'concat', [x if isinstance(x, str) else b.constant(x.v) for x in items], {'axis': const(ins[1])}
+            elif kind in ('aten::lstm', 'aten::gru', 'aten::rnn_tanh', 'aten::rnn_relu'):
+                op = {'aten::lstm': 'lstm', 'aten::gru': 'gru'}.get(kind, 'rnn')
+                tensor_ins = [inp(ins[0])]
+            else:
+                tensor_ins = [env[i.debugName()] for i in ins if isinstance(env.get(i.debugName()), str)]
+        except Exception as e:
+            b.warnings.append(f'{kind}: could not map to MIL ({one_line(e)}); kept as unknown')
+            op, attrs = 'unknown', {}
+            tensor_ins = [env[i.debugName()] for i in ins if isinstance(env.get(i.debugName()), str)]
+        names = b.add_op(base, op, kind, tensor_ins, types, attrs, src)
+        for o, nm in zip(outs, names):
+            env[o.debugName()] = nm
+    outs = []
+    for o in graph.outputs():
+        r = env.get(o.debugName())
+        outs += [x for x in flatten(r if isinstance(r, (list, tuple)) else [r]) if isinstance(x, str)]
+    if not outs:
+        raise TraceFailure(f'{cls.__name__}.forward returns no tensor that depends on its inputs')
+    b.outputs = outs
+    return b.to_json(), bytes(b.blob)
+
+
+if __name__ == '__main__':
+    main()
