@@ -1,0 +1,118 @@
+// Entry point of the Python source analysis (contract 6): parse once with tree-sitter, run every
+// rule, check `# ane:` pragmas, and find run targets. Syntax errors never make it throw: tree-sitter
+// recovers, rules see whatever well-formed parts remain, and a rule that trips on odd code is skipped.
+import type { Node } from 'web-tree-sitter';
+import type { Finding, Severity } from '../../../common/findings';
+import { AnalysisContext } from './context';
+import { initPythonParser, parsePython } from './parser';
+import { isPragmaLine, pragmaAbove } from './pragmas';
+import { PRAGMA_RULE_ID, RULES } from './rules/index';
+import { anchorRow, collectRunTargets, statementRow, type RunTargets } from './runTargets';
+
+export type { RunTargetClass, RunTargetConvert, RunTargets } from './runTargets';
+export { initPythonParser } from './parser';
+
+export interface AnalyzeOptions {
+  /** Chip id (common/chips.ts); reserved for chip-dependent rules. */
+  chip?: string;
+  /** Called when a rule throws on odd input; the rule's findings are dropped, the others kept. */
+  onRuleError?: (ruleId: string, error: unknown) => void;
+}
+
+export interface PythonAnalysis {
+  findings: Finding[];
+  targets: RunTargets;
+  /** Milliseconds spent parsing and analysing (for logs and the perf test). */
+  parseMs: number;
+  analyzeMs: number;
+}
+
+/** Findings for one Python file (1-based positions, UTF-16 columns like the editor). */
+export async function analyzePython(text: string, file: string, options: AnalyzeOptions = {}): Promise<Finding[]> {
+  return (await analyzePythonDocument(text, file, options)).findings;
+}
+
+/** Run targets (module classes with pragmas, ct.convert calls) of one Python file. */
+export async function findRunTargets(text: string): Promise<RunTargets> {
+  return (await analyzePythonDocument(text, '<memory>')).targets;
+}
+
+/** Findings and run targets from a single parse (what the language server uses). */
+export async function analyzePythonDocument(text: string, file: string, options: AnalyzeOptions = {}): Promise<PythonAnalysis> {
+  const parser = await initPythonParser();
+  const t0 = performance.now();
+  const tree = parsePython(parser, text);
+  const t1 = performance.now();
+  try {
+    const ctx = new AnalysisContext(tree, text);
+    const findings: Finding[] = [];
+    for (const rule of RULES) {
+      try {
+        for (const hit of rule.check(ctx)) findings.push(toFinding(file, hit.node, rule.id, rule.severity, hit.message));
+      } catch (error) {
+        options.onRuleError?.(rule.id, error);
+      }
+    }
+    let targets: RunTargets = { classes: [], convertCalls: [] };
+    try {
+      findings.push(...pragmaFindings(ctx, file));
+      targets = collectRunTargets(ctx);
+    } catch (error) {
+      options.onRuleError?.(PRAGMA_RULE_ID, error);
+    }
+    findings.sort((a, b) => a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule));
+    return { findings, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1 };
+  } finally {
+    // Trees live in wasm memory; free them or a long editing session leaks.
+    tree.delete();
+  }
+}
+
+function toFinding(file: string, node: Node, rule: string, severity: Severity, message: string): Finding {
+  return {
+    file,
+    line: node.startPosition.row + 1,
+    column: node.startPosition.column + 1,
+    endLine: node.endPosition.row + 1,
+    endColumn: node.endPosition.column + 1,
+    rule,
+    severity,
+    message,
+  };
+}
+
+/** Malformed pragmas (error, at the bad token) and pragmas attached to nothing (warning). */
+function pragmaFindings(ctx: AnalysisContext, file: string): Finding[] {
+  const comments = ctx.root.descendantsOfType('comment').filter((c) => isPragmaLine(c.text));
+  if (comments.length === 0) return [];
+  const attached = new Set<number>();
+  const anchors = [
+    ...ctx.root.descendantsOfType('class_definition').map(anchorRow),
+    ...ctx.calls.filter((c) => c.callee === 'coremltools.convert').map((c) => statementRow(c.node)),
+  ];
+  for (const row of anchors) {
+    const pragma = pragmaAbove(ctx.lines, row);
+    if (pragma) attached.add(pragma.row);
+  }
+  const findings: Finding[] = [];
+  for (const comment of comments) {
+    const row = comment.startPosition.row;
+    const lineText = ctx.lines[row] ?? '';
+    const onOwnLine = lineText.slice(0, comment.startPosition.column).trim() === '';
+    const parse = onOwnLine ? pragmaAbove(ctx.lines, row + 1)?.parse : undefined;
+    if (parse && !parse.ok) {
+      findings.push({
+        file, line: row + 1, column: parse.error.start + 1, endLine: row + 1,
+        endColumn: Math.min(parse.error.end, lineText.length) + 1,
+        rule: PRAGMA_RULE_ID, severity: 'error', message: `Malformed \`# ane:\` pragma: ${parse.error.message}.`,
+      });
+    } else if (!attached.has(row)) {
+      findings.push({
+        file, line: row + 1, column: comment.startPosition.column + 1, endLine: row + 1,
+        endColumn: comment.endPosition.column + 1, rule: PRAGMA_RULE_ID, severity: 'warning',
+        message: 'This `# ane:` pragma has no effect: put it directly above an nn.Module class (or its decorators) or a ct.convert statement, with no blank line between.',
+      });
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,76 @@
+// Loads tree-sitter (web-tree-sitter + the Python grammar, both wasm) once per process.
+// The wasm files sit next to the bundle in dist/ (copied by scripts/build.mjs); bundled tests and
+// tools run from elsewhere, so we also look in node_modules above this file and the working dir.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Parser, Tree } from 'web-tree-sitter';
+
+// Loaded with require so esbuild (format cjs) bundles the package's CommonJS build: its ESM build
+// locates its wasm through import.meta.url, which is undefined in a cjs bundle.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const TreeSitter = require('web-tree-sitter') as typeof import('web-tree-sitter');
+
+const RUNTIME_WASM = 'web-tree-sitter.wasm';
+const PYTHON_WASM = 'tree-sitter-python.wasm';
+
+let loading: Promise<Parser> | undefined;
+let ready: Parser | undefined;
+
+function candidateDirs(): string[] {
+  const dirs: string[] = [];
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  dirs.push(here);
+  // Walk up to the filesystem root: dist/, out/test/rules/, the repo root's node_modules.
+  for (let dir = here, i = 0; i < 12; i++) {
+    dirs.push(join(dir, 'dist'));
+    dirs.push(join(dir, 'node_modules', 'web-tree-sitter'));
+    dirs.push(join(dir, 'node_modules', 'tree-sitter-python'));
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  dirs.push(join(process.cwd(), 'dist'));
+  dirs.push(join(process.cwd(), 'node_modules', 'web-tree-sitter'));
+  dirs.push(join(process.cwd(), 'node_modules', 'tree-sitter-python'));
+  return dirs;
+}
+
+/** Absolute path of a wasm file, or a clear error listing where we looked. */
+export function locateWasm(name: string): string {
+  const dirs = candidateDirs();
+  for (const dir of dirs) {
+    const file = join(dir, name);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`ANE Lens: cannot find ${name} (looked next to the bundle and in node_modules: ${dirs.slice(0, 4).join(', ')}, ...)`);
+}
+
+/** Initialises tree-sitter and the Python grammar once; later calls share the same promise. */
+export function initPythonParser(): Promise<Parser> {
+  if (!loading) {
+    loading = (async () => {
+      const runtime = locateWasm(RUNTIME_WASM);
+      await TreeSitter.Parser.init({ locateFile: () => runtime });
+      const python = await TreeSitter.Language.load(locateWasm(PYTHON_WASM));
+      const parser = new TreeSitter.Parser();
+      parser.setLanguage(python);
+      ready = parser;
+      return parser;
+    })();
+    // Let a later call retry after a failure instead of caching the rejection forever.
+    loading.catch(() => { loading = undefined; });
+  }
+  return loading;
+}
+
+/** The parser if initPythonParser() has finished, else undefined. */
+export function loadedParser(): Parser | undefined {
+  return ready;
+}
+
+/** Parses Python source. Tree-sitter recovers from syntax errors, so partial code still yields a tree. */
+export function parsePython(parser: Parser, text: string): Tree {
+  const tree = parser.parse(text);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  return tree;
+}

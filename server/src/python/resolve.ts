@@ -1,0 +1,123 @@
+// Import-alias resolution: maps the names bound by `import` / `from ... import` statements to the
+// canonical dotted names the rules match on, so `nn.LSTM`, `LSTM` (from torch.nn) and
+// `torch.nn.modules.rnn.LSTM` all become `torch.nn.LSTM`. Names that are not imported (a user's own
+// `class LSTM`) resolve to nothing, which is what keeps the rules free of false positives.
+import type { Node, Tree } from 'web-tree-sitter';
+import { unparen } from './syntax';
+
+// coremltools re-exports these at the top level; deep import paths are normalised to `coremltools.X`.
+const COREML_TOP = new Set([
+  'convert', 'RangeDim', 'TensorType', 'ImageType', 'Shape', 'EnumeratedShapes', 'precision', 'ComputeUnit',
+  'StateType', 'ReshapeFrequency',
+]);
+
+// Names a star import may bring in that the rules care about; `from torch.nn import *` binds these.
+const STAR_MEMBERS: Record<string, Set<string>> = {
+  'torch.nn': new Set(['Module', 'LSTM', 'GRU', 'RNN', 'LSTMCell', 'GRUCell', 'RNNCell', 'Linear', 'LayerNorm',
+    'MultiheadAttention', 'Embedding', 'Conv1d', 'Conv2d', 'Sequential', 'ModuleList', 'Transformer',
+    'TransformerEncoderLayer', 'TransformerDecoderLayer', 'RMSNorm']),
+  'torch.nn.functional': new Set(['linear', 'layer_norm', 'scaled_dot_product_attention']),
+  coremltools: new Set([...COREML_TOP]),
+};
+
+/** Normalises a dotted name to the form the rules match (deep module paths → public path). */
+export function canonicalize(dotted: string): string {
+  const parts = dotted.split('.');
+  if (parts[0] === 'torch' && parts[1] === 'nn' && parts[2] === 'modules' && parts.length >= 5) {
+    return ['torch', 'nn', ...parts.slice(4)].join('.');
+  }
+  if (parts[0] === 'coremltools' && parts.length > 2) {
+    const top = parts.findIndex((p, i) => i > 0 && COREML_TOP.has(p));
+    if (top > 1) return ['coremltools', ...parts.slice(top)].join('.');
+    if (parts[1] === 'models' && parts[2] === 'model' && parts[3] === 'MLModel') return 'coremltools.models.MLModel';
+  }
+  return dotted;
+}
+
+export class ImportResolver {
+  /** Local name → fully qualified dotted name it is bound to. */
+  readonly bindings = new Map<string, string>();
+  private readonly starModules: string[] = [];
+  /** Names the file defines itself (classes, functions); they shadow star imports. */
+  private readonly localDefinitions = new Set<string>();
+
+  constructor(tree: Tree) {
+    const root = tree.rootNode;
+    for (const stmt of root.descendantsOfType(['import_statement', 'import_from_statement'])) {
+      if (stmt.type === 'import_statement') this.addImport(stmt);
+      else this.addFromImport(stmt);
+    }
+    for (const def of root.descendantsOfType(['class_definition', 'function_definition'])) {
+      const name = def.childForFieldName('name');
+      if (name) this.localDefinitions.add(name.text);
+    }
+  }
+
+  private addImport(stmt: Node): void {
+    for (const item of stmt.childrenForFieldName('name')) {
+      if (item.type === 'dotted_name') {
+        // `import torch.nn` binds `torch` (and makes torch.nn reachable through it).
+        const first = item.namedChild(0);
+        if (first) this.bindings.set(first.text, first.text);
+      } else if (item.type === 'aliased_import') {
+        const name = item.childForFieldName('name');
+        const alias = item.childForFieldName('alias');
+        if (name && alias) this.bindings.set(alias.text, dotted(name));
+      }
+    }
+  }
+
+  private addFromImport(stmt: Node): void {
+    const moduleNode = stmt.childForFieldName('module_name');
+    // Relative imports (`from . import x`) point into the user's own package: never torch/coremltools.
+    if (!moduleNode || moduleNode.type !== 'dotted_name') return;
+    const module = dotted(moduleNode);
+    if (stmt.namedChildren.some((c) => c.type === 'wildcard_import')) {
+      this.starModules.push(canonicalize(module));
+      return;
+    }
+    for (const item of stmt.childrenForFieldName('name')) {
+      if (item.type === 'dotted_name') {
+        this.bindings.set(item.text, `${module}.${dotted(item)}`);
+      } else if (item.type === 'aliased_import') {
+        const name = item.childForFieldName('name');
+        const alias = item.childForFieldName('alias');
+        if (name && alias) this.bindings.set(alias.text, `${module}.${dotted(name)}`);
+      }
+    }
+  }
+
+  /** The canonical dotted name of a bare identifier, or undefined if it is not imported. */
+  resolveName(name: string): string | undefined {
+    const bound = this.bindings.get(name);
+    if (bound) return canonicalize(bound);
+    if (this.localDefinitions.has(name)) return undefined;
+    for (const module of this.starModules) {
+      if (STAR_MEMBERS[module]?.has(name)) return `${module}.${name}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Canonical dotted name of an expression like `nn.LSTM`, `ct.precision.FLOAT32` or `F.linear`;
+   * undefined when its root name is not imported or the expression is not a plain dotted path.
+   */
+  resolve(node: Node | null | undefined): string | undefined {
+    if (!node) return undefined;
+    const n = unparen(node);
+    if (n.type === 'identifier') return this.resolveName(n.text);
+    if (n.type === 'attribute') {
+      const object = n.childForFieldName('object');
+      const attribute = n.childForFieldName('attribute');
+      if (!object || !attribute) return undefined;
+      const base = this.resolve(object);
+      return base ? canonicalize(`${base}.${attribute.text}`) : undefined;
+    }
+    return undefined;
+  }
+}
+
+function dotted(node: Node): string {
+  // dotted_name children are identifiers separated by '.'; text may contain spaces/comments in odd code.
+  return node.namedChildren.filter((c) => c.type === 'identifier').map((c) => c.text).join('.');
+}

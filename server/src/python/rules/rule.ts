@@ -1,0 +1,22 @@
+// The shape every source rule has. A rule looks at the shared AnalysisContext and returns hits;
+// analyzePython turns hits into Findings, the LSP into diagnostics and hovers.
+import type { Node } from 'web-tree-sitter';
+import type { Severity } from '../../../../common/findings';
+import type { AnalysisContext } from '../context';
+
+export interface RuleHit {
+  /** The node the squiggle covers. */
+  node: Node;
+  /** Names the concrete thing (the layer, its sizes, the argument value). */
+  message: string;
+}
+
+export interface Rule {
+  id: string;
+  severity: Severity;
+  /** Short title shown as the hover heading. */
+  title: string;
+  /** Markdown: why it matters on the ANE and how to fix it. Shown in hovers. */
+  explanation: string;
+  check(ctx: AnalysisContext): RuleHit[];
+}

@@ -1,0 +1,106 @@
+// Constant evaluation of the small numeric expressions people write for eps, shapes and bounds:
+// `1e-12`, `1.0E-12`, `10**-12`, `-1`, `2 * 64`, names assigned once from such expressions.
+import type { Node } from 'web-tree-sitter';
+import type { AnalysisContext } from './context';
+import { sequenceElements, unparen } from './syntax';
+
+export function evalNumber(node: Node | null | undefined, ctx: AnalysisContext, depth = 0): number | undefined {
+  if (!node || depth > 8) return undefined;
+  const n = unparen(node);
+  switch (n.type) {
+    case 'integer':
+    case 'float': {
+      const raw = n.text.replace(/_/g, '');
+      if (/[jJ]$/.test(raw)) return undefined; // complex literal
+      // Python allows `0o17`/`0b1`/`0x1F` (Number does too) and legacy-free decimal ints.
+      const value = Number(raw);
+      return Number.isFinite(value) ? value : undefined;
+    }
+    case 'unary_operator': {
+      const arg = evalNumber(n.childForFieldName('argument'), ctx, depth + 1);
+      const op = n.childForFieldName('operator')?.text;
+      if (arg === undefined) return undefined;
+      return op === '-' ? -arg : op === '+' ? arg : undefined;
+    }
+    case 'binary_operator': {
+      const left = evalNumber(n.childForFieldName('left'), ctx, depth + 1);
+      const right = evalNumber(n.childForFieldName('right'), ctx, depth + 1);
+      if (left === undefined || right === undefined) return undefined;
+      const op = n.childForFieldName('operator')?.text;
+      switch (op) {
+        case '+': return left + right;
+        case '-': return left - right;
+        case '*': return left * right;
+        case '/': return right === 0 ? undefined : left / right;
+        case '//': return right === 0 ? undefined : Math.floor(left / right);
+        case '**': return left ** right;
+        default: return undefined;
+      }
+    }
+    case 'identifier': {
+      const rhs = ctx.assignedBefore(n.text, n);
+      return rhs ? evalNumber(rhs, ctx, depth + 1) : undefined;
+    }
+    case 'call': {
+      // float("1e-12") / int(3)
+      const fn = n.childForFieldName('function');
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (fn?.type === 'identifier' && (fn.text === 'float' || fn.text === 'int') && args.length === 1) {
+        const only = args[0]!;
+        if (only.type === 'string') {
+          const content = only.namedChildren.find((c) => c.type === 'string_content')?.text ?? '';
+          const value = Number(content.trim());
+          return Number.isFinite(value) ? (fn.text === 'int' ? Math.trunc(value) : value) : undefined;
+        }
+        const value = evalNumber(only, ctx, depth + 1);
+        return value === undefined ? undefined : fn.text === 'int' ? Math.trunc(value) : value;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A tuple/list of integer expressions (`(1, 3, 224, 224)`, `[B, 128]` with B assigned), else undefined. */
+export function evalIntTuple(node: Node | null | undefined, ctx: AnalysisContext): number[] | undefined {
+  if (!node) return undefined;
+  let elements = sequenceElements(node);
+  if (!elements && unparen(node).type === 'identifier') {
+    const rhs = ctx.assignedBefore(unparen(node).text, node);
+    elements = rhs ? sequenceElements(rhs) : undefined;
+  }
+  if (!elements || elements.length === 0) return undefined;
+  const out: number[] = [];
+  for (const e of elements) {
+    const v = evalNumber(e, ctx);
+    if (v === undefined || !Number.isInteger(v)) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Short human form of a number as written in messages: 1e-12, 0.00001 → 1e-5, 768. */
+export function formatNumber(value: number): string {
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential().replace(/\.?0+e/, 'e').replace('e+', 'e');
+  return String(Number(value.toPrecision(6)));
+}
+
+/** Rounds to the nearest IEEE binary16 value (round-half-even), as the ANE stores constants. */
+export function toFp16(value: number): number {
+  const f32 = new Float32Array(1);
+  f32[0] = value;
+  const x = f32[0]!;
+  if (!Number.isFinite(x)) return x;
+  const abs = Math.abs(x);
+  if (abs >= 65520) return x > 0 ? Infinity : -Infinity;
+  // Below 2^-14 values are subnormal: a fixed step of 2^-24.
+  const exponent = abs < 2 ** -14 ? -14 : Math.floor(Math.log2(abs));
+  const step = 2 ** (exponent - 10);
+  const q = abs / step;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12) r = Math.trunc(q) % 2 === 0 ? Math.trunc(q) : Math.trunc(q) + 1;
+  return Math.sign(x) * r * step;
+}
