@@ -146,7 +146,7 @@ test('webview: summary, windowed rows and revealLayer for a 5,000-layer report',
     // Scrolling redraws the window further down (after the next animation frame).
     const wrap = h.document.querySelector('.table-wrap') as unknown as HTMLElement;
     wrap.scrollTop = 24 * 2500;
-    wrap.dispatchEvent(new h.window.Event('scroll'));
+    wrap.dispatchEvent(new h.window.Event('scroll') as unknown as Event);
     await new Promise((resolve) => h.window.requestAnimationFrame(resolve));
     const indices = rows(h).map((r) => Number(r.dataset.layerIndex));
     assert.ok(indices.includes(2500), `row 2500 drawn after scrolling, got ${indices[0]}..${indices.at(-1)}`);
