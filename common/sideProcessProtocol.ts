@@ -28,8 +28,10 @@ export interface RunParams {
   saveOutputsTo?: string;
   /** Seed for random inputs. */
   seed?: number;
-  /** Job time limit in ms (default 120000). */
+  /** Job time limit in ms (default 120000), counted from when the job starts (not while it waits in the queue). */
   timeoutMs?: number;
+  /** Opaque tag echoed in this job's progress notifications, so a front end can tell concurrent runs apart. */
+  tag?: string;
 }
 
 export interface PingResult {
@@ -41,6 +43,8 @@ export interface PingResult {
 export interface ProgressParams {
   jobId: number;
   message: string;
+  /** RunParams.tag of the job, when one was given. */
+  tag?: string;
 }
 
 export const RunRequest = new RequestType<RunParams, RunReport, void>('aneLens/run');
@@ -55,4 +59,8 @@ export const SideProcessErrorCodes = {
   TraceFailed: -32002,
   Timeout: -32003,
   Internal: -32004,
+  /** Client side: the process died while the request was pending (it is restarted). */
+  Crashed: -32005,
+  /** The request was cancelled (same value as LSP's RequestCancelled). */
+  Cancelled: -32800,
 } as const;
