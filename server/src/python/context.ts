@@ -35,6 +35,7 @@ export class AnalysisContext {
   readonly lines: string[];
   private readonly assignments = new Map<string, Node[]>();
   private moduleClassList: ModuleClass[] | undefined;
+  private moduleClassById: Map<number, ModuleClass> | undefined;
 
   constructor(readonly tree: Tree, readonly text: string) {
     this.root = tree.rootNode;
@@ -119,10 +120,10 @@ export class AnalysisContext {
 
   /** The module class whose body contains `node`, innermost first. */
   moduleClassOf(node: Node): ModuleClass | undefined {
-    const classes = this.moduleClasses();
+    this.moduleClassById ??= new Map(this.moduleClasses().map((c) => [c.node.id, c]));
     for (let p = node.parent; p; p = p.parent) {
       if (p.type === 'class_definition') {
-        const hit = classes.find((c) => c.node.id === p!.id);
+        const hit = this.moduleClassById.get(p.id);
         if (hit) return hit;
       }
     }

@@ -87,6 +87,7 @@ function sequenceModules(ctx: AnalysisContext): Map<string, { cls: ModuleClass; 
     if (evidence) result.set(cls.name, { cls, evidence });
   }
   // A feed-forward block built by a transformer block sees the same (B, S, C) tensors.
+  const byName = new Map(classes.map((c) => [c.name, c]));
   let changed = true;
   while (changed) {
     changed = false;
@@ -94,7 +95,7 @@ function sequenceModules(ctx: AnalysisContext): Map<string, { cls: ModuleClass; 
       for (const call of cls.node.childForFieldName('body')?.descendantsOfType('call') ?? []) {
         const fn = call.childForFieldName('function');
         if (fn?.type !== 'identifier' || result.has(fn.text)) continue;
-        const used = classes.find((c) => c.name === fn.text);
+        const used = byName.get(fn.text);
         if (used && !ctx.imports.resolveName(fn.text)) {
           result.set(used.name, { cls: used, evidence: { text: `it is used by sequence module \`${name}\``, node: call } });
           changed = true;
