@@ -1,0 +1,108 @@
+// N-API surface of ane_native (contract 4): version() and run(graphJson, weights, optionsJson, inputs).
+// Every failure leaves as a JS Error with a message naming the op or tensor; nothing may crash the host.
+#include <napi.h>
+
+#include <map>
+#include <new>
+
+#include "analysis.hpp"
+#include "buffer_plan.hpp"
+#include "cost.hpp"
+#include "errors.hpp"
+#include "executor.hpp"
+#include "graph.hpp"
+#include "json_napi.hpp"
+#include "result_json.hpp"
+#include "tensor.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "ane_native 0.1.0 (sim executor)";
+// Activations of the fp16 plan beyond this are refused before anything is allocated.
+constexpr uint64_t kMaxActivationBytes = uint64_t(4) << 30;
+
+Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kVersion); }
+
+Napi::Value RunImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw ane::GraphError("run(graphJson, weights, optionsJson, inputs) needs at least 3 arguments");
+  const ane::Json graphJson = ane::jsonFromArgument(env, info[0], "graphJson");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw ane::GraphError("weights must be a Uint8Array (use an empty one when the graph has no weights)");
+  Napi::Uint8Array weights = info[1].As<Napi::Uint8Array>();
+  const ane::Json optionsJson = ane::jsonFromArgument(env, info[2], "optionsJson");
+
+  const ane::Graph g = ane::parseGraph(graphJson);
+  const ane::RunOptions options = ane::parseOptions(optionsJson, g);
+  ane::Analysis a = ane::analyzeGraph(g, weights.ByteLength());
+  ane::inferShapes(g, a);
+
+  std::map<std::string, ane::InputData> inputs;
+  if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsNull()) {
+    if (!info[3].IsObject()) throw ane::GraphError("inputs must be an object of Float32Array by input name");
+    Napi::Object obj = info[3].As<Napi::Object>();
+    Napi::Array keys = obj.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const std::string name = keys.Get(i).ToString().Utf8Value();
+      auto it = a.valueIds.find(name);
+      if (it == a.valueIds.end() || a.values[it->second].kind != ane::ValueInfo::Kind::Input)
+        throw ane::GraphError("inputs['" + name + "'] does not name a graph input");
+      Napi::Value v = obj.Get(name);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw ane::GraphError("inputs['" + name + "'] must be a Float32Array");
+      Napi::Float32Array arr = v.As<Napi::Float32Array>();
+      const ane::Shape& s = a.values[it->second].shape;
+      if (static_cast<int64_t>(arr.ElementLength()) != ane::numel(s))
+        throw ane::GraphError("inputs['" + name + "'] has " + std::to_string(arr.ElementLength()) + " values but shape " + ane::formatShape(s) +
+                              " needs " + std::to_string(ane::numel(s)));
+      inputs[name] = {arr.Data(), arr.ElementLength()};
+    }
+  }
+
+  const ane::BufferPlan plan = ane::planBuffers(g, a, 2);
+  if (plan.peakBytes > kMaxActivationBytes)
+    throw ane::GraphError("the graph needs " + std::to_string(plan.peakBytes >> 20) + " MiB of fp16 activations at peak, more than the 4 GiB the simulator allows");
+  const std::vector<ane::LayerCost> costs = ane::costLayers(g, a, options);
+  const ane::ExecResult exec = ane::execute(g, a, weights.Data(), weights.ByteLength(), inputs, options);
+
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("result", Napi::String::New(env, ane::resultJson(g, a, costs, plan, exec)));
+  Napi::Object outputs = Napi::Object::New(env);
+  for (const ane::OutputRun& r : exec.outputs) {
+    Napi::Object pair = Napi::Object::New(env);
+    Napi::Float32Array f16 = Napi::Float32Array::New(env, r.fp16.size());
+    Napi::Float32Array f32 = Napi::Float32Array::New(env, r.fp32.size());
+    std::copy(r.fp16.begin(), r.fp16.end(), f16.Data());
+    std::copy(r.fp32.begin(), r.fp32.end(), f32.Data());
+    pair.Set("fp16", f16);
+    pair.Set("fp32", f32);
+    outputs.Set(r.name, pair);
+  }
+  result.Set("outputs", outputs);
+  return result;
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    return RunImpl(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "ane_native: out of memory while running the graph");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("ane_native: ") + e.what());
+  } catch (...) {
+    throw Napi::Error::New(env, "ane_native: unknown native failure");
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::Function::New(env, Version, "version"));
+  exports.Set("run", Napi::Function::New(env, Run, "run"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ane_native, Init)

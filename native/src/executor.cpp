@@ -1,0 +1,236 @@
+#include "executor.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "errors.hpp"
+#include "fp16.hpp"
+#include "op_registry.hpp"
+#include "tensor.hpp"
+
+namespace ane {
+
+namespace {
+
+struct Stored {
+  bool ready = false;
+  std::string missing;  // why the value is not available
+  Tensor f32;
+  std::vector<uint16_t> f16;
+};
+
+uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+uint64_t hashName(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Standard normal values from (seed, input name), so a run is reproducible and adding an input does
+// not change the others.
+void seededInput(const TensorDecl& d, uint64_t seed, std::vector<float>& out) {
+  uint64_t s = seed ^ hashName(d.name);
+  const bool integer = d.dtype != DType::fp32 && d.dtype != DType::fp16 && d.dtype != DType::fp64;
+  for (size_t i = 0; i < out.size(); i += 2) {
+    const double u1 = (static_cast<double>(splitmix(s) >> 11) + 1.0) / 9007199254740993.0;
+    const double u2 = static_cast<double>(splitmix(s) >> 11) / 9007199254740992.0;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double z0 = r * std::cos(2 * M_PI * u2), z1 = r * std::sin(2 * M_PI * u2);
+    // Integer inputs (ids, masks) get small non-negative integers instead.
+    out[i] = integer ? static_cast<float>(splitmix(s) % 10) : static_cast<float>(z0);
+    if (i + 1 < out.size()) out[i + 1] = integer ? static_cast<float>(splitmix(s) % 10) : static_cast<float>(z1);
+  }
+}
+
+template <typename T>
+T readLE(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));  // the blob is little-endian, as is every host this builds for
+  return v;
+}
+
+void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, std::vector<float>& out) {
+  const int64_t n = numel(shape);
+  out.assign(static_cast<size_t>(n), 0.0f);
+  if (c.hasData) {
+    const uint8_t* p = weights + c.offset;
+    for (int64_t i = 0; i < n; i++) {
+      switch (c.decl.dtype) {
+        case DType::fp32: out[i] = readLE<float>(p + 4 * i); break;
+        case DType::fp16: out[i] = halfToFloat(readLE<uint16_t>(p + 2 * i)); break;
+        case DType::fp64: out[i] = static_cast<float>(readLE<double>(p + 8 * i)); break;
+        case DType::int64: out[i] = static_cast<float>(readLE<int64_t>(p + 8 * i)); break;
+        case DType::int32: out[i] = static_cast<float>(readLE<int32_t>(p + 4 * i)); break;
+        case DType::int16: out[i] = static_cast<float>(readLE<int16_t>(p + 2 * i)); break;
+        case DType::int8: out[i] = static_cast<float>(static_cast<int8_t>(p[i])); break;
+        case DType::uint8: case DType::boolean: out[i] = static_cast<float>(p[i]); break;
+        default: throw GraphError("constant '" + c.decl.name + "' has dtype " + dtypeName(c.decl.dtype) + ", which the simulator cannot read");
+      }
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) out[i] = static_cast<float>(c.value.size() == 1 ? c.value[0] : c.value[i]);
+  }
+}
+
+void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
+  for (size_t i = 0; i < h.size(); i++) {
+    if (halfIsInf(h[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
+    if (halfIsNaN(h[i])) { num.nanCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
+    if (!std::isfinite(ref[i])) continue;  // the reference itself blew up: no meaningful error
+    const double a = halfToFloat(h[i]), b = ref[i];
+    const double abs = std::fabs(a - b);
+    num.maxAbsError = std::max(num.maxAbsError, abs);
+    num.maxRelError = std::max(num.maxRelError, abs / std::max(std::fabs(b), kRelFloor));
+  }
+}
+
+}  // namespace
+
+ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, uint64_t weightsSize,
+                   const std::map<std::string, InputData>& inputs, const RunOptions& o) {
+  (void)weightsSize;  // ranges were checked by analyzeGraph
+  ExecResult res;
+  res.layers.resize(g.ops.size());
+  std::vector<Stored> store(a.values.size());
+
+  auto makeReady = [&](int vid, std::vector<float>&& values) {
+    Stored& s = store[vid];
+    s.f32.shape = a.values[vid].shape;
+    s.f32.data = std::move(values);
+    s.f16.resize(s.f32.data.size());
+    floatsToHalves(s.f32.data.data(), s.f16.data(), s.f16.size());
+    s.ready = true;
+  };
+  auto release = [&](int vid) {
+    if (a.values[vid].graphOutput) return;
+    store[vid] = Stored{};
+    store[vid].missing = "released";
+  };
+
+  for (size_t vid = 0; vid < a.values.size(); vid++) {
+    const ValueInfo& v = a.values[vid];
+    if (v.kind != ValueInfo::Kind::Input) continue;
+    const TensorDecl& d = g.inputs[v.index];
+    std::vector<float> data(static_cast<size_t>(numel(v.shape)));
+    auto it = inputs.find(d.name);
+    if (it != inputs.end()) std::memcpy(data.data(), it->second.data, sizeof(float) * data.size());
+    else seededInput(d, o.seed, data);
+    makeReady(static_cast<int>(vid), std::move(data));
+  }
+
+  // Constants are decoded when first read and dropped after their last reader.
+  auto constantReady = [&](int vid) -> bool {
+    Stored& s = store[vid];
+    if (s.ready) return true;
+    const ValueInfo& v = a.values[vid];
+    const ConstantDecl& c = g.constants[v.index];
+    if ((!c.hasData && !c.hasValue) || !v.known) {
+      s.missing = "constant '" + c.decl.name + "' has no data" + (c.unavailable.empty() ? "" : " (" + c.unavailable + ")");
+      return false;
+    }
+    std::vector<float> values;
+    decodeConstant(c, v.shape, weights, values);
+    makeReady(vid, std::move(values));
+    return true;
+  };
+
+  for (size_t pos = 0; pos < a.order.size(); pos++) {
+    const int opIndex = a.order[pos];
+    const OpNode& op = g.ops[opIndex];
+    LayerRun& layer = res.layers[opIndex];
+    const std::vector<int>& ins = a.opInputs[opIndex];
+    const std::vector<int>& outs = a.opOutputs[opIndex];
+    auto finishInputs = [&] {
+      for (int vid : ins)
+        if (vid >= 0 && a.values[vid].lastUse == static_cast<int>(pos)) release(vid);
+    };
+    auto skip = [&](const std::string& why, const std::string& downstream) {
+      layer.executed = false;
+      layer.notExecuted = why;
+      for (int vid : outs) store[vid].missing = downstream;
+      finishInputs();
+    };
+
+    if (!o.execute) { skip("execution disabled (options.execute is false)", "execution disabled (options.execute is false)"); continue; }
+    std::string missing;
+    for (int vid : ins) {
+      if (vid < 0) continue;
+      if (a.values[vid].kind == ValueInfo::Kind::Constant ? !constantReady(vid) : !store[vid].ready) { missing = store[vid].missing; break; }
+    }
+    if (!missing.empty()) { skip(missing, missing); continue; }
+    const OpInfo* info = findOp(op.op);
+    if (!info || !info->kernel) { skip("no fp16 kernel for " + op.op + " yet", "upstream " + op.name + " was not executed"); continue; }
+    bool shapesKnown = true;
+    for (int vid : outs) shapesKnown = shapesKnown && a.values[vid].known;
+    if (!shapesKnown) { skip("output shape of " + op.op + " is unknown", "upstream " + op.name + " was not executed"); continue; }
+
+    std::vector<Tensor> out32(outs.size()), out16(outs.size());
+    for (size_t k = 0; k < outs.size(); k++) {
+      out32[k].shape = out16[k].shape = a.values[outs[k]].shape;
+      out32[k].data.assign(static_cast<size_t>(numel(out32[k].shape)), 0.0f);
+      out16[k].data.assign(out32[k].data.size(), 0.0f);
+    }
+    std::vector<const Tensor*> in32;
+    std::vector<Tensor> wide(ins.size());
+    std::vector<const Tensor*> in16;
+    for (size_t i = 0; i < ins.size(); i++) {
+      const int vid = ins[i];
+      if (vid < 0) { in32.push_back(nullptr); in16.push_back(nullptr); continue; }
+      in32.push_back(&store[vid].f32);
+      wide[i].shape = store[vid].f32.shape;
+      wide[i].data.resize(store[vid].f16.size());
+      halvesToFloats(store[vid].f16.data(), wide[i].data.data(), wide[i].data.size());
+      in16.push_back(&wide[i]);
+    }
+    try {
+      info->kernel(op, in32, out32);
+      info->kernel(op, in16, out16);
+    } catch (const Unsupported& e) {
+      skip(e.what(), "upstream " + op.name + " was not executed");
+      continue;
+    }
+    wide.clear();
+    bool overflow = false;
+    for (size_t k = 0; k < outs.size(); k++) {
+      Stored& s = store[outs[k]];
+      s.f16.resize(out16[k].data.size());
+      floatsToHalves(out16[k].data.data(), s.f16.data(), s.f16.size());
+      s.f32 = std::move(out32[k]);
+      s.ready = true;
+      compare(s.f16, s.f32.data, layer.numerics, overflow);
+    }
+    layer.executed = true;
+    if (overflow && res.firstOverflowLayer.empty()) res.firstOverflowLayer = op.name;
+    finishInputs();
+    for (int vid : outs)
+      if (a.values[vid].lastUse < 0) release(vid);
+  }
+
+  for (const std::string& name : g.outputs) {
+    const int vid = a.valueIds.at(name);
+    if (a.values[vid].kind == ValueInfo::Kind::Constant) constantReady(vid);
+    Stored& s = store[vid];
+    if (!s.ready) continue;
+    OutputRun r;
+    r.name = name;
+    r.shape = s.f32.shape;
+    r.fp32 = s.f32.data;
+    r.fp16.resize(s.f16.size());
+    halvesToFloats(s.f16.data(), r.fp16.data(), r.fp16.size());
+    LayerNumerics num;
+    bool unused = false;
+    compare(s.f16, s.f32.data, num, unused);
+    r.maxAbsError = num.maxAbsError;
+    r.maxRelError = num.maxRelError;
+    res.outputs.push_back(std::move(r));
+  }
+  return res;
+}
+
+}  // namespace ane

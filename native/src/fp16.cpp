@@ -1,0 +1,67 @@
+#include "fp16.hpp"
+
+#include <cstring>
+
+namespace ane {
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  const uint32_t a = x & 0x7fffffffu;
+  if (a >= 0x7f800000u) {
+    if (a > 0x7f800000u) return sign | 0x7e00 | static_cast<uint16_t>((a >> 13) & 0x3ff);  // quiet NaN, payload kept
+    return sign | 0x7c00;
+  }
+  // 65520 (0x477ff000) is halfway between 65504, the largest half, and 65536: the tie goes to the even
+  // neighbour, which is the overflow to infinity.
+  if (a >= 0x477ff000u) return sign | 0x7c00;
+  if (a < 0x38800000u) {
+    // Below 2^-14: a subnormal half, counted in units of 2^-24.
+    const uint32_t exp = a >> 23;
+    if (exp < 102) return sign;  // < 2^-25: rounds to zero (2^-25 itself ties to even zero, handled below)
+    const uint32_t mant = (a & 0x7fffff) | 0x800000;
+    const uint32_t shift = 126 - exp;  // 14..24
+    uint32_t q = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1);
+    const uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1))) q++;
+    return sign | static_cast<uint16_t>(q);  // q == 0x400 is the smallest normal, encoded correctly
+  }
+  uint32_t h = (a - 0x38000000u) >> 13;  // rebias the exponent from 127 to 15
+  const uint32_t rem = a & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;  // a carry into the exponent is still correct
+  return sign | static_cast<uint16_t>(h);
+}
+
+float halfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    const float v = static_cast<float>(mant) * 5.9604644775390625e-8f;  // mant · 2^-24, exact
+    return sign ? -v : v;
+  }
+  if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);
+  else bits = sign | ((exp + 112) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void floatsToHalves(const float* in, uint16_t* out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = floatToHalf(in[i]);
+}
+
+void halvesToFloats(const uint16_t* in, float* out, size_t n) {
+  // 65536 entries × 4 bytes: one table makes widening a load instead of bit surgery.
+  static const float* table = [] {
+    float* t = new float[65536];
+    for (uint32_t i = 0; i < 65536; i++) t[i] = halfToFloat(static_cast<uint16_t>(i));
+    return t;
+  }();
+  for (size_t i = 0; i < n; i++) out[i] = table[in[i]];
+}
+
+}  // namespace ane

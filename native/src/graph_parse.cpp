@@ -1,0 +1,341 @@
+// Json → Graph / RunOptions. Every malformed field is reported with the path that holds it, because the
+// IR comes from other processes (readers, the Python tracer) and a vague error would hide whose bug it is.
+#include <cmath>
+#include <sstream>
+
+#include "errors.hpp"
+#include "graph.hpp"
+
+namespace ane {
+
+int dtypeSize(DType d) {
+  switch (d) {
+    case DType::fp64: case DType::int64: return 8;
+    case DType::fp32: case DType::int32: return 4;
+    case DType::fp16: case DType::int16: return 2;
+    case DType::int8: case DType::uint8: case DType::boolean: return 1;
+    default: return 0;
+  }
+}
+
+const char* dtypeName(DType d) {
+  switch (d) {
+    case DType::fp32: return "fp32"; case DType::fp16: return "fp16"; case DType::fp64: return "fp64";
+    case DType::int64: return "int64"; case DType::int32: return "int32"; case DType::int16: return "int16";
+    case DType::int8: return "int8"; case DType::uint8: return "uint8"; case DType::boolean: return "bool";
+    case DType::string: return "string"; default: return "unknown";
+  }
+}
+
+const char* deviceName(Device d) { return d == Device::ane ? "ane" : d == Device::gpu ? "gpu" : "cpu"; }
+
+bool TensorDecl::isStatic() const {
+  if (!hasShape) return false;
+  for (const auto& d : shape)
+    if (!d.isStatic) return false;
+  return true;
+}
+
+Shape TensorDecl::staticShape() const {
+  Shape s;
+  for (const auto& d : shape) s.push_back(d.value);
+  return s;
+}
+
+std::string formatShape(const Shape& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); i++) o << (i ? ", " : "") << s[i];
+  o << ")";
+  return o.str();
+}
+
+std::string formatDecl(const TensorDecl& d) {
+  if (!d.hasShape) return "?";
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < d.shape.size(); i++) {
+    o << (i ? ", " : "");
+    if (d.shape[i].isStatic) o << d.shape[i].value; else o << d.shape[i].symbol;
+  }
+  o << ")";
+  return o.str();
+}
+
+std::string OpNode::label() const { return "'" + name + "' (" + op + ")"; }
+
+namespace {
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) { throw GraphError("graph IR: " + where + ": " + what); }
+
+const Json& need(const Json& obj, const std::string& key, const std::string& where) {
+  const Json* v = obj.get(key);
+  if (!v) bad(where, "missing field '" + key + "'");
+  return *v;
+}
+
+std::string needString(const Json& obj, const std::string& key, const std::string& where) {
+  const Json& v = need(obj, key, where);
+  if (!v.isString()) bad(where + "." + key, "expected a string");
+  return v.string;
+}
+
+const std::vector<Json>& needArray(const Json& obj, const std::string& key, const std::string& where) {
+  const Json& v = need(obj, key, where);
+  if (!v.isArray()) bad(where + "." + key, "expected an array");
+  return v.array;
+}
+
+bool isInteger(double x) { return std::isfinite(x) && std::floor(x) == x; }
+
+DType parseDType(const std::string& s, const std::string& where) {
+  static const std::map<std::string, DType> names = {
+      {"fp32", DType::fp32}, {"fp16", DType::fp16}, {"fp64", DType::fp64}, {"int64", DType::int64},
+      {"int32", DType::int32}, {"int16", DType::int16}, {"int8", DType::int8}, {"uint8", DType::uint8},
+      {"bool", DType::boolean}, {"string", DType::string}, {"unknown", DType::unknown}};
+  auto it = names.find(s);
+  if (it == names.end()) bad(where, "unknown dtype '" + s + "'");
+  return it->second;
+}
+
+TensorDecl parseDecl(const Json& j, const std::string& where) {
+  if (!j.isObject()) bad(where, "expected an object");
+  TensorDecl d;
+  d.name = needString(j, "name", where);
+  const std::string w = where + " '" + d.name + "'";
+  const Json& type = need(j, "type", w);
+  if (!type.isObject()) bad(w + ".type", "expected an object");
+  d.dtype = parseDType(needString(type, "dtype", w + ".type"), w + ".type.dtype");
+  const Json* shape = type.get("shape");
+  if (shape && !shape->isNull()) {
+    if (!shape->isArray()) bad(w + ".type.shape", "expected an array");
+    d.hasShape = true;
+    for (const Json& dim : shape->array) {
+      Dim x;
+      if (dim.isNumber()) {
+        if (!isInteger(dim.number) || dim.number < 0) bad(w + ".type.shape", "dimension " + std::to_string(dim.number) + " is not a non-negative integer");
+        if (dim.number > 9.0e15) bad(w + ".type.shape", "dimension is too large to represent");
+        x.value = static_cast<int64_t>(dim.number);
+      } else if (dim.isString()) {
+        x.isStatic = false;
+        x.symbol = dim.string;
+      } else {
+        bad(w + ".type.shape", "a dimension must be a number or a symbol name");
+      }
+      d.shape.push_back(x);
+    }
+  }
+  return d;
+}
+
+AttrValue parseAttr(const Json& j, const std::string& where) {
+  AttrValue a;
+  switch (j.kind) {
+    case Json::Kind::Number: a.kind = AttrValue::Kind::Number; a.number = j.number; break;
+    case Json::Kind::String: a.kind = AttrValue::Kind::String; a.string = j.string; break;
+    case Json::Kind::Bool: a.kind = AttrValue::Kind::Bool; a.boolean = j.boolean; break;
+    case Json::Kind::Array: {
+      bool allStrings = !j.array.empty();
+      for (const Json& e : j.array) allStrings = allStrings && e.isString();
+      if (allStrings) {
+        a.kind = AttrValue::Kind::Strings;
+        for (const Json& e : j.array) a.strings.push_back(e.string);
+      } else {
+        a.kind = AttrValue::Kind::Numbers;
+        for (const Json& e : j.array) {
+          if (e.isNumber()) a.numbers.push_back(e.number);
+          else if (e.isBool()) a.numbers.push_back(e.boolean ? 1 : 0);
+          else bad(where, "a list attribute must hold only numbers or only strings");
+        }
+      }
+      break;
+    }
+    default: bad(where, "unsupported attribute value");
+  }
+  return a;
+}
+
+}  // namespace
+
+int64_t OpNode::attrInt(const std::string& key, int64_t fallback) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end()) return fallback;
+  const AttrValue& a = it->second;
+  if (a.kind == AttrValue::Kind::Bool) return a.boolean ? 1 : 0;
+  double v = a.kind == AttrValue::Kind::Number ? a.number : (a.kind == AttrValue::Kind::Numbers && a.numbers.size() == 1 ? a.numbers[0] : NAN);
+  if (!isInteger(v) || std::fabs(v) > 9.0e15) throw GraphError("op " + label() + ": attribute '" + key + "' must be an integer");
+  return static_cast<int64_t>(v);
+}
+
+double OpNode::attrFloat(const std::string& key, double fallback) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end()) return fallback;
+  const AttrValue& a = it->second;
+  if (a.kind == AttrValue::Kind::Number) return a.number;
+  if (a.kind == AttrValue::Kind::Numbers && a.numbers.size() == 1) return a.numbers[0];
+  throw GraphError("op " + label() + ": attribute '" + key + "' must be a number");
+}
+
+bool OpNode::attrBool(const std::string& key, bool fallback) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end()) return fallback;
+  const AttrValue& a = it->second;
+  if (a.kind == AttrValue::Kind::Bool) return a.boolean;
+  if (a.kind == AttrValue::Kind::Number) return a.number != 0;
+  throw GraphError("op " + label() + ": attribute '" + key + "' must be a boolean");
+}
+
+std::string OpNode::attrString(const std::string& key, const std::string& fallback) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end()) return fallback;
+  if (it->second.kind != AttrValue::Kind::String) throw GraphError("op " + label() + ": attribute '" + key + "' must be a string");
+  return it->second.string;
+}
+
+std::vector<int64_t> OpNode::attrInts(const std::string& key, const std::vector<int64_t>& fallback) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end()) return fallback;
+  const AttrValue& a = it->second;
+  std::vector<int64_t> out;
+  if (a.kind == AttrValue::Kind::Number) {
+    if (!isInteger(a.number)) throw GraphError("op " + label() + ": attribute '" + key + "' must hold integers");
+    out.push_back(static_cast<int64_t>(a.number));
+    return out;
+  }
+  if (a.kind == AttrValue::Kind::Strings && a.strings.empty()) return out;
+  if (a.kind != AttrValue::Kind::Numbers) throw GraphError("op " + label() + ": attribute '" + key + "' must be a list of integers");
+  for (double v : a.numbers) {
+    if (!isInteger(v) || std::fabs(v) > 9.0e15) throw GraphError("op " + label() + ": attribute '" + key + "' must hold integers");
+    out.push_back(static_cast<int64_t>(v));
+  }
+  return out;
+}
+
+Graph parseGraph(const Json& j) {
+  if (!j.isObject()) bad("(root)", "expected an object");
+  Graph g;
+  const Json* name = j.get("name");
+  g.name = name && name->isString() ? name->string : "graph";
+  const auto& inputs = needArray(j, "inputs", "graph");
+  for (size_t i = 0; i < inputs.size(); i++) g.inputs.push_back(parseDecl(inputs[i], "inputs[" + std::to_string(i) + "]"));
+  const auto& outputs = needArray(j, "outputs", "graph");
+  for (size_t i = 0; i < outputs.size(); i++) {
+    if (!outputs[i].isString()) bad("outputs[" + std::to_string(i) + "]", "expected a value name");
+    g.outputs.push_back(outputs[i].string);
+  }
+  const auto& constants = needArray(j, "constants", "graph");
+  for (size_t i = 0; i < constants.size(); i++) {
+    const std::string where = "constants[" + std::to_string(i) + "]";
+    ConstantDecl c;
+    c.decl = parseDecl(constants[i], where);
+    const std::string w = where + " '" + c.decl.name + "'";
+    if (const Json* data = constants[i].get("data"); data && !data->isNull()) {
+      if (!data->isObject()) bad(w + ".data", "expected {offset, byteLength}");
+      const Json& off = need(*data, "offset", w + ".data");
+      const Json& len = need(*data, "byteLength", w + ".data");
+      if (!off.isNumber() || !isInteger(off.number) || off.number < 0 || !len.isNumber() || !isInteger(len.number) || len.number < 0)
+        bad(w + ".data", "offset and byteLength must be non-negative integers");
+      c.hasData = true;
+      c.offset = static_cast<uint64_t>(off.number);
+      c.byteLength = static_cast<uint64_t>(len.number);
+    }
+    if (const Json* value = constants[i].get("value"); value && !value->isNull()) {
+      if (!value->isArray()) bad(w + ".value", "expected an array of numbers");
+      c.hasValue = true;
+      for (const Json& v : value->array) {
+        if (!v.isNumber()) bad(w + ".value", "expected an array of numbers");
+        c.value.push_back(v.number);
+      }
+    }
+    if (const Json* un = constants[i].get("unavailable"); un && un->isString()) c.unavailable = un->string;
+    g.constants.push_back(std::move(c));
+  }
+  const auto& ops = needArray(j, "ops", "graph");
+  for (size_t i = 0; i < ops.size(); i++) {
+    std::string where = "ops[" + std::to_string(i) + "]";
+    const Json& o = ops[i];
+    if (!o.isObject()) bad(where, "expected an object");
+    OpNode n;
+    n.name = needString(o, "name", where);
+    where += " '" + n.name + "'";
+    n.op = needString(o, "op", where);
+    const Json* orig = o.get("originalOp");
+    n.originalOp = orig && orig->isString() ? orig->string : n.op;
+    for (const Json& in : needArray(o, "inputs", where)) {
+      if (!in.isString()) bad(where + ".inputs", "expected value names");
+      n.inputs.push_back(in.string);
+    }
+    const auto& outs = needArray(o, "outputs", where);
+    for (size_t k = 0; k < outs.size(); k++) n.outputs.push_back(parseDecl(outs[k], where + ".outputs[" + std::to_string(k) + "]"));
+    if (const Json* attrs = o.get("attrs"); attrs && !attrs->isNull()) {
+      if (!attrs->isObject()) bad(where + ".attrs", "expected an object");
+      for (const auto& kv : attrs->object) n.attrs[kv.first] = parseAttr(kv.second, where + ".attrs." + kv.first);
+    }
+    if (const Json* p = o.get("placement"); p && p->isObject()) {
+      if (const Json* d = p->get("device"); d && d->isString()) n.placementDevice = d->string;
+    }
+    g.ops.push_back(std::move(n));
+  }
+  return g;
+}
+
+namespace {
+
+Device parseDevice(const std::string& s, const std::string& where) {
+  if (s == "ane") return Device::ane;
+  if (s == "gpu") return Device::gpu;
+  if (s == "cpu") return Device::cpu;
+  throw GraphError("options: " + where + ": unknown device '" + s + "' (expected ane, gpu or cpu)");
+}
+
+Roofline parseRoofline(const Json& chip, const std::string& unit) {
+  const Json* u = chip.get(unit);
+  if (!u || !u->isObject()) throw GraphError("options: chip." + unit + " is missing");
+  Roofline r;
+  auto num = [&](const char* key, double& out, bool positive) {
+    const Json* v = u->get(key);
+    if (!v || !v->isNumber() || !std::isfinite(v->number) || v->number < 0 || (positive && v->number == 0))
+      throw GraphError(std::string("options: chip.") + unit + "." + key + " must be a " + (positive ? "positive" : "non-negative") + " number");
+    out = v->number;
+  };
+  num("tflops", r.tflops, true);
+  num("bandwidthGBs", r.bandwidthGBs, true);
+  num("dispatchMs", r.dispatchMs, false);
+  return r;
+}
+
+}  // namespace
+
+RunOptions parseOptions(const Json& j, const Graph& g) {
+  if (!j.isObject()) throw GraphError("options: expected an object");
+  RunOptions o;
+  const Json* chip = j.get("chip");
+  if (!chip || !chip->isObject()) throw GraphError("options: 'chip' (ChipParams) is missing");
+  const Json* id = chip->get("id");
+  o.chipId = id && id->isString() ? id->string : "?";
+  o.ane = parseRoofline(*chip, "ane");
+  o.gpu = parseRoofline(*chip, "gpu");
+  o.cpu = parseRoofline(*chip, "cpu");
+  const Json* devices = j.get("devices");
+  if (devices && !devices->isNull()) {
+    if (!devices->isArray()) throw GraphError("options: 'devices' must be an array");
+    if (devices->array.size() != g.ops.size())
+      throw GraphError("options: 'devices' has " + std::to_string(devices->array.size()) + " entries but the graph has " +
+                       std::to_string(g.ops.size()) + " ops");
+    for (size_t i = 0; i < devices->array.size(); i++) {
+      const Json& d = devices->array[i];
+      if (!d.isString()) throw GraphError("options: devices[" + std::to_string(i) + "] must be a string");
+      o.devices.push_back(parseDevice(d.string, "devices[" + std::to_string(i) + "]"));
+    }
+  } else {
+    // Without an explicit list, the placement carried by the IR decides; unplaced ops count as ANE.
+    for (const auto& op : g.ops)
+      o.devices.push_back(op.placementDevice.empty() ? Device::ane : parseDevice(op.placementDevice, "placement of op '" + op.name + "'"));
+  }
+  if (const Json* seed = j.get("seed"); seed && seed->isNumber() && std::isfinite(seed->number))
+    o.seed = static_cast<uint64_t>(static_cast<int64_t>(seed->number));
+  if (const Json* ex = j.get("execute"); ex && ex->isBool()) o.execute = ex->boolean;
+  return o;
+}
+
+}  // namespace ane

@@ -1,0 +1,34 @@
+// A small JSON value tree. The addon lets V8's own JSON.parse read the strings it is given and then
+// copies the result into this tree, so the C++ side never hand-parses JSON text and never touches
+// napi values after the conversion.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ane {
+
+struct Json {
+  enum class Kind { Null, Bool, Number, String, Array, Object };
+  Kind kind = Kind::Null;
+  bool boolean = false;
+  double number = 0;
+  std::string string;
+  std::vector<Json> array;
+  std::vector<std::pair<std::string, Json>> object;
+
+  const Json* get(const std::string& key) const {
+    if (kind != Kind::Object) return nullptr;
+    for (const auto& kv : object)
+      if (kv.first == key) return &kv.second;
+    return nullptr;
+  }
+  bool isNull() const { return kind == Kind::Null; }
+  bool isNumber() const { return kind == Kind::Number; }
+  bool isString() const { return kind == Kind::String; }
+  bool isArray() const { return kind == Kind::Array; }
+  bool isObject() const { return kind == Kind::Object; }
+  bool isBool() const { return kind == Kind::Bool; }
+};
+
+}  // namespace ane

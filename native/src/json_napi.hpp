@@ -1,0 +1,12 @@
+#pragma once
+#include <napi.h>
+#include <string>
+#include "json.hpp"
+
+namespace ane {
+
+/** JSON text (parsed with the engine's JSON.parse) or an already-parsed object → Json. `what` names the
+ *  argument in error messages. */
+Json jsonFromArgument(Napi::Env env, Napi::Value value, const std::string& what);
+
+}  // namespace ane

@@ -1,0 +1,78 @@
+// Shape functions and kernels, grouped by family in kernels_*.cpp and wired up in op_registry.cpp.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+#include "graph.hpp"
+#include "tensor.hpp"
+
+namespace ane {
+
+using Shapes = std::vector<const Shape*>;
+using Inputs = std::vector<const Tensor*>;
+using Outputs = std::vector<Tensor>;
+
+// --- helpers shared by the families ---
+/** The i-th input shape; throws naming the op when it is absent. */
+const Shape& needShape(const OpNode& op, const Shapes& in, size_t i, const char* role);
+const Tensor& needInput(const OpNode& op, const Inputs& in, size_t i, const char* role);
+inline const Tensor* optInput(const Inputs& in, size_t i) { return i < in.size() ? in[i] : nullptr; }
+inline const Shape* optShape(const Shapes& in, size_t i) { return i < in.size() ? in[i] : nullptr; }
+[[noreturn]] void opError(const OpNode& op, const std::string& what);
+Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
+
+/** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. */
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
+
+// --- elementwise (kernels_elementwise.cpp) ---
+std::vector<Shape> binaryShape(const OpNode&, const Shapes&);
+void binaryKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> unaryShape(const OpNode&, const Shapes&);
+void unaryKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> softmaxShape(const OpNode&, const Shapes&);
+void softmaxKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- gemm family (kernels_gemm.cpp) ---
+std::vector<Shape> linearShape(const OpNode&, const Shapes&);
+void linearKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> matmulShape(const OpNode&, const Shapes&);
+void matmulKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- conv (kernels_conv.cpp) ---
+std::vector<Shape> convShape(const OpNode&, const Shapes&);
+void convKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- reductions (kernels_reduce.cpp) ---
+std::vector<Shape> reduceShape(const OpNode&, const Shapes&);
+void reduceKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- pooling (kernels_pool.cpp) ---
+std::vector<Shape> poolShape(const OpNode&, const Shapes&);
+void poolKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> upsampleShape(const OpNode&, const Shapes&);
+void upsampleKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- layout (kernels_layout.cpp) ---
+std::vector<Shape> reshapeShape(const OpNode&, const Shapes&);
+std::vector<Shape> expandDimsShape(const OpNode&, const Shapes&);
+std::vector<Shape> squeezeShape(const OpNode&, const Shapes&);
+void copyKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> transposeShape(const OpNode&, const Shapes&);
+void transposeKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> concatShape(const OpNode&, const Shapes&);
+void concatKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> splitShape(const OpNode&, const Shapes&);
+void splitKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> sliceShape(const OpNode&, const Shapes&);
+void sliceKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> padShape(const OpNode&, const Shapes&);
+void padKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- normalization (kernels_norm.cpp) ---
+std::vector<Shape> batchNormShape(const OpNode&, const Shapes&);
+void batchNormKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> layerNormShape(const OpNode&, const Shapes&);
+void layerNormKernel(const OpNode&, const Inputs&, Outputs&);
+
+}  // namespace ane

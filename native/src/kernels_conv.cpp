@@ -1,0 +1,156 @@
+// 2-D convolution (NCHW, weights (Cout, Cin/groups, kH, kW)) as im2col bands + GEMM per group. A 1×1,
+// stride-1, unpadded conv skips im2col and multiplies the input planes directly.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+namespace {
+
+struct ConvParams {
+  int64_t N, C, H, W, Cout, cg, kH, kW, sH, sW, dH, dW, pt, pb, pl, pr, groups, Ho, Wo;
+  bool oneD;  // (N, C, L) input: run as H = 1
+};
+
+int64_t outDim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) {
+  const int64_t span = d * (k - 1) + 1;
+  const int64_t room = in + p0 + p1 - span;
+  return room < 0 ? 0 : room / s + 1;
+}
+
+ConvParams convParams(const OpNode& op, const Shape& x, const Shape& w) {
+  ConvParams p{};
+  if (x.size() == 3 && w.size() == 3) {
+    p.oneD = true;
+  } else if (x.size() != 4 || w.size() != 4) {
+    if (x.size() == 5 || w.size() == 5) throw Unsupported("no fp16 kernel for 3-D conv yet");
+    opError(op, "conv expects x (N, C, H, W) and weight (Cout, Cin/groups, kH, kW); got x " + formatShape(x) + ", weight " + formatShape(w));
+  }
+  p.N = x[0]; p.C = x[1];
+  p.H = p.oneD ? 1 : x[2]; p.W = p.oneD ? x[2] : x[3];
+  p.Cout = w[0]; p.cg = w[1];
+  p.kH = p.oneD ? 1 : w[2]; p.kW = p.oneD ? w[2] : w[3];
+  p.groups = op.attrInt("groups", 1);
+  if (p.groups < 1) opError(op, "groups must be >= 1");
+  if (p.C != p.cg * p.groups)
+    opError(op, "x has " + std::to_string(p.C) + " channels but weight " + formatShape(w) + " with groups=" + std::to_string(p.groups) + " expects " + std::to_string(p.cg * p.groups));
+  if (p.Cout % p.groups != 0) opError(op, "Cout " + std::to_string(p.Cout) + " is not divisible by groups " + std::to_string(p.groups));
+  auto pair = [&](const char* key, int64_t def, int64_t& a, int64_t& b) {
+    std::vector<int64_t> v = op.attrInts(key, {});
+    if (v.empty()) { a = b = def; return; }
+    if (p.oneD && v.size() == 1) { a = def; b = v[0]; return; }
+    if (v.size() != 2) opError(op, std::string("attribute '") + key + "' must have 2 entries");
+    a = v[0]; b = v[1];
+  };
+  pair("strides", 1, p.sH, p.sW);
+  pair("dilations", 1, p.dH, p.dW);
+  if (p.sH < 1 || p.sW < 1 || p.dH < 1 || p.dW < 1) opError(op, "strides and dilations must be >= 1");
+  const std::string padType = op.attrString("pad_type", "custom");
+  if (padType == "valid") {
+    p.pt = p.pb = p.pl = p.pr = 0;
+  } else if (padType == "same") {
+    auto same = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& lo, int64_t& hi) {
+      const int64_t out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + d * (k - 1) + 1 - in);
+      lo = total / 2;
+      hi = total - lo;
+    };
+    same(p.H, p.kH, p.sH, p.dH, p.pt, p.pb);
+    same(p.W, p.kW, p.sW, p.dW, p.pl, p.pr);
+  } else {
+    std::vector<int64_t> pad = op.attrInts("pad", {});
+    if (pad.empty()) pad = {0, 0, 0, 0};
+    if (p.oneD && pad.size() == 2) pad = {0, 0, pad[0], pad[1]};
+    if (pad.size() != 4) opError(op, "attribute 'pad' must be [top, bottom, left, right]");
+    for (int64_t v : pad)
+      if (v < 0) opError(op, "negative padding is not supported");
+    p.pt = pad[0]; p.pb = pad[1]; p.pl = pad[2]; p.pr = pad[3];
+  }
+  p.Ho = outDim(p.H, p.kH, p.sH, p.dH, p.pt, p.pb);
+  p.Wo = outDim(p.W, p.kW, p.sW, p.dW, p.pl, p.pr);
+  if (p.Ho <= 0 || p.Wo <= 0) opError(op, "the kernel (with dilation) is larger than the padded input " + formatShape(x));
+  return p;
+}
+
+// Keeps one im2col band under ~16 MiB whatever the image size.
+constexpr int64_t kColLimit = 4 << 20;
+
+}  // namespace
+
+std::vector<Shape> convShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  const Shape& w = needShape(op, in, 1, "weight");
+  ConvParams p = convParams(op, x, w);
+  if (const Shape* b = optShape(in, 2); b && numel(*b) != p.Cout)
+    opError(op, "bias " + formatShape(*b) + " does not have " + std::to_string(p.Cout) + " elements");
+  if (p.oneD) return {Shape{p.N, p.Cout, p.Wo}};
+  return {Shape{p.N, p.Cout, p.Ho, p.Wo}};
+}
+
+void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Tensor& w = needInput(op, in, 1, "weight");
+  const Tensor* bias = optInput(in, 2);
+  const ConvParams p = convParams(op, x.shape, w.shape);
+  const int64_t P = p.Ho * p.Wo, K = p.cg * p.kH * p.kW, Mg = p.Cout / p.groups;
+  const bool direct = p.kH == 1 && p.kW == 1 && p.sH == 1 && p.sW == 1 && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
+  const int64_t rowsPerBand = std::max<int64_t>(1, std::min<int64_t>(p.Ho, kColLimit / std::max<int64_t>(1, K * p.Wo)));
+  std::vector<float> col(direct ? 0 : static_cast<size_t>(K * rowsPerBand * p.Wo));
+  float* o = out[0].data.data();
+  for (int64_t n = 0; n < p.N; n++) {
+    for (int64_t g = 0; g < p.groups; g++) {
+      const float* wg = w.data.data() + g * Mg * K;
+      const float* xg = x.data.data() + (n * p.C + g * p.cg) * p.H * p.W;
+      float* og = o + (n * p.Cout + g * Mg) * P;
+      if (direct) {
+        gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P);
+        continue;
+      }
+      for (int64_t oh0 = 0; oh0 < p.Ho; oh0 += rowsPerBand) {
+        const int64_t rows = std::min(rowsPerBand, p.Ho - oh0);
+        const int64_t pn = rows * p.Wo;
+        float* c = col.data();
+        for (int64_t ci = 0; ci < p.cg; ci++) {
+          const float* plane = xg + ci * p.H * p.W;
+          for (int64_t kh = 0; kh < p.kH; kh++) {
+            for (int64_t kw = 0; kw < p.kW; kw++) {
+              for (int64_t r = 0; r < rows; r++) {
+                const int64_t ih = (oh0 + r) * p.sH - p.pt + kh * p.dH;
+                float* dst = c + r * p.Wo;
+                if (ih < 0 || ih >= p.H) { std::memset(dst, 0, sizeof(float) * p.Wo); continue; }
+                const float* src = plane + ih * p.W;
+                const int64_t off = kw * p.dW - p.pl;
+                if (p.sW == 1) {
+                  // Valid output columns are those with 0 <= ow + off < W.
+                  const int64_t lo = std::min(p.Wo, std::max<int64_t>(0, -off));
+                  const int64_t hi = std::max(lo, std::min(p.Wo, p.W - off));
+                  std::fill(dst, dst + lo, 0.0f);
+                  std::memcpy(dst + lo, src + lo + off, sizeof(float) * (hi - lo));
+                  std::fill(dst + hi, dst + p.Wo, 0.0f);
+                } else {
+                  for (int64_t ow = 0; ow < p.Wo; ow++) {
+                    const int64_t iw = ow * p.sW + off;
+                    dst[ow] = iw >= 0 && iw < p.W ? src[iw] : 0.0f;
+                  }
+                }
+              }
+              c += pn;
+            }
+          }
+        }
+        gemm(Mg, pn, K, wg, K, col.data(), pn, og + oh0 * p.Wo, P);
+      }
+    }
+  }
+  if (bias)
+    for (int64_t n = 0; n < p.N; n++)
+      for (int64_t co = 0; co < p.Cout; co++) {
+        float* plane = o + (n * p.Cout + co) * P;
+        const float b = bias->data[co];
+        for (int64_t i = 0; i < P; i++) plane[i] += b;
+      }
+}
+
+}  // namespace ane

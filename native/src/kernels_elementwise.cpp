@@ -1,0 +1,186 @@
+// Elementwise ops with numpy broadcasting, unary activations and softmax.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+std::vector<Shape> binaryShape(const OpNode& op, const Shapes& in) {
+  return {broadcastShapes(op, needShape(op, in, 0, "x"), needShape(op, in, 1, "y"))};
+}
+
+namespace {
+
+enum class Bin { add, sub, mul, div, max, min, pow };
+
+template <Bin B>
+inline float apply(float a, float b) {
+  if constexpr (B == Bin::add) return a + b;
+  if constexpr (B == Bin::sub) return a - b;
+  if constexpr (B == Bin::mul) return a * b;
+  if constexpr (B == Bin::div) return a / b;
+  if constexpr (B == Bin::max) return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+  if constexpr (B == Bin::min) return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+  if constexpr (B == Bin::pow) return std::pow(a, b);
+  return 0;
+}
+
+// Walks the output in row-major order with one odometer over all but the last axis; each input's
+// stride is 0 along the axes it is broadcast on.
+template <Bin B>
+void broadcastLoop(const Tensor& x, const Tensor& y, Tensor& out) {
+  const Shape& os = out.shape;
+  const size_t r = os.size();
+  const int64_t total = numel(os);
+  if (total == 0) return;
+  if (x.shape == os && y.shape == os) {
+    for (int64_t i = 0; i < total; i++) out.data[i] = apply<B>(x.data[i], y.data[i]);
+    return;
+  }
+  if (r == 0) { out.data[0] = apply<B>(x.data[0], y.data[0]); return; }
+  auto bstrides = [&](const Shape& s) {
+    std::vector<int64_t> st(r, 0);
+    std::vector<int64_t> own = stridesOf(s);
+    for (size_t i = 0; i < s.size(); i++) {
+      size_t oi = r - s.size() + i;
+      st[oi] = s[i] == 1 ? 0 : own[i];
+    }
+    return st;
+  };
+  std::vector<int64_t> sx = bstrides(x.shape), sy = bstrides(y.shape);
+  const int64_t inner = os[r - 1], ix = sx[r - 1], iy = sy[r - 1];
+  std::vector<int64_t> idx(r, 0);
+  int64_t ox = 0, oy = 0;
+  float* o = out.data.data();
+  const float* xd = x.data.data();
+  const float* yd = y.data.data();
+  for (int64_t done = 0; done < total; done += inner) {
+    const float* xp = xd + ox;
+    const float* yp = yd + oy;
+    if (ix == 1 && iy == 1) for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(xp[j], yp[j]);
+    else if (ix == 1 && iy == 0) { float b = yp[0]; for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(xp[j], b); }
+    else if (ix == 0 && iy == 1) { float a = xp[0]; for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(a, yp[j]); }
+    else for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(xp[j * ix], yp[j * iy]);
+    o += inner;
+    for (int k = static_cast<int>(r) - 2; k >= 0; k--) {
+      idx[k]++;
+      ox += sx[k];
+      oy += sy[k];
+      if (idx[k] < os[k]) break;
+      ox -= sx[k] * os[k];
+      oy -= sy[k] * os[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void binaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Tensor& y = needInput(op, in, 1, "y");
+  const std::string& t = op.op;
+  if (t == "add") broadcastLoop<Bin::add>(x, y, out[0]);
+  else if (t == "sub") broadcastLoop<Bin::sub>(x, y, out[0]);
+  else if (t == "mul") broadcastLoop<Bin::mul>(x, y, out[0]);
+  else if (t == "real_div") broadcastLoop<Bin::div>(x, y, out[0]);
+  else if (t == "maximum") broadcastLoop<Bin::max>(x, y, out[0]);
+  else if (t == "minimum") broadcastLoop<Bin::min>(x, y, out[0]);
+  else if (t == "pow") broadcastLoop<Bin::pow>(x, y, out[0]);
+  else throw Unsupported("no fp16 kernel for " + t + " yet");
+}
+
+std::vector<Shape> unaryShape(const OpNode& op, const Shapes& in) { return {needShape(op, in, 0, "x")}; }
+
+namespace {
+template <typename F>
+void mapUnary(const Tensor& x, Tensor& out, F f) {
+  const size_t n = x.data.size();
+  const float* a = x.data.data();
+  float* o = out.data.data();
+  for (size_t i = 0; i < n; i++) o[i] = f(a[i]);
+}
+inline float sigmoidf(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+}  // namespace
+
+void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  Tensor& o = out[0];
+  const std::string& t = op.op;
+  if (t == "relu") mapUnary(x, o, [](float v) { return v > 0 ? v : (std::isnan(v) ? v : 0.0f); });
+  else if (t == "sigmoid") mapUnary(x, o, sigmoidf);
+  else if (t == "tanh") mapUnary(x, o, [](float v) { return std::tanh(v); });
+  else if (t == "exp") mapUnary(x, o, [](float v) { return std::exp(v); });
+  else if (t == "log") mapUnary(x, o, [](float v) { return std::log(v); });
+  else if (t == "sqrt") mapUnary(x, o, [](float v) { return std::sqrt(v); });
+  else if (t == "abs") mapUnary(x, o, [](float v) { return std::fabs(v); });
+  else if (t == "erf") mapUnary(x, o, [](float v) { return std::erf(v); });
+  else if (t == "square") mapUnary(x, o, [](float v) { return v * v; });
+  else if (t == "identity") mapUnary(x, o, [](float v) { return v; });
+  else if (t == "silu") mapUnary(x, o, [](float v) { return v * sigmoidf(v); });
+  else if (t == "softplus") mapUnary(x, o, [](float v) { return v > 20 ? v : std::log1p(std::exp(v)); });
+  else if (t == "rsqrt") {
+    // MIL's rsqrt carries an epsilon added under the root (default 1e-12).
+    const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-12));
+    mapUnary(x, o, [eps](float v) { return 1.0f / std::sqrt(v + eps); });
+  } else if (t == "clip") {
+    const float lo = static_cast<float>(op.attrFloat("alpha", -INFINITY));
+    const float hi = static_cast<float>(op.attrFloat("beta", INFINITY));
+    if (lo > hi) opError(op, "clip has alpha > beta");
+    mapUnary(x, o, [lo, hi](float v) { return std::isnan(v) ? v : std::min(hi, std::max(lo, v)); });
+  } else if (t == "leaky_relu") {
+    const float a = static_cast<float>(op.attrFloat("alpha", 0.01));
+    mapUnary(x, o, [a](float v) { return v >= 0 ? v : a * v; });
+  } else if (t == "sigmoid_hard") {
+    const float a = static_cast<float>(op.attrFloat("alpha", 0.2)), b = static_cast<float>(op.attrFloat("beta", 0.5));
+    mapUnary(x, o, [a, b](float v) { return std::min(1.0f, std::max(0.0f, a * v + b)); });
+  } else if (t == "gelu") {
+    const std::string mode = op.attrString("mode", "EXACT");
+    if (mode == "EXACT") {
+      mapUnary(x, o, [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); });
+    } else if (mode == "TANH_APPROXIMATION") {
+      mapUnary(x, o, [](float v) { return 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v))); });
+    } else if (mode == "SIGMOID_APPROXIMATION") {
+      mapUnary(x, o, [](float v) { return v * sigmoidf(1.702f * v); });
+    } else {
+      opError(op, "unknown gelu mode '" + mode + "' (expected EXACT, TANH_APPROXIMATION or SIGMOID_APPROXIMATION)");
+    }
+  } else {
+    throw Unsupported("no fp16 kernel for " + t + " yet");
+  }
+}
+
+std::vector<Shape> softmaxShape(const OpNode& op, const Shapes& in) {
+  const Shape& s = needShape(op, in, 0, "x");
+  normAxis(op, op.attrInt("axis", -1), s.size(), "axis");
+  return {s};
+}
+
+void softmaxKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const int axis = normAxis(op, op.attrInt("axis", -1), x.shape.size(), "axis");
+  int64_t outer = 1, inner = 1;
+  const int64_t n = x.shape[axis];
+  for (int i = 0; i < axis; i++) outer *= x.shape[i];
+  for (size_t i = axis + 1; i < x.shape.size(); i++) inner *= x.shape[i];
+  const float* a = x.data.data();
+  float* o = out[0].data.data();
+  for (int64_t p = 0; p < outer; p++) {
+    for (int64_t q = 0; q < inner; q++) {
+      const int64_t base = p * n * inner + q;
+      float m = -INFINITY;
+      for (int64_t k = 0; k < n; k++) m = std::max(m, a[base + k * inner]);
+      float sum = 0;
+      for (int64_t k = 0; k < n; k++) {
+        float e = std::exp(a[base + k * inner] - m);
+        o[base + k * inner] = e;
+        sum += e;
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t k = 0; k < n; k++) o[base + k * inner] *= inv;
+    }
+  }
+}
+
+}  // namespace ane

@@ -1,0 +1,340 @@
+// Data-movement ops: reshape family, transpose, concat, split, slice_by_index, pad.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+std::vector<Shape> reshapeShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  std::vector<int64_t> target = op.attrInts("shape", {});
+  if (!op.has("shape")) opError(op, "attribute 'shape' is missing");
+  // The contract asks readers for a resolved shape; 0 (copy) and one -1 (infer) are still accepted.
+  Shape out;
+  int inferAt = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < target.size(); i++) {
+    int64_t d = target[i];
+    if (d == 0) {
+      if (i >= x.size()) opError(op, "shape entry 0 at axis " + std::to_string(i) + " has no input axis to copy");
+      d = x[i];
+    }
+    if (d == -1) {
+      if (inferAt >= 0) opError(op, "shape has more than one -1");
+      inferAt = static_cast<int>(i);
+      out.push_back(1);
+      continue;
+    }
+    if (d < 0) opError(op, "shape entry " + std::to_string(d) + " is invalid");
+    out.push_back(d);
+    known *= d;
+  }
+  const int64_t n = numel(x);
+  if (inferAt >= 0) {
+    if (known == 0 || n % known != 0) opError(op, "cannot infer -1 in shape for " + std::to_string(n) + " elements");
+    out[inferAt] = n / known;
+  }
+  if (numel(out) != n) opError(op, "cannot reshape " + formatShape(x) + " (" + std::to_string(n) + " elements) to " + formatShape(out));
+  return {out};
+}
+
+std::vector<Shape> expandDimsShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  std::vector<int64_t> axes = op.attrInts("axes", {});
+  if (axes.empty()) opError(op, "attribute 'axes' is missing");
+  const size_t r = x.size() + axes.size();
+  std::vector<bool> isNew(r, false);
+  for (int64_t a : axes) {
+    int ax = normAxis(op, a, r, "axes");
+    if (isNew[ax]) opError(op, "axis repeated in 'axes'");
+    isNew[ax] = true;
+  }
+  Shape out;
+  size_t k = 0;
+  for (size_t i = 0; i < r; i++) out.push_back(isNew[i] ? 1 : x[k++]);
+  return {out};
+}
+
+std::vector<Shape> squeezeShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  std::vector<int64_t> axes = op.attrInts("axes", {});
+  std::vector<bool> drop(x.size(), false);
+  if (axes.empty()) {
+    for (size_t i = 0; i < x.size(); i++) drop[i] = x[i] == 1;
+  } else {
+    for (int64_t a : axes) {
+      int ax = normAxis(op, a, x.size(), "axes");
+      if (x[ax] != 1) opError(op, "cannot squeeze axis " + std::to_string(a) + " of size " + std::to_string(x[ax]));
+      drop[ax] = true;
+    }
+  }
+  Shape out;
+  for (size_t i = 0; i < x.size(); i++)
+    if (!drop[i]) out.push_back(x[i]);
+  return {out};
+}
+
+void copyKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  std::copy(x.data.begin(), x.data.end(), out[0].data.begin());
+}
+
+namespace {
+std::vector<int> permOf(const OpNode& op, size_t rank) {
+  std::vector<int64_t> perm = op.attrInts("perm", {});
+  if (perm.size() != rank) opError(op, "attribute 'perm' has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
+  std::vector<int> p;
+  std::vector<bool> seen(rank, false);
+  for (int64_t a : perm) {
+    int ax = normAxis(op, a, rank, "perm");
+    if (seen[ax]) opError(op, "attribute 'perm' is not a permutation");
+    seen[ax] = true;
+    p.push_back(ax);
+  }
+  return p;
+}
+}  // namespace
+
+std::vector<Shape> transposeShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  std::vector<int> p = permOf(op, x.size());
+  Shape out;
+  for (int ax : p) out.push_back(x[ax]);
+  return {out};
+}
+
+void transposeKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  std::vector<int> p = permOf(op, x.shape.size());
+  const size_t r = p.size();
+  const std::vector<int64_t> xs = stridesOf(x.shape);
+  std::vector<int64_t> src(r);  // input stride for each output axis
+  for (size_t i = 0; i < r; i++) src[i] = xs[p[i]];
+  const Shape& os = out[0].shape;
+  const int64_t total = numel(os);
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = 0;
+  for (int64_t i = 0; i < total; i++) {
+    out[0].data[i] = x.data[off];
+    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
+      off += src[k];
+      if (++idx[k] < os[k]) break;
+      off -= src[k] * os[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+std::vector<Shape> concatShape(const OpNode& op, const Shapes& in) {
+  if (in.empty()) opError(op, "needs at least one input");
+  const Shape& first = needShape(op, in, 0, "x0");
+  const int axis = normAxis(op, op.attrInt("axis", 0), first.size(), "axis");
+  Shape out = first;
+  out[axis] = 0;
+  for (size_t i = 0; i < in.size(); i++) {
+    const Shape& s = needShape(op, in, i, "values");
+    bool ok = s.size() == first.size();
+    for (size_t k = 0; ok && k < s.size(); k++) ok = static_cast<int>(k) == axis || s[k] == first[k];
+    if (!ok) opError(op, "input " + std::to_string(i) + " " + formatShape(s) + " does not match " + formatShape(first) + " outside axis " + std::to_string(axis));
+    out[axis] += s[axis];
+  }
+  return {out};
+}
+
+void concatKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Shape& os = out[0].shape;
+  const int axis = normAxis(op, op.attrInt("axis", 0), os.size(), "axis");
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; i++) outer *= os[i];
+  for (size_t i = axis + 1; i < os.size(); i++) inner *= os[i];
+  const int64_t outRow = os[axis] * inner;
+  int64_t at = 0;
+  for (size_t t = 0; t < in.size(); t++) {
+    const Tensor& x = needInput(op, in, t, "values");
+    const int64_t row = x.shape[axis] * inner;
+    for (int64_t p = 0; p < outer; p++)
+      std::copy(x.data.begin() + p * row, x.data.begin() + (p + 1) * row, out[0].data.begin() + p * outRow + at);
+    at += row;
+  }
+}
+
+namespace {
+std::vector<int64_t> splitSizes(const OpNode& op, const Shape& x, int axis) {
+  std::vector<int64_t> sizes = op.attrInts("split_sizes", {});
+  const int64_t n = x[axis];
+  if (sizes.empty()) {
+    const int64_t parts = op.attrInt("num_splits", static_cast<int64_t>(op.outputs.size()));
+    if (parts < 1 || n % parts != 0) opError(op, "cannot split axis of size " + std::to_string(n) + " into " + std::to_string(parts) + " equal parts");
+    sizes.assign(parts, n / parts);
+  }
+  int64_t sum = 0;
+  for (int64_t s : sizes) {
+    if (s < 0) opError(op, "negative split size");
+    sum += s;
+  }
+  if (sum != n) opError(op, "split_sizes add up to " + std::to_string(sum) + " but the axis has " + std::to_string(n));
+  return sizes;
+}
+}  // namespace
+
+std::vector<Shape> splitShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  const int axis = normAxis(op, op.attrInt("axis", 0), x.size(), "axis");
+  std::vector<Shape> outs;
+  for (int64_t s : splitSizes(op, x, axis)) {
+    Shape o = x;
+    o[axis] = s;
+    outs.push_back(o);
+  }
+  return outs;
+}
+
+void splitKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const int axis = normAxis(op, op.attrInt("axis", 0), x.shape.size(), "axis");
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; i++) outer *= x.shape[i];
+  for (size_t i = axis + 1; i < x.shape.size(); i++) inner *= x.shape[i];
+  const int64_t inRow = x.shape[axis] * inner;
+  int64_t at = 0;
+  for (Tensor& o : out) {
+    const int64_t row = o.shape[axis] * inner;
+    for (int64_t p = 0; p < outer; p++)
+      std::copy(x.data.begin() + p * inRow + at, x.data.begin() + p * inRow + at + row, o.data.begin() + p * row);
+    at += row;
+  }
+}
+
+namespace {
+struct SliceAxis {
+  int64_t start, step, count;
+};
+
+// Python slice semantics per axis, with MIL's optional begin_mask / end_mask / squeeze_mask.
+std::vector<SliceAxis> sliceAxes(const OpNode& op, const Shape& x, Shape& outShape) {
+  const size_t r = x.size();
+  std::vector<int64_t> begin = op.attrInts("begin", {}), end = op.attrInts("end", {}), stride = op.attrInts("stride", {});
+  std::vector<int64_t> bm = op.attrInts("begin_mask", {}), em = op.attrInts("end_mask", {}), sq = op.attrInts("squeeze_mask", {});
+  if (begin.size() != r || end.size() != r) opError(op, "attributes 'begin' and 'end' need one entry per axis (" + std::to_string(r) + ")");
+  if (stride.empty()) stride.assign(r, 1);
+  if (stride.size() != r) opError(op, "attribute 'stride' needs one entry per axis");
+  std::vector<SliceAxis> axes;
+  outShape.clear();
+  for (size_t i = 0; i < r; i++) {
+    const int64_t n = x[i], s = stride[i];
+    if (s == 0) opError(op, "stride 0 at axis " + std::to_string(i));
+    const bool maskB = i < bm.size() && bm[i], maskE = i < em.size() && em[i];
+    auto clampIdx = [&](int64_t v, bool isBegin) {
+      if (v < 0) v += n;
+      if (s > 0) return std::min(std::max<int64_t>(v, 0), n);
+      (void)isBegin;
+      return std::min(std::max<int64_t>(v, -1), n - 1);
+    };
+    int64_t b = maskB ? (s > 0 ? 0 : n - 1) : clampIdx(begin[i], true);
+    int64_t e = maskE ? (s > 0 ? n : -1) : clampIdx(end[i], false);
+    int64_t count = s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e + (-s) - 1) / (-s) : 0);
+    const bool squeeze = i < sq.size() && sq[i];
+    if (squeeze) {
+      if (count < 1) opError(op, "squeezed axis " + std::to_string(i) + " selects no element");
+      count = 1;
+    }
+    axes.push_back({b, s, count});
+    if (!squeeze) outShape.push_back(count);
+  }
+  return axes;
+}
+}  // namespace
+
+std::vector<Shape> sliceShape(const OpNode& op, const Shapes& in) {
+  Shape out;
+  sliceAxes(op, needShape(op, in, 0, "x"), out);
+  return {out};
+}
+
+void sliceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  Shape unused;
+  std::vector<SliceAxis> axes = sliceAxes(op, x.shape, unused);
+  const size_t r = axes.size();
+  const std::vector<int64_t> xs = stridesOf(x.shape);
+  int64_t total = 1;
+  for (const auto& a : axes) total *= a.count;
+  if (total == 0) return;
+  std::vector<int64_t> idx(r, 0);
+  int64_t base = 0;
+  for (size_t i = 0; i < r; i++) base += axes[i].start * xs[i];
+  int64_t off = base;
+  for (int64_t i = 0; i < total; i++) {
+    out[0].data[i] = x.data[off];
+    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
+      off += axes[k].step * xs[k];
+      if (++idx[k] < axes[k].count) break;
+      off -= axes[k].step * xs[k] * axes[k].count;
+      idx[k] = 0;
+    }
+  }
+}
+
+namespace {
+// Per-axis (before, after) padding; a shorter list pads the last axes, as MIL's pad does.
+std::vector<std::pair<int64_t, int64_t>> padAmounts(const OpNode& op, const Shape& x) {
+  std::vector<int64_t> pad = op.attrInts("pad", {});
+  if (pad.size() % 2 != 0 || pad.size() > 2 * x.size()) opError(op, "attribute 'pad' must hold (before, after) pairs for at most " + std::to_string(x.size()) + " axes");
+  std::vector<std::pair<int64_t, int64_t>> p(x.size(), {0, 0});
+  const size_t first = x.size() - pad.size() / 2;
+  for (size_t i = 0; i < pad.size() / 2; i++) {
+    if (pad[2 * i] < 0 || pad[2 * i + 1] < 0) opError(op, "negative padding is not supported");
+    p[first + i] = {pad[2 * i], pad[2 * i + 1]};
+  }
+  return p;
+}
+}  // namespace
+
+std::vector<Shape> padShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  auto p = padAmounts(op, x);
+  const std::string mode = op.attrString("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "replicate") opError(op, "unknown pad mode '" + mode + "'");
+  Shape out = x;
+  for (size_t i = 0; i < x.size(); i++) {
+    if (mode == "reflect" && (p[i].first >= x[i] || p[i].second >= x[i]) && (p[i].first || p[i].second))
+      opError(op, "reflect padding must be smaller than the axis size at axis " + std::to_string(i));
+    if (mode == "replicate" && x[i] == 0 && (p[i].first || p[i].second)) opError(op, "cannot replicate-pad an empty axis");
+    out[i] += p[i].first + p[i].second;
+  }
+  return {out};
+}
+
+void padKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  auto p = padAmounts(op, x.shape);
+  const std::string mode = op.attrString("mode", "constant");
+  const float cval = static_cast<float>(op.attrFloat("constant_val", 0));
+  const Shape& os = out[0].shape;
+  const size_t r = os.size();
+  const std::vector<int64_t> xs = stridesOf(x.shape);
+  const int64_t total = numel(os);
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0; i < total; i++) {
+    int64_t off = 0;
+    bool inside = true;
+    for (size_t k = 0; k < r; k++) {
+      int64_t s = idx[k] - p[k].first;
+      const int64_t n = x.shape[k];
+      if (s < 0 || s >= n) {
+        if (mode == "constant") { inside = false; break; }
+        if (mode == "reflect") s = s < 0 ? -s : 2 * (n - 1) - s;
+        else s = s < 0 ? 0 : n - 1;
+      }
+      off += s * xs[k];
+    }
+    out[0].data[i] = inside ? x.data[off] : cval;
+    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
+      if (++idx[k] < os[k]) break;
+      idx[k] = 0;
+    }
+  }
+}
+
+}  // namespace ane

@@ -1,0 +1,131 @@
+// avg_pool / max_pool on NCHW with explicit padding and ceil_mode (PyTorch's rules for the last window),
+// and nearest-neighbour upsampling.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+namespace {
+struct PoolParams {
+  int64_t N, C, H, W, kH, kW, sH, sW, pt, pb, pl, pr, Ho, Wo;
+};
+
+int64_t poolOut(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1, bool ceilMode) {
+  const int64_t room = in + p0 + p1 - k;
+  if (room < 0) return 0;
+  int64_t out = (ceilMode ? (room + s - 1) / s : room / s) + 1;
+  // A window may not start inside the trailing padding (PyTorch/Core ML ceil_mode rule).
+  if (ceilMode && (out - 1) * s >= in + p0) out--;
+  return out;
+}
+
+PoolParams poolParams(const OpNode& op, const Shape& x) {
+  if (x.size() != 4) {
+    if (x.size() == 3 || x.size() == 5) throw Unsupported("no fp16 kernel for " + op.op + " on rank-" + std::to_string(x.size()) + " input yet");
+    opError(op, "expects x (N, C, H, W), got " + formatShape(x));
+  }
+  PoolParams p{};
+  p.N = x[0]; p.C = x[1]; p.H = x[2]; p.W = x[3];
+  std::vector<int64_t> k = op.attrInts("kernel_sizes", {});
+  if (k.size() != 2) opError(op, "attribute 'kernel_sizes' must be [kH, kW]");
+  p.kH = k[0]; p.kW = k[1];
+  std::vector<int64_t> s = op.attrInts("strides", {1, 1});
+  if (s.size() != 2) opError(op, "attribute 'strides' must have 2 entries");
+  p.sH = s[0]; p.sW = s[1];
+  if (p.kH < 1 || p.kW < 1 || p.sH < 1 || p.sW < 1) opError(op, "kernel sizes and strides must be >= 1");
+  std::vector<int64_t> pad = op.attrInts("pad", {0, 0, 0, 0});
+  if (pad.size() != 4) opError(op, "attribute 'pad' must be [top, bottom, left, right]");
+  for (int64_t v : pad)
+    if (v < 0) opError(op, "negative padding is not supported");
+  p.pt = pad[0]; p.pb = pad[1]; p.pl = pad[2]; p.pr = pad[3];
+  const bool ceilMode = op.attrBool("ceil_mode", false);
+  p.Ho = poolOut(p.H, p.kH, p.sH, p.pt, p.pb, ceilMode);
+  p.Wo = poolOut(p.W, p.kW, p.sW, p.pl, p.pr, ceilMode);
+  if (p.Ho <= 0 || p.Wo <= 0) opError(op, "the pooling window is larger than the padded input " + formatShape(x));
+  return p;
+}
+}  // namespace
+
+std::vector<Shape> poolShape(const OpNode& op, const Shapes& in) {
+  PoolParams p = poolParams(op, needShape(op, in, 0, "x"));
+  return {Shape{p.N, p.C, p.Ho, p.Wo}};
+}
+
+void poolKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const PoolParams p = poolParams(op, x.shape);
+  const bool isMax = op.op == "max_pool";
+  const bool exclude = op.attrBool("exclude_padding_from_average", false);
+  float* o = out[0].data.data();
+  for (int64_t nc = 0; nc < p.N * p.C; nc++) {
+    const float* plane = x.data.data() + nc * p.H * p.W;
+    for (int64_t oh = 0; oh < p.Ho; oh++) {
+      const int64_t h0 = oh * p.sH - p.pt;
+      const int64_t h1 = std::min(h0 + p.kH, p.H + p.pb);  // window end, clipped to the padded extent
+      const int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h1, p.H);
+      for (int64_t ow = 0; ow < p.Wo; ow++) {
+        const int64_t w0 = ow * p.sW - p.pl;
+        const int64_t w1 = std::min(w0 + p.kW, p.W + p.pr);
+        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min(w1, p.W);
+        float r;
+        if (isMax) {
+          r = -INFINITY;
+          for (int64_t h = hs; h < he; h++)
+            for (int64_t w = ws; w < we; w++) {
+              const float v = plane[h * p.W + w];
+              r = (std::isnan(v) || std::isnan(r)) ? NAN : std::max(r, v);
+            }
+        } else {
+          float sum = 0;
+          for (int64_t h = hs; h < he; h++)
+            for (int64_t w = ws; w < we; w++) sum += plane[h * p.W + w];
+          const int64_t count = exclude ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+          r = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+        }
+        o[(nc * p.Ho + oh) * p.Wo + ow] = r;
+      }
+    }
+  }
+}
+
+namespace {
+void upsampleScales(const OpNode& op, double& sh, double& sw) {
+  sh = op.attrFloat("scale_factor_height", 1);
+  sw = op.attrFloat("scale_factor_width", 1);
+  if (!(sh > 0) || !(sw > 0) || !std::isfinite(sh) || !std::isfinite(sw)) opError(op, "scale factors must be positive");
+}
+}  // namespace
+
+std::vector<Shape> upsampleShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  if (x.size() < 2) opError(op, "expects at least (H, W) axes, got " + formatShape(x));
+  double sh, sw;
+  upsampleScales(op, sh, sw);
+  Shape out = x;
+  out[x.size() - 2] = static_cast<int64_t>(std::floor(x[x.size() - 2] * sh));
+  out[x.size() - 1] = static_cast<int64_t>(std::floor(x[x.size() - 1] * sw));
+  return {out};
+}
+
+void upsampleKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  double sh, sw;
+  upsampleScales(op, sh, sw);
+  const size_t r = x.shape.size();
+  const int64_t H = x.shape[r - 2], W = x.shape[r - 1];
+  const int64_t Ho = out[0].shape[r - 2], Wo = out[0].shape[r - 1];
+  const int64_t planes = (H * W) != 0 ? numel(x.shape) / (H * W) : 0;
+  float* o = out[0].data.data();
+  for (int64_t pl = 0; pl < planes; pl++)
+    for (int64_t oh = 0; oh < Ho; oh++) {
+      const int64_t ih = std::min(H - 1, static_cast<int64_t>(std::floor(oh / sh)));
+      for (int64_t ow = 0; ow < Wo; ow++) {
+        const int64_t iw = std::min(W - 1, static_cast<int64_t>(std::floor(ow / sw)));
+        o[(pl * Ho + oh) * Wo + ow] = x.data[(pl * H + ih) * W + iw];
+      }
+    }
+}
+
+}  // namespace ane

@@ -1,0 +1,66 @@
+#include "op_registry.hpp"
+
+#include <unordered_map>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+const Shape& needShape(const OpNode& op, const Shapes& in, size_t i, const char* role) {
+  if (i >= in.size() || !in[i]) opError(op, std::string("needs input ") + std::to_string(i) + " (" + role + ")");
+  return *in[i];
+}
+
+const Tensor& needInput(const OpNode& op, const Inputs& in, size_t i, const char* role) {
+  if (i >= in.size() || !in[i]) opError(op, std::string("needs input ") + std::to_string(i) + " (" + role + ")");
+  return *in[i];
+}
+
+void opError(const OpNode& op, const std::string& what) { throw GraphError("op " + op.label() + ": " + what); }
+
+int normAxis(const OpNode& op, int64_t axis, size_t rank, const char* attr) {
+  int64_t r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r)
+    opError(op, std::string("attribute '") + attr + "' = " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return static_cast<int>(axis < 0 ? axis + r : axis);
+}
+
+Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r);
+  for (size_t i = 0; i < r; i++) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da != db && da != 1 && db != 1) opError(op, "shapes " + formatShape(a) + " and " + formatShape(b) + " do not broadcast");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+const OpInfo* findOp(const std::string& op) {
+  static const std::unordered_map<std::string, OpInfo> table = {
+      {"add", {binaryShape, binaryKernel}}, {"sub", {binaryShape, binaryKernel}}, {"mul", {binaryShape, binaryKernel}},
+      {"real_div", {binaryShape, binaryKernel}}, {"maximum", {binaryShape, binaryKernel}}, {"minimum", {binaryShape, binaryKernel}},
+      {"pow", {binaryShape, binaryKernel}},
+      {"relu", {unaryShape, unaryKernel}}, {"sigmoid", {unaryShape, unaryKernel}}, {"tanh", {unaryShape, unaryKernel}},
+      {"clip", {unaryShape, unaryKernel}}, {"gelu", {unaryShape, unaryKernel}}, {"silu", {unaryShape, unaryKernel}},
+      {"exp", {unaryShape, unaryKernel}}, {"sqrt", {unaryShape, unaryKernel}}, {"rsqrt", {unaryShape, unaryKernel}},
+      {"abs", {unaryShape, unaryKernel}}, {"log", {unaryShape, unaryKernel}}, {"erf", {unaryShape, unaryKernel}},
+      {"leaky_relu", {unaryShape, unaryKernel}}, {"sigmoid_hard", {unaryShape, unaryKernel}}, {"softplus", {unaryShape, unaryKernel}},
+      {"square", {unaryShape, unaryKernel}}, {"identity", {unaryShape, unaryKernel}},
+      {"softmax", {softmaxShape, softmaxKernel}},
+      {"linear", {linearShape, linearKernel}}, {"matmul", {matmulShape, matmulKernel}},
+      {"conv", {convShape, convKernel}},
+      {"reduce_mean", {reduceShape, reduceKernel}}, {"reduce_sum", {reduceShape, reduceKernel}}, {"reduce_max", {reduceShape, reduceKernel}},
+      {"avg_pool", {poolShape, poolKernel}}, {"max_pool", {poolShape, poolKernel}},
+      {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel}},
+      {"reshape", {reshapeShape, copyKernel}}, {"expand_dims", {expandDimsShape, copyKernel}}, {"squeeze", {squeezeShape, copyKernel}},
+      {"transpose", {transposeShape, transposeKernel}}, {"concat", {concatShape, concatKernel}}, {"split", {splitShape, splitKernel}},
+      {"slice_by_index", {sliceShape, sliceKernel}}, {"pad", {padShape, padKernel}},
+      {"batch_norm", {batchNormShape, batchNormKernel}}, {"layer_norm", {layerNormShape, layerNormKernel}},
+  };
+  auto it = table.find(op);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+}  // namespace ane

@@ -1,0 +1,24 @@
+// One table of what the executor knows per op: how to compute its output shapes and how to run it.
+// An op without an entry (or without a kernel) is still shaped from its declaration and costed.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "tensor.hpp"
+
+namespace ane {
+
+/** Input shapes in argument order; nullptr for an omitted optional input. */
+using ShapeFn = std::vector<Shape> (*)(const OpNode&, const std::vector<const Shape*>&);
+/** Outputs arrive with their shapes set and data sized; the kernel fills the data. */
+using KernelFn = void (*)(const OpNode&, const std::vector<const Tensor*>&, std::vector<Tensor>&);
+
+struct OpInfo {
+  ShapeFn shape;
+  KernelFn kernel;
+};
+
+const OpInfo* findOp(const std::string& op);
+
+}  // namespace ane

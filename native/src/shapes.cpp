@@ -1,0 +1,53 @@
+// Output shapes per op, in execution order. A computed shape must agree with a static declared one:
+// a disagreement means the reader and the executor understand the op differently, which would make
+// every number after it meaningless, so it stops the run naming the op.
+#include "analysis.hpp"
+#include "errors.hpp"
+#include "op_registry.hpp"
+
+namespace ane {
+
+void inferShapes(const Graph& g, Analysis& a) {
+  for (int opIndex : a.order) {
+    const OpNode& op = g.ops[opIndex];
+    const std::vector<int>& outs = a.opOutputs[opIndex];
+    std::vector<const Shape*> inShapes;
+    bool allKnown = true;
+    for (int vid : a.opInputs[opIndex]) {
+      if (vid < 0) { inShapes.push_back(nullptr); continue; }
+      if (!a.values[vid].known) allKnown = false;
+      inShapes.push_back(&a.values[vid].shape);
+    }
+    const OpInfo* info = findOp(op.op);
+    bool computed = false;
+    std::vector<Shape> shapes;
+    if (info && allKnown) {
+      try {
+        shapes = info->shape(op, inShapes);
+        computed = true;
+      } catch (const Unsupported&) {
+        computed = false;  // e.g. 3-D conv: fall back to the declaration, the executor skips the op
+      }
+    }
+    if (computed && shapes.size() != outs.size())
+      throw GraphError("op " + op.label() + " declares " + std::to_string(outs.size()) + " outputs but computes " + std::to_string(shapes.size()));
+    for (size_t k = 0; k < outs.size(); k++) {
+      ValueInfo& v = a.values[outs[k]];
+      const TensorDecl& decl = op.outputs[k];
+      if (computed) {
+        if (decl.isStatic() && decl.staticShape() != shapes[k])
+          throw GraphError("op " + op.label() + ": output '" + decl.name + "' is declared " + formatDecl(decl) + " but the inputs give " + formatShape(shapes[k]));
+        checkElementCount(shapes[k], "output '" + decl.name + "' of op " + op.label());
+        v.shape = shapes[k];
+        v.known = true;
+      } else if (decl.isStatic()) {
+        v.shape = decl.staticShape();
+        v.known = true;
+      } else {
+        v.known = false;
+      }
+    }
+  }
+}
+
+}  // namespace ane
