@@ -47,6 +47,8 @@ export function readOnnxFile(path: string): WeightedGraph {
   }
   const result = readOnnxBytes(bytes, path, { modelDir: dirname(resolve(path)) });
   result.graph.file = path;
+  // Exporters name graphs generically ("torch_jit", "main_graph"); the file name is what users recognise.
+  result.graph.name = basename(path).replace(/\.onnx$/i, '') || result.graph.name;
   return result;
 }
 

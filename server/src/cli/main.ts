@@ -1,0 +1,118 @@
+// Entry of dist/cli.js (bin `ane-lens`): argument parsing, dispatch and exit codes. The commands live
+// in check.ts and run.ts; everything a user can get wrong ends here as one line on stderr and exit 2.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { findChip, DEFAULT_CHIP, UnknownChipError, type ChipParams } from '../../../common/chips';
+import { version } from '../../../package.json';
+import { SideProcessError } from '../../../native/host/supervisor';
+import { ModelReadError } from '../onnx/readOnnx';
+import { checkExitCode, checkFiles, collectFiles, formatFindingsText } from './check';
+import { defaultScriptPath, formatReportText, runExitCode, runTarget } from './run';
+import { EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+function chipOf(name: string | undefined): ChipParams {
+  try {
+    return findChip(name ?? DEFAULT_CHIP);
+  } catch (e) {
+    if (e instanceof UnknownChipError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function formatOf(value: string | undefined): 'text' | 'json' {
+  const f = value ?? 'text';
+  if (f !== 'text' && f !== 'json') throw new UsageError(`--format must be text or json, got "${f}"`);
+  return f;
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node's messages are multi-line and mention internals; keep the first line.
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+}
+
+async function check(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    format: { type: 'string' }, chip: { type: 'string' },
+  });
+  const format = formatOf(values.format as string | undefined);
+  const chip = chipOf(values.chip as string | undefined);
+  if (positionals.length === 0) throw new UsageError('check needs at least one file or folder');
+  const files = collectFiles(positionals);
+  const result = await checkFiles(files, chip);
+  for (const f of result.failures) io.err(`ane-lens: ${f}`);
+  io.out(format === 'json' ? JSON.stringify(result.findings, null, 2) : formatFindingsText(result));
+  return checkExitCode(result);
+}
+
+async function run(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    format: { type: 'string' }, chip: { type: 'string' }, backend: { type: 'string' },
+    python: { type: 'string' }, inputs: { type: 'string', multiple: true },
+  });
+  const format = formatOf(values.format as string | undefined);
+  const chip = chipOf(values.chip as string | undefined);
+  const backend = (values.backend as string | undefined) ?? 'sim';
+  if (backend !== 'sim') throw new UsageError(`unknown backend "${backend}": only the sim backend exists; coreml needs macOS`);
+  const inputs = ((values.inputs as string[] | undefined) ?? []).flatMap((v) => v.split(',')).filter((v) => v);
+  const [target, ...rest] = positionals;
+  if (!target) throw new UsageError('run needs a target: model.onnx or file.py:ClassName');
+  // `--inputs a.npy b.npy` leaves b.npy as a positional; accept it as one more input file.
+  for (const extra of rest) {
+    if (inputs.length > 0 && /\.npy$/i.test(extra)) inputs.push(extra);
+    else throw new UsageError(`unexpected argument "${extra}" (run takes one target)`);
+  }
+  const python = (values.python as string | undefined) ?? process.env.ANE_LENS_PYTHON ?? 'python3';
+  const report = await runTarget({
+    target, chip, python, inputs, scriptPath: defaultScriptPath(__dirname),
+    onProgress: process.stderr.isTTY && format === 'text' ? (m) => io.err(`… ${m}`) : undefined,
+  });
+  io.out(format === 'json' ? JSON.stringify(report, null, 2) : formatReportText(report, chip));
+  return runExitCode(report);
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined: case '-h': case '--help': case 'help':
+        io.out(HELP);
+        return command === undefined ? EXIT_USAGE : EXIT_OK;
+      case '-v': case '--version':
+        io.out(version);
+        return EXIT_OK;
+      case 'check': return await check(rest, io);
+      case 'run': return await run(rest, io);
+      default:
+        throw new UsageError(`unknown command "${command}" (commands: check, run; see --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ModelReadError) {
+      io.err(`ane-lens: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof SideProcessError) {
+      io.err(`ane-lens: ${e.message.split('\n')[0]}`);
+      return EXIT_USAGE;
+    }
+    io.err(`ane-lens: internal error: ${(e as Error).stack ?? String(e)}`);
+    return EXIT_USAGE;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+  }).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`ane-lens: internal error: ${String(e)}\n`);
+    process.exitCode = EXIT_USAGE;
+  });
+}
