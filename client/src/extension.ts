@@ -1,0 +1,18 @@
+// Extension entry (bundled to dist/client.js).
+import type * as vscode from 'vscode';
+import { AneLensContext } from './ctx';
+
+let ctx: AneLensContext | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  ctx = new AneLensContext(context);
+  context.subscriptions.push(ctx);
+  // Not awaited: commands and the panel work even while (or if) the server is still starting.
+  void ctx.startServer();
+}
+
+export async function deactivate(): Promise<void> {
+  // Stop the server before VS Code kills the host, so it exits cleanly.
+  await ctx?.stopServer();
+  ctx = undefined;
+}

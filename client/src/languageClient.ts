@@ -1,0 +1,24 @@
+// The language client for dist/server.js (Python diagnostics, hovers, quick fixes, run lenses).
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { readSettings, SECTION } from './settings';
+
+export function createLanguageClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel): LanguageClient {
+  const module = vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath;
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { language: 'python', scheme: 'file' },
+      { language: 'python', scheme: 'untitled' },
+    ],
+    outputChannel: output,
+    // The server reads aneLens.* (chip) with workspace/configuration and is told when it changes.
+    synchronize: { configurationSection: SECTION },
+    initializationOptions: { chip: readSettings().chip },
+  };
+  // The id 'aneLens' makes the client honour the aneLens.trace.server setting.
+  return new LanguageClient('aneLens', 'ANE Lens', serverOptions, clientOptions);
+}
