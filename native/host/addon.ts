@@ -1,0 +1,133 @@
+// Typed wrapper over the native executor (contract 4). The addon is loaded by explicit path, never through
+// a module search, so the bundle always gets the build that ships beside it; its JSON result is validated
+// here, because a malformed result would otherwise surface far away as a broken report.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ChipParams } from '../../common/chips';
+import type { Device, GraphIR } from '../../common/graphIR';
+
+export interface AddonRunOptions {
+  chip: ChipParams;
+  /** One device per op, in graph.ops order. */
+  devices: Device[];
+  seed: number;
+  execute: boolean;
+}
+
+const NumericsSchema = z.object({
+  maxAbsError: z.number(),
+  maxRelError: z.number(),
+  infCount: z.number().int().nonnegative(),
+  nanCount: z.number().int().nonnegative(),
+});
+
+/** Numbers that may legitimately be non-finite (an fp16 overflow) arrive as null in JSON. */
+const errorNumber = z.number().nullable().transform((v) => (v === null ? Number.POSITIVE_INFINITY : v));
+
+export const AddonRunResultSchema = z.object({
+  order: z.array(z.number().int().nonnegative()),
+  layers: z.array(z.object({
+    name: z.string(),
+    flops: z.number().nonnegative(),
+    bytes: z.number().nonnegative(),
+    estMs: z.number().nonnegative(),
+    outputShape: z.array(z.number()),
+    executed: z.boolean(),
+    notExecuted: z.string().optional(),
+    numerics: z.object({
+      maxAbsError: errorNumber,
+      maxRelError: errorNumber,
+      infCount: NumericsSchema.shape.infCount,
+      nanCount: NumericsSchema.shape.nanCount,
+    }).optional(),
+  })),
+  totalMs: z.number().nonnegative(),
+  peakActivationBytes: z.number().nonnegative(),
+  firstOverflowLayer: z.string().nullable(),
+  outputs: z.array(z.object({ name: z.string(), shape: z.array(z.number()), maxAbsError: errorNumber, maxRelError: errorNumber })),
+});
+export type AddonRunResult = z.infer<typeof AddonRunResultSchema>;
+
+export interface AddonOutputs {
+  [name: string]: { fp16: Float32Array; fp32: Float32Array };
+}
+
+interface RawAddon {
+  version(): string;
+  run(graphJson: string, weights: Uint8Array, optionsJson: string, inputs: Record<string, Float32Array>): {
+    result: string;
+    outputs: AddonOutputs;
+  };
+}
+
+export class AddonLoadError extends Error {}
+/** The addon refused the graph (its message is meant for the user). */
+export class AddonRunError extends Error {}
+
+/** The addon beside the bundle: dist/sideprocess.js → native/build/Release/ane_native.node. ANE_LENS_ADDON overrides it. */
+export function defaultAddonPath(bundleDir: string = __dirname): string {
+  return process.env.ANE_LENS_ADDON || join(bundleDir, '..', 'native', 'build', 'Release', 'ane_native.node');
+}
+
+export class NativeAddon {
+  private constructor(private readonly raw: RawAddon, readonly path: string) {}
+
+  static load(path: string = defaultAddonPath()): NativeAddon {
+    if (!existsSync(path)) throw new AddonLoadError(`the native addon is missing at ${path}; run npm run build:native`);
+    const module = { exports: {} as Partial<RawAddon> };
+    try {
+      process.dlopen(module, path);
+    } catch (e) {
+      throw new AddonLoadError(`cannot load the native addon ${path}: ${(e as Error).message}`);
+    }
+    const raw = module.exports;
+    if (typeof raw.run !== 'function' || typeof raw.version !== 'function') {
+      throw new AddonLoadError(`${path} does not export run() and version()`);
+    }
+    return new NativeAddon(raw as RawAddon, path);
+  }
+
+  version(): string {
+    return this.raw.version();
+  }
+
+  /** Synchronous and possibly long: callers run it off the JSON-RPC process (see job.ts). */
+  run(graph: GraphIR, weights: Uint8Array, options: AddonRunOptions, inputs: Record<string, Float32Array>): {
+    result: AddonRunResult;
+    outputs: AddonOutputs;
+  } {
+    if (options.devices.length !== graph.ops.length) {
+      throw new AddonRunError(`internal: ${options.devices.length} devices for ${graph.ops.length} ops`);
+    }
+    let raw: ReturnType<RawAddon['run']>;
+    try {
+      raw = this.raw.run(JSON.stringify(graph), weights, JSON.stringify(options), inputs);
+    } catch (e) {
+      throw new AddonRunError(oneLine((e as Error).message ?? String(e)));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.result);
+    } catch (e) {
+      throw new AddonRunError(`the native addon returned malformed JSON: ${(e as Error).message}`);
+    }
+    const parsed = AddonRunResultSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new AddonRunError(`the native addon returned an invalid result at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    }
+    const result = parsed.data;
+    if (result.layers.length !== graph.ops.length) {
+      throw new AddonRunError(`the native addon returned ${result.layers.length} layers for ${graph.ops.length} ops`);
+    }
+    if (result.order.length !== graph.ops.length || result.order.some((i) => i >= graph.ops.length)) {
+      throw new AddonRunError('the native addon returned an execution order that does not cover the graph');
+    }
+    return { result, outputs: raw.outputs ?? {} };
+  }
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
