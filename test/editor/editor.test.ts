@@ -1,0 +1,278 @@
+// The real-editor test: the packaged extension in code-server, driven through Debian's Chromium.
+// It checks what a user sees: the ANE026 squiggle and its rule id, the "▶ Run on ANE" lens, the timing
+// panel a click on it opens, and a click on a layer row taking the cursor to that layer's source line.
+// Screenshots of every step go to test-results/editor/ (open them: they are the point of this test).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { findTorchPython, NO_TORCH, ROOT } from '../helpers';
+import { codeServerMissing, runCodeServerOnce, startCodeServer, type RunningCodeServer } from './codeServer';
+import { aneClass, type ExampleClass } from './exampleFile';
+import { packageVsix } from './packageVsix';
+
+const CHROMIUM = process.env.ANE_LENS_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+const EXAMPLE = process.env.ANE_LENS_EDITOR_EXAMPLE ?? join(ROOT, 'examples', 'sequence_model.py');
+/** A VSIX built elsewhere (e.g. a per-platform package) instead of packaging this checkout. */
+const PREBUILT_VSIX = process.env.ANE_LENS_EDITOR_VSIX;
+const SHOTS = join(ROOT, 'test-results', 'editor');
+const FILE_NAME = 'sequence_model.py';
+
+// Generous: the CI machine has 2 cores and runs another test file beside this one.
+const STARTUP_MS = 120_000;
+const UI_MS = 90_000;
+const RUN_MS = 240_000;
+
+function skipReason(): string | undefined {
+  if (process.env.ANE_LENS_SKIP_EDITOR === '1') return 'skipped: ANE_LENS_SKIP_EDITOR=1';
+  const missing = codeServerMissing();
+  if (missing) return `skipped: ${missing}`;
+  if (!existsSync(CHROMIUM)) return `skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set ANE_LENS_CHROMIUM)`;
+  return undefined;
+}
+
+const SKIP = skipReason();
+const torchPython = SKIP ? null : findTorchPython();
+
+describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
+  let temp = '';
+  let server: RunningCodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let target: ExampleClass;
+  let shot = 0;
+
+  async function screenshot(name: string): Promise<string> {
+    shot += 1;
+    const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Runs a step; on failure saves a screenshot and adds what the window shows to the error. */
+  async function step<T>(name: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      let extra = '';
+      try {
+        const file = await screenshot(`FAILED-${name}`);
+        const toasts = await page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+        extra = `\n  screenshot: ${file}${toasts.length ? `\n  notifications: ${toasts.join(' | ')}` : ''}`;
+      } catch { /* the page itself may be gone */ }
+      if (server) extra += `\n  code-server log: ${server.logFile}; extension logs: ${join(SHOTS, 'logs')}`;
+      throw new Error(`step "${name}" failed: ${(err as Error).message}${extra}`, { cause: err });
+    }
+  }
+
+  before(async () => {
+    rmSync(SHOTS, { recursive: true, force: true });
+    mkdirSync(SHOTS, { recursive: true });
+    temp = mkdtempSync(join(tmpdir(), 'ane-lens-editor-'));
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const found = aneClass(text);
+    assert.ok(found, `${EXAMPLE} has no nn.Module class with a "# ane: inputs=" pragma and no recurrent layer to run`);
+    target = found;
+
+    const vsix = PREBUILT_VSIX ?? join(temp, 'ane-lens.vsix');
+    if (!PREBUILT_VSIX) await packageVsix(join(temp, 'stage'), vsix, STARTUP_MS);
+    const userDataDir = join(temp, 'user-data');
+    const extensionsDir = join(temp, 'extensions');
+    await runCodeServerOnce(
+      ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix],
+      temp, STARTUP_MS,
+    );
+
+    const workspace = join(temp, 'workspace');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    cpSync(EXAMPLE, join(workspace, FILE_NAME));
+    const settings: Record<string, unknown> = {
+      // Keep the window quiet: no welcome page, no gallery prompts covering the editor.
+      'workbench.startupEditor': 'none',
+      'extensions.ignoreRecommendations': true,
+      'workbench.tips.enabled': false,
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    };
+    if (torchPython) settings['aneLens.pythonPath'] = torchPython;
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
+
+    server = await startCodeServer({
+      home: temp, userDataDir, extensionsDir, workspace, logFile: join(SHOTS, 'code-server.log'), timeoutMs: STARTUP_MS,
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STARTUP_MS });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.setDefaultTimeout(UI_MS);
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { timeout: STARTUP_MS });
+    await step('workbench', async () => {
+      await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
+      await screenshot('workbench');
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    if (temp) {
+      // The extension host's logs (the extension's output channel among them) help when a step failed.
+      const logs = join(temp, 'user-data', 'logs');
+      if (existsSync(logs)) cpSync(logs, join(SHOTS, 'logs'), { recursive: true });
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('shows the ANE026 diagnostic with its rule id and the "Run on ANE" lens', { timeout: 5 * UI_MS }, async () => {
+    await step('open file', async () => {
+      const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: FILE_NAME });
+      await row.waitFor();
+      await row.click();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'class' }).first().waitFor();
+      await screenshot('file-open');
+    });
+
+    await step('squiggle', async () => {
+      await page.locator('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning').first().waitFor();
+      await screenshot('squiggle');
+    });
+
+    await step('hover', async () => {
+      // The squiggle is an overlay under the text; hovering its position is what shows the hover.
+      const squiggle = page.locator('.monaco-editor .squiggly-error').first();
+      const box = await squiggle.boundingBox();
+      assert.ok(box, 'no bounding box for the error squiggle');
+      await page.mouse.move(box.x + 2, box.y + box.height / 2);
+      await page.mouse.move(box.x + Math.min(box.width / 2, 40), box.y + box.height / 2, { steps: 5 });
+      const hover = page.locator('.monaco-hover:visible', { hasText: /ANE\d{3}/ }).first();
+      await hover.waitFor();
+      const text = await hover.innerText();
+      assert.match(text, /ANE\d{3}/, `hover shows no rule id: ${text}`);
+      await screenshot('hover');
+      await page.keyboard.press('Escape');
+    });
+
+    await step('problems panel', async () => {
+      await page.locator('[id="status.problems"]').click();
+      const rows = page.locator('.markers-panel .monaco-list-row');
+      await rows.filter({ hasText: 'ANE026' }).first().waitFor();
+      const texts = await rows.allInnerTexts();
+      assert.ok(texts.some((t) => /ANE026/.test(t)), `Problems panel has no ANE026 row: ${texts.join(' | ')}`);
+      await screenshot('problems');
+      // Toggle it closed again: the timing panel and the editor need the room.
+      await page.locator('[id="status.problems"]').click();
+      await page.locator('.markers-panel').waitFor({ state: 'hidden' });
+    });
+
+    await step('code lens', async () => {
+      const lens = page.locator('.codelens-decoration a', { hasText: 'Run on ANE' });
+      await lens.first().waitFor();
+      assert.ok((await lens.count()) >= 1);
+      await screenshot('code-lens');
+    });
+  });
+
+  let panel: FrameLocator | undefined;
+
+  it('runs the ANE class from its lens and shows the timing panel', { timeout: RUN_MS + 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+    await step('click lens', async () => {
+      const lens = await lensAboveLine(page, target.line);
+      await lens.click();
+    });
+
+    panel = await step('timing panel', () => waitForPanelRows(page, RUN_MS));
+    await screenshot('timing-panel');
+
+    const rows = await step('read rows', () => readRows(panel!));
+    assert.ok(rows.length >= 1, 'the timing panel shows no layer rows');
+    for (const row of rows) assert.match(row.device, /^(ANE|GPU|CPU)$/, `row ${row.name} has device "${row.device}"`);
+    const known = rows.find((r) => target.layerAttributes.some((a) => r.name.includes(a)));
+    assert.ok(known, `no row names a layer of ${target.name} (${target.layerAttributes.join(', ')}); rows: ${rows.map((r) => r.name).join(', ')}`);
+  });
+
+  it('clicking a layer row moves the cursor to its source line', { timeout: 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+    assert.ok(panel, 'the timing panel did not open in the previous test');
+    const rows = await readRows(panel);
+    const selection = page.locator('[id="status.editor.selection"]');
+    // The item is absent while the webview has focus; do not wait for it.
+    const before = (await selection.count()) > 0 ? await selection.innerText() : '';
+    const currentLine = Number(/Ln (\d+)/.exec(before)?.[1] ?? 0);
+    const withSource = rows.filter((r) => r.sourceLine !== undefined);
+    assert.ok(withSource.length > 0, `no row has a source location: ${rows.map((r) => `${r.name}=${r.source}`).join(', ')}`);
+    const pick = withSource.find((r) => r.sourceLine !== currentLine) ?? withSource[0];
+
+    await step('click row', async () => {
+      await panel!.locator(`tr.layer[data-position="${pick.position}"]`).click();
+      await page.locator('[id="status.editor.selection"]', { hasText: new RegExp(`Ln ${pick.sourceLine},`) }).waitFor();
+      await screenshot('row-revealed');
+    });
+    const text = await selection.innerText();
+    assert.match(text, new RegExp(`Ln ${pick.sourceLine}, Col \\d+`), `status bar says "${text}" after clicking ${pick.name} (${pick.source})`);
+  });
+});
+
+interface PanelRow { position: number; name: string; device: string; source: string; sourceLine?: number }
+
+/** The "Run on ANE" lens that belongs to `line`: lenses are view zones right above their line. */
+async function lensAboveLine(page: Page, line: number) {
+  // Bring the line into view first: only visible lines and lenses are in the DOM.
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  const lineNumber = page.locator('.monaco-editor .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) });
+  for (let i = 0; i < 200 && (await lineNumber.count()) === 0; i++) await page.keyboard.press('PageDown');
+  const lineBox = await lineNumber.first().boundingBox();
+  assert.ok(lineBox, `line ${line} is not visible in the editor`);
+  const lenses = page.locator('.codelens-decoration a', { hasText: 'Run on ANE' });
+  await lenses.first().waitFor();
+  let best: { index: number; gap: number } | undefined;
+  const count = await lenses.count();
+  for (let i = 0; i < count; i++) {
+    const box = await lenses.nth(i).boundingBox();
+    if (!box) continue;
+    const gap = lineBox.y - (box.y + box.height);
+    if (gap >= -2 && (!best || gap < best.gap)) best = { index: i, gap };
+  }
+  assert.ok(best && best.gap < lineBox.height * 2, `no "Run on ANE" lens right above line ${line}`);
+  return lenses.nth(best.index);
+}
+
+/**
+ * A webview is an iframe (class "webview", "ready" once loaded) whose page holds the extension's HTML
+ * in a nested iframe#active-frame. Waits for layer rows there, or fails early with what the panel or
+ * a notification says went wrong.
+ */
+async function waitForPanelRows(page: Page, timeoutMs: number): Promise<FrameLocator> {
+  const frame = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+  const rows = frame.locator('tr.layer').first();
+  const panelError = frame.locator('.status .error').first();
+  // Only error toasts: code-server's own info toasts are no reason to stop waiting.
+  const toast = page.locator('.notifications-toasts .notification-toast').filter({ has: page.locator('.codicon-error') }).first();
+  const outcome = await Promise.race([
+    rows.waitFor({ timeout: timeoutMs }).then(() => 'rows' as const),
+    panelError.waitFor({ timeout: timeoutMs }).then(() => 'panel error' as const),
+    toast.waitFor({ timeout: timeoutMs }).then(() => 'notification' as const),
+  ]);
+  if (outcome === 'rows') return frame;
+  const text = outcome === 'panel error' ? await panelError.innerText() : await toast.innerText();
+  throw new Error(`the run did not show layer rows; ${outcome}: ${text}`);
+}
+
+async function readRows(frame: FrameLocator): Promise<PanelRow[]> {
+  return frame.locator('tr.layer').evaluateAll((trs) => trs.map((tr) => {
+    const el = tr as HTMLElement;
+    const source = el.querySelector('td.src')?.textContent?.trim() ?? '';
+    const m = /:(\d+)$/.exec(source);
+    return {
+      position: Number(el.dataset.position),
+      name: el.querySelector('td.name')?.textContent?.trim() ?? '',
+      device: el.querySelector('vscode-badge')?.textContent?.trim() ?? '',
+      source,
+      sourceLine: m && !el.querySelector('td.src.none') ? Number(m[1]) : undefined,
+    };
+  }));
+}
