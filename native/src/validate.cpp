@@ -180,7 +180,8 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
       cur = next;
     }
     std::vector<int> cycle(path.begin() + std::max(0, seenAt[cur]), path.end());
-    std::reverse(cycle.begin(), cycle.end());
+    std::reverse(cycle.begin(), cycle.end());  // now in data-flow order
+    std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
     cycle.push_back(cycle.front());
     throw GraphError("the graph has a cycle: op " + g.ops[cycle.front()].label() + " depends on its own output through " + joinLabels(g, cycle));
   }

@@ -1,0 +1,291 @@
+// ane_native: kernels against float64 references, fp16 rounding facts, overflow detection, graph
+// validation errors, the roofline and the buffer plan. Needs the built addon (npm run build:native).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { ADDON_PATH, type AneNative, GraphBuilder, chipM4, loadAddon, pseudoRandom, runGraph } from './addonGraph';
+import * as ref from './addonReference';
+
+const missing = existsSync(ADDON_PATH) ? false : `skipped: ${ADDON_PATH} is not built (run npm run build:native)`;
+const addon: AneNative | undefined = missing ? undefined : loadAddon();
+const A = () => addon as AneNative;
+
+const FP32_TOL = 1e-5;
+const FP16_TOL = 1e-2;
+
+function checkOutput(name: string, got: { fp16: Float32Array; fp32: Float32Array } | undefined, expected: ref.T) {
+  assert.ok(got, `output ${name} missing`);
+  const e32 = ref.maxScaledError(got.fp32, expected.data);
+  const e16 = ref.maxScaledError(got.fp16, expected.data);
+  assert.ok(e32 < FP32_TOL, `${name}: fp32 path differs from the reference by ${e32}`);
+  assert.ok(e16 < FP16_TOL, `${name}: fp16 path differs from the reference by ${e16}`);
+}
+
+test('version names the simulator', { skip: missing }, () => {
+  assert.match(A().version(), /^ane_native \d+\.\d+\.\d+ \(sim executor\)$/);
+});
+
+test('conv: groups=2, depthwise, stride 2, dilation 2, asymmetric pad, bias', { skip: missing }, () => {
+  const cases = [
+    { name: 'groups2', C: 4, Co: 6, groups: 2, k: [3, 3], strides: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], H: 7, W: 9, bias: true },
+    { name: 'depthwise', C: 5, Co: 5, groups: 5, k: [3, 3], strides: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], H: 6, W: 6, bias: false },
+    { name: 'stride2', C: 3, Co: 4, groups: 1, k: [3, 3], strides: [2, 2], pad: [1, 1, 1, 1], dil: [1, 1], H: 9, W: 8, bias: true },
+    { name: 'dilation2', C: 2, Co: 3, groups: 1, k: [3, 3], strides: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], H: 8, W: 7, bias: false },
+    { name: 'asympad', C: 3, Co: 2, groups: 1, k: [2, 3], strides: [2, 1], pad: [0, 1, 2, 0], dil: [1, 1], H: 7, W: 6, bias: true },
+    { name: 'pointwise', C: 8, Co: 5, groups: 1, k: [1, 1], strides: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], H: 5, W: 5, bias: true },
+  ];
+  for (const c of cases) {
+    const xs = [2, c.C, c.H, c.W], ws = [c.Co, c.C / c.groups, c.k[0], c.k[1]];
+    const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 1));
+    const w = ref.tensor(ws, pseudoRandom(ref.size(ws), 2));
+    const b = c.bias ? ref.tensor([c.Co], pseudoRandom(c.Co, 3)) : null;
+    const expected = ref.conv2d(x, w, b, { strides: c.strides, pad: c.pad, dilations: c.dil, groups: c.groups });
+    const g = new GraphBuilder().input('x', xs).constant('w', ws, w.data);
+    if (b) g.constant('b', [c.Co], b.data);
+    g.op({
+      name: c.name, op: 'conv', inputs: b ? ['x', 'w', 'b'] : ['x', 'w'], outputs: [['y', expected.shape]],
+      attrs: { strides: c.strides, pad: c.pad, dilations: c.dil, groups: c.groups },
+    });
+    const { result, outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(x.data) });
+    assert.deepEqual(result.layers[0].outputShape, expected.shape, c.name);
+    assert.equal(result.layers[0].executed, true);
+    checkOutput(c.name, outputs.y, expected);
+  }
+});
+
+test('matmul: transposes and batch broadcasting; linear with bias', { skip: missing }, () => {
+  const cases = [
+    { xs: [2, 3, 4], ys: [4, 5], tx: false, ty: false },
+    { xs: [4, 3], ys: [2, 5, 4], tx: true, ty: true },
+    { xs: [3, 1, 2, 6], ys: [4, 6, 3], tx: false, ty: false },
+    { xs: [2, 1, 7, 3], ys: [1, 4, 5, 7], tx: true, ty: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const x = ref.tensor(c.xs, pseudoRandom(ref.size(c.xs), 10 + i));
+    const y = ref.tensor(c.ys, pseudoRandom(ref.size(c.ys), 20 + i));
+    const expected = ref.matmul(x, y, c.tx, c.ty);
+    const g = new GraphBuilder().input('x', c.xs).input('y', c.ys)
+      .op({ name: `mm${i}`, op: 'matmul', inputs: ['x', 'y'], outputs: [['z', expected.shape]], attrs: { transpose_x: c.tx, transpose_y: c.ty } });
+    const { outputs } = runGraph(A(), g.build(['z']), { x: Float32Array.from(x.data), y: Float32Array.from(y.data) });
+    checkOutput(`matmul case ${i}`, outputs.z, expected);
+  }
+  // linear(x, W(out,in), b) = x·Wᵀ + b, checked as a matmul with transpose_y plus a broadcast add.
+  const x = ref.tensor([2, 3, 6], pseudoRandom(36, 31));
+  const w = ref.tensor([4, 6], pseudoRandom(24, 32));
+  const b = ref.tensor([4], pseudoRandom(4, 33));
+  const expected = ref.broadcast(ref.matmul(x, w, false, true), b, (p, q) => p + q);
+  const g = new GraphBuilder().input('x', [2, 3, 6]).constant('w', [4, 6], w.data).constant('b', [4], b.data)
+    .op({ name: 'fc', op: 'linear', inputs: ['x', 'w', 'b'], outputs: [['y', [2, 3, 4]]] });
+  const { result, outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(x.data) });
+  checkOutput('linear', outputs.y, expected);
+  assert.equal(result.layers[0].flops, 2 * 6 * 4 * 6 + 6 * 4);
+});
+
+test('softmax, batch_norm, broadcasting add, layer_norm, gelu', { skip: missing }, () => {
+  const xs = [2, 3, 4, 5];
+  const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 40).map((v) => v * 4));
+  const mean = [0.1, -0.2, 0.3], variance = [0.5, 1.5, 2], gamma = [1, 0.5, -1], beta = [0, 0.1, 0.2];
+  const bias = ref.tensor([3, 1, 5], pseudoRandom(15, 41));
+  const g = new GraphBuilder().input('x', xs)
+    .constant('mean', [3], mean).constant('var', [3], variance).constant('gamma', [3], gamma).constant('beta', [3], beta)
+    .constant('bias', [3, 1, 5], bias.data)
+    .op({ name: 'sm1', op: 'softmax', inputs: ['x'], outputs: [['s1', xs]], attrs: { axis: 1 } })
+    .op({ name: 'sm_last', op: 'softmax', inputs: ['x'], outputs: [['s2', xs]], attrs: { axis: -1 } })
+    .op({ name: 'bn', op: 'batch_norm', inputs: ['x', 'mean', 'var', 'gamma', 'beta'], outputs: [['bn', xs]], attrs: { epsilon: 1e-3 } })
+    .op({ name: 'addb', op: 'add', inputs: ['x', 'bias'], outputs: [['ab', xs]] })
+    .op({ name: 'ln', op: 'layer_norm', inputs: ['x'], outputs: [['ln', xs]], attrs: { axes: [-1], epsilon: 1e-5 } })
+    .op({ name: 'ge', op: 'gelu', inputs: ['x'], outputs: [['ge', xs]], attrs: { mode: 'TANH_APPROXIMATION' } });
+  const { outputs } = runGraph(A(), g.build(['s1', 's2', 'bn', 'ab', 'ln', 'ge']), { x: Float32Array.from(x.data) });
+  checkOutput('softmax axis 1', outputs.s1, ref.softmax(x, 1));
+  checkOutput('softmax axis -1', outputs.s2, ref.softmax(x, -1));
+  checkOutput('batch_norm', outputs.bn, ref.batchNorm(x, mean, variance, gamma, beta, 1e-3));
+  checkOutput('add (broadcast)', outputs.ab, ref.broadcast(x, bias, (p, q) => p + q));
+  const rows = x.data.length / 5;
+  const ln = new Float64Array(x.data.length);
+  for (let r = 0; r < rows; r++) {
+    const row = x.data.slice(r * 5, r * 5 + 5);
+    const m = row.reduce((s, v) => s + v, 0) / 5;
+    const v = row.reduce((s, q) => s + (q - m) ** 2, 0) / 5;
+    row.forEach((q, i) => { ln[r * 5 + i] = (q - m) / Math.sqrt(v + 1e-5); });
+  }
+  checkOutput('layer_norm', outputs.ln, { shape: xs, data: ln });
+  const gelu = x.data.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+  checkOutput('gelu tanh', outputs.ge, { shape: xs, data: gelu });
+});
+
+test('pools: max and avg with padding, stride, ceil_mode, exclude_padding_from_average', { skip: missing }, () => {
+  const xs = [1, 2, 7, 8];
+  const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 50));
+  const cases = [
+    { kind: 'max' as const, kernel: [3, 3], strides: [2, 2], pad: [1, 1, 1, 1], ceil: false, excludePad: false },
+    { kind: 'max' as const, kernel: [2, 3], strides: [2, 2], pad: [0, 0, 1, 0], ceil: true, excludePad: false },
+    { kind: 'avg' as const, kernel: [3, 3], strides: [2, 2], pad: [1, 1, 1, 1], ceil: true, excludePad: true },
+    { kind: 'avg' as const, kernel: [3, 3], strides: [2, 2], pad: [1, 1, 1, 1], ceil: true, excludePad: false },
+    { kind: 'avg' as const, kernel: [2, 2], strides: [2, 2], pad: [0, 0, 0, 0], ceil: false, excludePad: false },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const expected = ref.pool2d(x, c.kind, c);
+    const g = new GraphBuilder().input('x', xs).op({
+      name: `pool${i}`, op: `${c.kind}_pool`, inputs: ['x'], outputs: [['y', expected.shape]],
+      attrs: { kernel_sizes: c.kernel, strides: c.strides, pad: c.pad, ceil_mode: c.ceil, exclude_padding_from_average: c.excludePad },
+    });
+    const { outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(x.data) });
+    checkOutput(`pool case ${i}`, outputs.y, expected);
+  }
+});
+
+test('reshape, transpose, concat, split, slice, pad, reduce, upsample', { skip: missing }, () => {
+  const xs = [2, 3, 4];
+  const x = ref.tensor(xs, pseudoRandom(24, 60));
+  const yv = ref.tensor([2, 1, 4], pseudoRandom(8, 61));
+  const g = new GraphBuilder().input('x', xs).input('yv', [2, 1, 4])
+    .op({ name: 'rs', op: 'reshape', inputs: ['x'], outputs: [['rs', [6, 4]]], attrs: { shape: [6, 4] } })
+    .op({ name: 'tp', op: 'transpose', inputs: ['x'], outputs: [['tp', [4, 2, 3]]], attrs: { perm: [2, 0, 1] } })
+    .op({ name: 'cc', op: 'concat', inputs: ['x', 'yv'], outputs: [['cc', [2, 4, 4]]], attrs: { axis: 1 } })
+    .op({ name: 'sp', op: 'split', inputs: ['x'], outputs: [['sp0', [2, 1, 4]], ['sp1', [2, 2, 4]]], attrs: { axis: -2, split_sizes: [1, 2] } })
+    .op({ name: 'sl', op: 'slice_by_index', inputs: ['x'], outputs: [['sl', [2, 2, 2]]], attrs: { begin: [0, 1, 3], end: [2, 3, 0], stride: [1, 1, -2] } })
+    .op({ name: 'pd', op: 'pad', inputs: ['x'], outputs: [['pd', [2, 3, 7]]], attrs: { pad: [1, 2], mode: 'constant', constant_val: 5 } })
+    .op({ name: 'rm', op: 'reduce_mean', inputs: ['x'], outputs: [['rm', [2, 1, 4]]], attrs: { axes: [-2], keep_dims: true } })
+    .op({ name: 'rx', op: 'reduce_max', inputs: ['x'], outputs: [['rx', [3]]], attrs: { axes: [0, 2], keep_dims: false } })
+    .op({ name: 'up', op: 'upsample_nearest_neighbor', inputs: ['x'], outputs: [['up', [2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2 } });
+  const { outputs } = runGraph(A(), g.build(['rs', 'tp', 'cc', 'sp0', 'sp1', 'sl', 'pd', 'rm', 'rx', 'up']), {
+    x: Float32Array.from(x.data), yv: Float32Array.from(yv.data),
+  });
+  const at = (i: number, j: number, k: number) => x.data[(i * 3 + j) * 4 + k];
+  checkOutput('reshape', outputs.rs, { shape: [6, 4], data: x.data });
+  checkOutput('transpose', outputs.tp, ref.transpose(x, [2, 0, 1]));
+  checkOutput('concat', outputs.cc, ref.concat([x, yv], 1));
+  const build = (shape: number[], f: (i: number, j: number, k: number) => number) => {
+    const out: number[] = [];
+    for (let i = 0; i < shape[0]; i++) for (let j = 0; j < shape[1]; j++) for (let k = 0; k < shape[2]; k++) out.push(f(i, j, k));
+    return ref.tensor(shape, out);
+  };
+  checkOutput('split 0', outputs.sp0, build([2, 1, 4], (i, _j, k) => at(i, 0, k)));
+  checkOutput('split 1', outputs.sp1, build([2, 2, 4], (i, j, k) => at(i, j + 1, k)));
+  checkOutput('slice', outputs.sl, build([2, 2, 2], (i, j, k) => at(i, j + 1, 3 - 2 * k)));
+  checkOutput('pad', outputs.pd, build([2, 3, 7], (i, j, k) => (k >= 1 && k < 5 ? at(i, j, k - 1) : 5)));
+  checkOutput('reduce_mean', outputs.rm, build([2, 1, 4], (i, _j, k) => (at(i, 0, k) + at(i, 1, k) + at(i, 2, k)) / 3));
+  const rx: number[] = [];
+  for (let j = 0; j < 3; j++) { let m = -Infinity; for (let i = 0; i < 2; i++) for (let k = 0; k < 4; k++) m = Math.max(m, at(i, j, k)); rx.push(m); }
+  checkOutput('reduce_max', outputs.rx, ref.tensor([3], rx));
+  checkOutput('upsample', outputs.up, build([2, 6, 8], (i, j, k) => at(i, j >> 1, k >> 1)));
+});
+
+test('fp16 rounding: 65504 is the max, 65520 overflows, 1e-8 flushes to 0, ties go to even', { skip: missing }, () => {
+  const values = [65504, 65519, 65520, -70000, 1e-8, 2 ** -24, 3 * 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0.1];
+  const expected = [65504, 65504, Infinity, -Infinity, 0, 2 ** -24, 2 ** -23, 1, 1 + 2 ** -9, 0.0999755859375];
+  const g = new GraphBuilder().input('x', [values.length]).op({ name: 'id', op: 'identity', inputs: ['x'], outputs: [['y', [values.length]]] });
+  const { result, outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(values) });
+  assert.deepEqual(Array.from(outputs.y.fp16), expected);
+  assert.deepEqual(Array.from(outputs.y.fp32), Array.from(Float32Array.from(values)));
+  assert.equal(result.layers[0].numerics?.infCount, 2);
+  // The overflow happened when the input was stored in fp16, before this op: the op itself is not the culprit.
+  assert.equal(result.firstOverflowLayer, 'id');
+});
+
+test('overflow: mul by 1e3 twice reports the second mul as the first overflow layer', { skip: missing }, () => {
+  const g = new GraphBuilder().input('x', [1, 4]).constant('k', [1], [1000])
+    .op({ name: 'scale1', op: 'mul', inputs: ['x', 'k'], outputs: [['a', [1, 4]]] })
+    .op({ name: 'scale2', op: 'mul', inputs: ['a', 'k'], outputs: [['b', [1, 4]]] })
+    .op({ name: 'act', op: 'relu', inputs: ['b'], outputs: [['c', [1, 4]]] });
+  const { result, outputs } = runGraph(A(), g.build(['c']), { x: Float32Array.from([0.01, -0.02, 30, 0.005]) });
+  assert.equal(result.firstOverflowLayer, 'scale2');
+  assert.equal(result.layers[0].numerics?.infCount, 0);
+  assert.equal(result.layers[1].numerics?.infCount, 1);
+  assert.equal(outputs.c.fp16[2], Infinity);
+  assert.equal(outputs.c.fp32[2], 3e7);
+  assert.ok(Math.abs(outputs.c.fp16[0] - 1e4) <= 16, `fp16 of 0.01·1e6 should be close to 1e4, got ${outputs.c.fp16[0]}`);
+  assert.ok(result.layers[1].numerics!.maxRelError < 2e-3, 'finite elements keep fp16-sized errors');
+});
+
+test('ops without a kernel and their dependants are marked, still costed', { skip: missing }, () => {
+  const g = new GraphBuilder().input('x', [1, 8, 16])
+    .op({ name: 'rnn', op: 'lstm', inputs: ['x'], outputs: [['h', [1, 8, 16]]] })
+    .op({ name: 'after', op: 'relu', inputs: ['h'], outputs: [['r', [1, 8, 16]]] })
+    .op({ name: 'side', op: 'relu', inputs: ['x'], outputs: [['s', [1, 8, 16]]] });
+  const { result, outputs } = runGraph(A(), g.build(['r', 's']));
+  assert.equal(result.layers[0].notExecuted, 'no fp16 kernel for lstm yet');
+  assert.equal(result.layers[1].notExecuted, 'upstream rnn was not executed');
+  assert.equal(result.layers[2].executed, true);
+  assert.ok(result.layers[0].estMs > 0 && result.layers[1].bytes > 0);
+  assert.deepEqual(Object.keys(outputs), ['s']);
+});
+
+test('bad graphs throw one clear error naming the op or tensor', { skip: missing }, () => {
+  const opts = JSON.stringify({ chip: chipM4(), seed: 1, execute: true });
+  const run = (graph: unknown, weights = new Uint8Array(0)) => () => A().run(JSON.stringify(graph), weights, opts, {});
+  const base = new GraphBuilder().input('x', [1, 4]);
+  const cycle = new GraphBuilder().input('x', [1, 4])
+    .op({ name: 'first', op: 'add', inputs: ['x', 'q'], outputs: [['p', [1, 4]]] })
+    .op({ name: 'second', op: 'relu', inputs: ['p'], outputs: [['q', [1, 4]]] }).build(['q']);
+  assert.throws(run(cycle.graph), /cycle: op 'first' \(add\) depends on its own output through .*'second' \(relu\)/);
+  const dangling = base.op({ name: 'r', op: 'relu', inputs: ['ghost'], outputs: [['y', [1, 4]]] }).build(['y']);
+  assert.throws(run(dangling.graph), /op 'r' \(relu\) reads 'ghost'.*dangling/);
+  const blob = new GraphBuilder().input('x', [1, 4]).constant('w', [4], [1, 2, 3, 4])
+    .op({ name: 'm', op: 'mul', inputs: ['x', 'w'], outputs: [['y', [1, 4]]] }).build(['y']);
+  assert.throws(run(blob.graph, blob.weights.subarray(0, 8)), /constant 'w' points at bytes \[0, 16\) but the weights blob has only 8 bytes/);
+  const huge = new GraphBuilder().input('x', [2 ** 40, 4]).op({ name: 'r', op: 'relu', inputs: ['x'], outputs: [['y', undefined]] }).build(['y']);
+  assert.throws(run(huge.graph), /graph input 'x' has shape \(1099511627776, 4\), more than 2\^31 elements/);
+  const dynamic = new GraphBuilder().input('x', ['batch', 4]).op({ name: 'r', op: 'relu', inputs: ['x'], outputs: [['y', undefined]] }).build(['y']);
+  assert.throws(run(dynamic.graph), /graph input 'x' has a dynamic dimension 'batch' at axis 0.*static shape/);
+  const mismatch = new GraphBuilder().input('x', [1, 4]).op({ name: 'r', op: 'relu', inputs: ['x'], outputs: [['y', [1, 5]]] }).build(['y']);
+  assert.throws(run(mismatch.graph), /op 'r' \(relu\): output 'y' is declared \(1, 5\) but the inputs give \(1, 4\)/);
+  // Activations: 8 × 2^28 fp16 elements = 4 GiB held at once by a concat.
+  const big = new GraphBuilder().input('x', [2 ** 28]);
+  for (let i = 0; i < 8; i++) big.op({ name: `r${i}`, op: 'relu', inputs: ['x'], outputs: [[`y${i}`, undefined]] });
+  big.op({ name: 'cat', op: 'concat', inputs: [...Array(8).keys()].map((i) => `y${i}`), outputs: [['z', undefined]], attrs: { axis: 0 } });
+  assert.throws(run(big.build(['z']).graph), /MiB of fp16 activations at peak, more than the 4 GiB/);
+  assert.throws(() => A().run('{not json', new Uint8Array(0), opts, {}), /graphJson is not valid JSON/);
+  assert.throws(() => A().run(JSON.stringify(blob.graph), blob.weights, opts, { x: new Float32Array(3) }), /inputs\['x'\] has 3 values but shape \(1, 4\) needs 4/);
+});
+
+test('roofline: conv estMs matches the formula on M4; dispatch once per segment', { skip: missing }, () => {
+  const chip = chipM4();
+  const ws = [64, 64, 3, 3];
+  const g = new GraphBuilder().input('x', [1, 64, 56, 56]).constant('w', ws, new Float32Array(ref.size(ws)))
+    .op({ name: 'conv', op: 'conv', inputs: ['x', 'w'], outputs: [['c', [1, 64, 56, 56]]], attrs: { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 } })
+    .op({ name: 'relu_ane', op: 'relu', inputs: ['c'], outputs: [['r1', [1, 64, 56, 56]]] })
+    .op({ name: 'relu_cpu', op: 'relu', inputs: ['r1'], outputs: [['r2', [1, 64, 56, 56]]] })
+    .op({ name: 'relu_cpu2', op: 'relu', inputs: ['r2'], outputs: [['r3', [1, 64, 56, 56]]] });
+  const { result } = runGraph(A(), g.build(['r3']), {}, { devices: ['ane', 'ane', 'cpu', 'cpu'], execute: false });
+  const flops = 2 * 64 * 56 * 56 * 64 * 3 * 3;
+  const act = 1 * 64 * 56 * 64 * 2; // last axis 56 padded to 64 elements (128 bytes) at fp16
+  const bytes = act + 64 * 64 * 9 * 2 + act;
+  const roof = (f: number, b: number, u: { tflops: number; bandwidthGBs: number }) => Math.max(f / (u.tflops * 1e12), b / (u.bandwidthGBs * 1e9)) * 1e3;
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, b), `${a} != ${b}`);
+  assert.equal(result.layers[0].flops, flops);
+  assert.equal(result.layers[0].bytes, bytes);
+  close(result.layers[0].estMs, roof(flops, bytes, chip.ane) + chip.ane.dispatchMs);
+  const n = 64 * 56 * 56;
+  close(result.layers[1].estMs, roof(n, 2 * act, chip.ane));
+  close(result.layers[2].estMs, roof(n, 8 * n, chip.cpu) + chip.cpu.dispatchMs);
+  close(result.layers[3].estMs, roof(n, 8 * n, chip.cpu));
+  close(result.totalMs, result.layers.reduce((s, l) => s + l.estMs, 0));
+  assert.ok(result.layers.every((l) => !l.executed && /execution disabled/.test(l.notExecuted ?? '')));
+});
+
+test('buffer plan: a chain reuses freed buffers', { skip: missing }, () => {
+  const shape = [1, 16, 32, 32];
+  const bytes = ref.size(shape) * 2;
+  const g = new GraphBuilder().input('x', shape);
+  let prev = 'x';
+  for (let i = 0; i < 5; i++) {
+    g.op({ name: `r${i}`, op: 'relu', inputs: [prev], outputs: [[`v${i}`, shape]] });
+    prev = `v${i}`;
+  }
+  const { result } = runGraph(A(), g.build([prev]));
+  assert.equal(result.unplannedActivationBytes, 6 * bytes);
+  assert.equal(result.peakActivationBytes, 2 * bytes);
+  assert.ok(result.peakActivationBytes < result.unplannedActivationBytes);
+});
+
+test('missing inputs get deterministic seeded values', { skip: missing }, () => {
+  const g = new GraphBuilder().input('x', [64]).op({ name: 'id', op: 'identity', inputs: ['x'], outputs: [['y', [64]]] }).build(['y']);
+  const a = runGraph(A(), g, {}, { seed: 3 }).outputs.y.fp32;
+  const b = runGraph(A(), g, {}, { seed: 3 }).outputs.y.fp32;
+  const c = runGraph(A(), g, {}, { seed: 4 }).outputs.y.fp32;
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  const mean = a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(mean) < 0.5 && a.some((v) => v < 0) && a.some((v) => v > 0));
+});
