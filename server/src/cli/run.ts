@@ -123,7 +123,6 @@ export function formatReportText(report: RunReport, chip: ChipParams): string {
   ];
   const keyWidth = Math.max(...summary.map(([k]) => k.length));
   const lines = summary.map(([k, v]) => `${k.padEnd(keyWidth)}  ${v}`);
-  if (chip.assumed.length > 0) lines.push(`${'assumed'.padEnd(keyWidth)}  ${chip.assumed.join(', ')} (not from measurements)`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   lines.push('');
   const rows = report.layers.map((l) => [

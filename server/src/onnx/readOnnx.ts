@@ -82,7 +82,8 @@ function valueType(v: OnnxValueInfo): TensorType | undefined {
   return {
     dtype,
     shape: (t.shape.dim ?? []).map((d) => {
-      if (d.dim_value !== undefined && d.dim_value !== null) {
+      // proto2 decoding puts a 0 default on the prototype, so presence is an own property.
+      if (Object.prototype.hasOwnProperty.call(d, 'dim_value')) {
         const n = int64ToNumber(d.dim_value);
         if (Number.isInteger(n) && n >= 0 && n < 2 ** 40) return n;
       }
@@ -188,7 +189,9 @@ function buildGraph(model: OnnxModel, graph: OnnxGraph, file: string, options: R
   }
   for (const v of [...(graph.value_info ?? []), ...(graph.output ?? [])]) {
     const t = v.name ? valueType(v) : undefined;
-    if (t && v.name) b.declared.set(v.name, t);
+    if (!t || !v.name) continue;
+    const earlier = b.declared.get(v.name);
+    if (!earlier || (t.shape && !earlier.shape)) b.declared.set(v.name, t);
   }
   const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
   for (const o of outputNames) if (o) b.graphOutputs.add(o);
