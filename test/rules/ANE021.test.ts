@@ -98,3 +98,19 @@ test('ANE021 does not fire on a CNN classifier head after flatten', async () => 
   ));
   assert.deepEqual(f, []);
 });
+
+test('ANE021 ignores `typing.Sequence` annotations and a variable named seq in a CNN (torchvision style)', async () => {
+  const f = await findingsOf('ANE021', py(
+    'from typing import Sequence',
+    'import torch.nn as nn',
+    'class ShuffleLike(nn.Module):',
+    '    def __init__(self, stages: Sequence[int], num_classes: int = 1000):',
+    '        super().__init__()',
+    '        seq = nn.Sequential(nn.Conv2d(3, 24, 3), nn.ReLU())',
+    '        self.stages = seq',
+    '        self.fc = nn.Linear(1024, num_classes)',
+    '    def forward(self, x):',
+    '        return self.fc(self.stages(x).mean([2, 3]))',
+  ));
+  assert.deepEqual(f, []);
+});

@@ -4,7 +4,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { AnalysisContext, ModuleClass } from '../context';
 import { pragmaAbove } from '../pragmas';
-import { argument, callArgs, snippet } from '../syntax';
+import { argument, callArgs, enclosing, snippet } from '../syntax';
 import { evalNumber, formatNumber } from '../values';
 import type { Rule, RuleHit } from './rule';
 
@@ -20,14 +20,18 @@ const SEQUENCE_LAYERS = new Map([
   ['torch.nn.LayerNorm', 'LayerNorm over the last (channel) dim'],
   ['torch.nn.functional.layer_norm', 'F.layer_norm over the last (channel) dim'],
 ]);
-const SEQUENCE_NAME = /^(seq|seqs|seq_len|seq_length|sequence|sequence_length|tokens?|n_tokens|num_tokens|token_ids|input_ids|max_len|max_seq_len|block_size|n_ctx|context_length|hidden_states|attention_mask|src|tgt)$/i;
-const SEQUENCE_DIM_NAME = /^(s|t|l|n_tokens|num_tokens|seq|seq_len|seq_length|seqlen|tokens|n_ctx)$/i;
+// Names that only sequence code uses. Case-sensitive and specific on purpose: `seq = nn.Sequential(...)`
+// and `typing.Sequence` appear in plain CNNs (torchvision's ShuffleNetV2, MobileNetV3).
+const SEQUENCE_NAME = /^(seq_len|seq_length|seqlen|sequence_length|max_seq_len|max_seq_length|tokens|n_tokens|num_tokens|token_ids|input_ids|n_ctx|context_length|hidden_states|attention_mask|causal_mask|key_padding_mask)$/;
+// forward() arguments that name sequences in encoder/decoder code.
+const SEQUENCE_ARG = /^(src|tgt|memory|src_mask|tgt_mask|seq|sequence|text|query|key|value)$/;
+const SEQUENCE_DIM_NAME = /^(S|T|L|s|t|l|n_tokens|num_tokens|seq|seq_len|seq_length|seqlen|tokens|n_ctx)$/;
 
 interface Evidence { text: string; node: Node }
 
 function isSequenceNameParam(node: Node): string | undefined {
   const id = node.type === 'identifier' ? node : node.namedChildren.find((c) => c.type === 'identifier');
-  return id && SEQUENCE_NAME.test(id.text) ? id.text : undefined;
+  return id && (SEQUENCE_NAME.test(id.text) || SEQUENCE_ARG.test(id.text)) ? id.text : undefined;
 }
 
 /** The first piece of evidence in the class body that it processes (B, S, C) sequences. */
@@ -73,7 +77,8 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
     }
   }
   for (const id of body.descendantsOfType('identifier')) {
-    if (SEQUENCE_NAME.test(id.text) && id.parent?.type !== 'keyword_argument') return { text: `the name \`${id.text}\``, node: id };
+    if (!SEQUENCE_NAME.test(id.text) || id.parent?.type === 'keyword_argument' || enclosing(id, ['type'])) continue;
+    return { text: `the name \`${id.text}\``, node: id };
   }
   return undefined;
 }
@@ -120,7 +125,7 @@ function describeLinear(call: Node, callee: string, ctx: AnalysisContext): { lay
   const show = (n: Node | undefined) => {
     if (!n) return '?';
     const v = evalNumber(n, ctx);
-    return v !== undefined ? formatNumber(v) : snippet(n, 24);
+    return v !== undefined ? formatNumber(v) : snippet(n, 40);
   };
   const biasNode = argument(args, 'bias', 2);
   const noBias = biasNode?.text === 'False' ? ', bias=False' : '';
