@@ -2,37 +2,33 @@
 // meaningless. A job aborted while it waits leaves the queue at once.
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
-  private waiting = 0;
+  private pending = 0;
 
+  /** Jobs waiting or running. */
   get length(): number {
-    return this.waiting;
+    return this.pending;
   }
 
   enqueue<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    this.waiting++;
     const previous = this.tail;
+    this.pending++;
     const result = new Promise<T>((resolve, reject) => {
-      let started = false;
-      const onAbort = () => {
-        if (started) return;
-        this.waiting--;
-        reject(signal.reason);
-      };
+      const onAbort = () => reject(signal.reason);
       if (signal.aborted) {
         onAbort();
         return;
       }
       signal.addEventListener('abort', onAbort, { once: true });
-      previous.then(() => {
+      void previous.then(() => {
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return; // already rejected while waiting
-        started = true;
-        this.waiting--;
         return work().then(resolve, reject);
       });
     });
-    // The next job waits for this one to finish, whatever its outcome.
-    this.tail = result.catch(() => undefined);
+    const done = result.then(() => undefined, () => undefined);
+    // The next job waits for this one's work to finish (not merely for its rejection while it waited).
+    this.tail = Promise.all([previous, done]);
+    void done.then(() => this.pending--);
     return result;
   }
 }

@@ -333,8 +333,10 @@ class Builder:
 
 def trace_file(path, class_name, shapes, seed):
     torch, cls = load_class(path, class_name)
-    model = instantiate(cls, path)
+    # Seeded before construction so the default-initialized weights are reproducible (tests compare with
+    # PyTorch by building the module under the same seed).
     torch.manual_seed(seed)
+    model = instantiate(cls, path)
     torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
     try:
         return trace_fx(torch, model, cls, path, shapes, seed, torch_dir)

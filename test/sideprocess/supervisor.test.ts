@@ -1,0 +1,165 @@
+// The side-process's life cycle through SideProcessClient: restart after a crash, bad input that leaves it
+// alive, timeouts and cancellation that really stop a running job, and the serial queue.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { SideProcessErrorCodes, type RunParams } from '../../common/sideProcessProtocol';
+import { SideProcessClient, SideProcessError, type RestartEvent } from '../../native/host/supervisor';
+import { distFile } from '../helpers';
+import { matmulChainOnnx } from './onnxModel';
+
+let dir: string;
+let chain: string;
+let small: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ane-lens-supervisor-'));
+  chain = join(dir, 'chain.onnx');
+  writeFileSync(chain, matmulChainOnnx(8, 1024));
+  small = join(dir, 'small.onnx');
+  writeFileSync(small, matmulChainOnnx(2, 16));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function onnx(path: string, extra: Partial<RunParams> = {}): RunParams {
+  return { target: { kind: 'onnx', path }, backend: 'sim', chip: 'M4', ...extra };
+}
+
+async function rejection(p: Promise<unknown>): Promise<SideProcessError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof SideProcessError, `expected SideProcessError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected the request to fail');
+}
+
+describe('crash and restart', { timeout: 60_000 }, () => {
+  test('a crash fails the pending requests with a clear error, the process is restarted, and ping works again', async (t) => {
+    const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js'), env: { ANE_LENS_TEST_HOOKS: '1' } });
+    t.after(() => client.dispose());
+    const first = await client.ping();
+    assert.equal(first.pid, client.pid);
+
+    const restarted = new Promise<RestartEvent>((resolve) => client.onDidRestart(resolve));
+    // A job is in flight (its first progress arrived) when the process aborts.
+    const running = client.run(onnx(chain));
+    await new Promise<void>((resolve) => {
+      const sub = client.onProgress(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+    const [crash, job] = await Promise.all([rejection(client.crashForTest()), rejection(running)]);
+    assert.equal(job.code, SideProcessErrorCodes.Crashed);
+    assert.equal(job.message, `the ANE Lens side-process crashed (signal SIGABRT) while running job ${chain}; it was restarted`);
+    assert.equal(crash.code, SideProcessErrorCodes.Crashed);
+    assert.match(crash.message, /crashed \(signal SIGABRT\) during crashForTest; it was restarted/);
+
+    const event = await restarted;
+    assert.equal(event.cause, 'signal SIGABRT');
+    assert.equal(event.restartsInLastMinute, 1);
+    const second = await client.ping();
+    assert.notEqual(second.pid, first.pid);
+    assert.equal(second.pid, event.pid);
+    const report = await client.run(onnx(small));
+    assert.equal(report.layers.length, 4);
+  });
+
+  test('without ANE_LENS_TEST_HOOKS=1 the crash hook is refused and the process lives on', async (t) => {
+    const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
+    t.after(() => client.dispose());
+    const { pid } = await client.ping();
+    const e = await rejection(client.crashForTest());
+    assert.equal(e.code, SideProcessErrorCodes.BadInput);
+    assert.equal((await client.ping()).pid, pid);
+  });
+
+  test('after too many crashes in a minute it stops restarting and says so', async (t) => {
+    const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js'), env: { ANE_LENS_TEST_HOOKS: '1' }, maxRestartsPerMinute: 1 });
+    t.after(() => client.dispose());
+    const restarted = new Promise<RestartEvent>((resolve) => client.onDidRestart(resolve));
+    assert.match((await rejection(client.crashForTest())).message, /it was restarted$/);
+    await restarted;
+    assert.match((await rejection(client.crashForTest())).message, /crashed too often and was not restarted$/);
+    const e = await rejection(client.ping());
+    assert.equal(e.code, SideProcessErrorCodes.Crashed);
+    assert.match(e.message, /crashed 2 times within a minute \(last: signal SIGABRT\); not restarting/);
+  });
+});
+
+describe('jobs', { timeout: 60_000 }, () => {
+  let client: SideProcessClient;
+  before(() => {
+    client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
+  });
+  after(() => client.dispose());
+
+  test('a corrupt ONNX file is a BadInput error naming the file; the process stays up', async () => {
+    const { pid } = await client.ping();
+    const corrupt = join(dir, 'corrupt.onnx');
+    writeFileSync(corrupt, Buffer.concat([Buffer.from(matmulChainOnnx(2, 16)).subarray(0, 200), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])]));
+    const e = await rejection(client.run(onnx(corrupt)));
+    assert.equal(e.code, SideProcessErrorCodes.BadInput);
+    assert.ok(e.message.includes(corrupt), e.message);
+    assert.doesNotMatch(e.message, /\n/);
+    assert.equal((await client.ping()).pid, pid);
+    assert.equal((await client.run(onnx(small))).layers.length, 4);
+  });
+
+  test('bad parameters are BadInput errors: missing file, unknown chip, bad backend, input name and .npy', async () => {
+    const missing = await rejection(client.run(onnx(join(dir, 'nope.onnx'))));
+    assert.equal(missing.code, SideProcessErrorCodes.BadInput);
+    const chip = await rejection(client.run(onnx(small, { chip: 'Z9' })));
+    assert.equal(chip.code, SideProcessErrorCodes.BadInput);
+    assert.match(chip.message, /unknown chip "Z9"; known chips: M1, M4, M5/);
+    const backend = await rejection(client.run({ ...onnx(small), backend: 'coreml' as 'sim' }));
+    assert.match(backend.message, /unsupported backend "coreml"/);
+    const name = await rejection(client.run(onnx(small, { inputNpy: { nope: join(dir, 'x.npy') } })));
+    assert.match(name.message, /inputNpy names "nope", which is not a graph input; inputs: x/);
+    const notNpy = join(dir, 'bad.npy');
+    writeFileSync(notNpy, 'hello');
+    const npy = await rejection(client.run(onnx(small, { inputNpy: { x: notNpy } })));
+    assert.equal(npy.code, SideProcessErrorCodes.BadInput);
+    assert.match(npy.message, /bad\.npy: not a \.npy file/);
+  });
+
+  test('a job past its timeoutMs is stopped with a Timeout error; the next job runs normally', async () => {
+    const { pid } = await client.ping();
+    const started = Date.now();
+    const e = await rejection(client.run(onnx(chain, { timeoutMs: 1 })));
+    assert.equal(e.code, SideProcessErrorCodes.Timeout);
+    assert.match(e.message, /^job \d+ exceeded its time limit of 1 ms while .+ and was stopped$/);
+    assert.ok(Date.now() - started < 5_000, 'stopped promptly');
+    assert.equal((await client.ping()).pid, pid, 'the side-process itself survived');
+    const report = await client.run(onnx(chain));
+    assert.equal(report.layers.length, 16);
+    assert.ok(report.totalMs > 0);
+  });
+
+  test('cancelling through the token stops a running job', async () => {
+    const source = new CancellationTokenSource();
+    const running = client.run(onnx(chain), source.token, () => source.cancel());
+    const e = await rejection(running);
+    assert.equal(e.code, SideProcessErrorCodes.Cancelled);
+    assert.match(e.message, /^job \d+ was cancelled$/);
+    assert.equal((await client.run(onnx(small))).layers.length, 4);
+  });
+
+  test('concurrent runs are queued and each gets its own progress', async () => {
+    const seen: string[][] = [[], []];
+    const [a, b] = await Promise.all([
+      client.run(onnx(small), undefined, (p) => seen[0].push(p.message)),
+      client.run(onnx(small, { seed: 3 }), undefined, (p) => seen[1].push(p.message)),
+    ]);
+    assert.equal(a.layers.length, 4);
+    assert.equal(b.layers.length, 4);
+    assert.ok(seen[0].length > 0 && seen[1].length > 0);
+    assert.ok(seen[1].some((m) => m.startsWith('queued behind')) || seen[0].some((m) => m.startsWith('queued behind')),
+      `one of two simultaneous jobs waits: ${JSON.stringify(seen)}`);
+  });
+});
