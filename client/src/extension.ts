@@ -1,4 +1,5 @@
 // Extension entry (bundled to dist/client.js).
+import './zodSetup';
 import type * as vscode from 'vscode';
 import { AneLensContext } from './ctx';
 

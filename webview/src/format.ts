@@ -2,7 +2,7 @@
 
 export function formatMs(ms: number): string {
   if (ms === 0) return '0 ms';
-  if (ms < 0.001) return `${(ms * 1000).toFixed(2)} µs`;
+  if (ms < 0.001) return `${Number((ms * 1000).toPrecision(2))} µs`;
   if (ms < 1) return `${ms.toFixed(3)} ms`;
   if (ms < 100) return `${ms.toFixed(2)} ms`;
   return `${ms.toFixed(0)} ms`;

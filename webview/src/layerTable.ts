@@ -20,14 +20,14 @@ interface Column {
 
 const COLUMNS: Column[] = [
   { key: 'index', label: '#', width: '4em', numeric: true, sort: 'order' },
-  { key: 'name', label: 'Layer', width: '22%' },
-  { key: 'op', label: 'Op', width: '10%' },
+  { key: 'name', label: 'Layer', width: '28%' },
+  { key: 'op', label: 'Op', width: '11%' },
   { key: 'device', label: 'Device', width: '5.5em' },
   { key: 'ms', label: 'Est. time', width: '7em', numeric: true, sort: 'time' },
   { key: 'share', label: 'Share', width: '9em', numeric: true },
-  { key: 'reason', label: 'Why not ANE', width: '24%' },
+  { key: 'reason', label: 'Why not ANE', width: '20%' },
   { key: 'err', label: 'fp16 max abs err', width: '9em', numeric: true },
-  { key: 'src', label: 'Source', width: '12%' },
+  { key: 'src', label: 'Source', width: '10%' },
 ];
 
 export class LayerTable {

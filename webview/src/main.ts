@@ -1,5 +1,6 @@
 // Timing panel entry (browser bundle). Renders the run report the host posts; keeps it in the
 // webview state so the panel survives being hidden (retainContextWhenHidden is off to save memory).
+import './zodSetup';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import type { WebviewToHost } from '../../common/webviewProtocol';

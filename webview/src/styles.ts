@@ -17,13 +17,13 @@ h1 { font-size: 1.3em; font-weight: 600; margin: 4px 0 2px; }
 .summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 6px 16px; margin: 0 0 8px; }
 .summary div { min-width: 0; }
 .summary dt { color: var(--vscode-descriptionForeground); font-size: 0.9em; }
-.summary dd { margin: 0; font-size: 1.15em; font-variant-numeric: tabular-nums; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.summary dd { margin: 0; font-size: 1.15em; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .warnings { margin: 0 0 8px; padding-left: 18px; color: var(--vscode-editorWarning-foreground); }
 .toolbar { display: flex; gap: 12px; align-items: center; margin: 4px 0 6px; color: var(--vscode-descriptionForeground); }
 .toolbar label { display: inline-flex; gap: 4px; align-items: center; cursor: pointer; }
 .toolbar input { accent-color: var(--vscode-focusBorder); margin: 0; }
 .table-wrap { flex: 1; min-height: 120px; overflow: auto; border-top: 1px solid var(--vscode-panel-border, transparent); }
-table { border-collapse: collapse; table-layout: fixed; width: 100%; min-width: 900px; }
+table { border-collapse: collapse; table-layout: fixed; width: 100%; min-width: 780px; }
 thead th {
   position: sticky; top: 0; z-index: 1; text-align: left; font-weight: 600; height: ${ROW_HEIGHT}px; padding: 0 6px;
   background: var(--vscode-editor-background); border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-foreground));
