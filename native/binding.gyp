@@ -29,7 +29,7 @@
       "cflags!": [ "-fno-exceptions", "-fno-rtti" ],
       "cflags_cc!": [ "-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20" ],
       "cflags": [ "-O2", "-fexceptions" ],
-      "cflags_cc": [ "-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
+      "cflags_cc": [ "-std=c++17", "-O2", "-fvect-cost-model=dynamic", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

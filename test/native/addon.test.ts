@@ -213,7 +213,7 @@ test('ops without a kernel and their dependants are marked, still costed', { ski
 
 test('bad graphs throw one clear error naming the op or tensor', { skip: missing }, () => {
   const opts = JSON.stringify({ chip: chipM4(), seed: 1, execute: true });
-  const run = (graph: unknown, weights = new Uint8Array(0)) => () => A().run(JSON.stringify(graph), weights, opts, {});
+  const run = (graph: unknown, weights: Uint8Array = new Uint8Array(0)) => () => A().run(JSON.stringify(graph), weights, opts, {});
   const base = new GraphBuilder().input('x', [1, 4]);
   const cycle = new GraphBuilder().input('x', [1, 4])
     .op({ name: 'first', op: 'add', inputs: ['x', 'q'], outputs: [['p', [1, 4]]] })
