@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CodeLens, Hover, InitializeResult, MarkupContent } from 'vscode-languageserver-protocol';
+import type { CodeAction, CodeLens, Hover, InitializeResult, MarkupContent } from 'vscode-languageserver-protocol';
 import { RUN_ON_ANE_COMMAND, type RunLensArgs } from '../../common/commands';
 import { startServer } from './lspClient';
 
@@ -71,6 +71,18 @@ test('language server: diagnostics, hover, code lenses, incremental change, shut
   assert.equal(lenses[0]!.range.start.line, 5);
   const convertArgs = lenses[1]!.command!.arguments![0] as RunLensArgs;
   assert.deepEqual(convertArgs, { uri: URI, line: 13, kind: 'convert', className: 'Tagger', inputShapes: [[1, 16, 32]] });
+
+  // Quick fixes for the mechanical rules, matched to the diagnostics the client sends back.
+  const actions = await connection.sendRequest('textDocument/codeAction', {
+    textDocument: { uri: URI },
+    range: { start: { line: 9, character: 0 }, end: { line: 12, character: 0 } },
+    context: { diagnostics: published.diagnostics },
+  }) as CodeAction[];
+  const editsByTitle = new Map(actions.map((a) => [a.title, a.edit!.changes![URI]![0]!]));
+  assert.deepEqual([...editsByTitle.keys()].sort(), ['Use eps=1e-5 (ANE005)', 'Use fp16 compute precision (FLOAT16) (ANE001)']);
+  assert.deepEqual(editsByTitle.get('Use eps=1e-5 (ANE005)'), { range: { start: { line: 9, character: 41 }, end: { line: 9, character: 46 } }, newText: '1e-5' });
+  assert.equal(editsByTitle.get('Use fp16 compute precision (FLOAT16) (ANE001)')!.newText, 'ct.precision.FLOAT16');
+  assert.ok(actions.every((a) => a.kind === 'quickfix' && a.diagnostics?.length === 1));
 
   // Incremental edit: replace `nn.LSTM(32, 64)` on line 9 with a 1×1 conv; the ANE026 diagnostic goes away.
   const updated = session.diagnostics(URI, (p) => p.version === 2);

@@ -1,11 +1,12 @@
 // Pure conversions from analysis results to LSP shapes: diagnostics, hover markdown, code lenses.
 // Kept free of the connection so they are easy to reason about and reuse.
 import {
-  type CodeLens, type Diagnostic, DiagnosticSeverity, MarkupKind, type Hover, type Position, type Range,
+  type CodeAction, CodeActionKind, type CodeLens, type Diagnostic, DiagnosticSeverity, MarkupKind, type Hover,
+  type Position, type Range,
 } from 'vscode-languageserver/node';
 import { RUN_ON_ANE_COMMAND, type RunLensArgs } from '../../../common/commands';
 import type { Finding, Severity } from '../../../common/findings';
-import type { RunTargets } from '../python/analyzePython';
+import type { QuickFix, RunTargets } from '../python/analyzePython';
 import { findRule, ruleDocUri } from '../python/rules/index';
 
 export const DIAGNOSTIC_SOURCE = 'ANE Lens';
@@ -89,4 +90,29 @@ export function runLenses(uri: string, targets: RunTargets): CodeLens[] {
 function lens(line: number, args: RunLensArgs): CodeLens {
   const at = { line: line - 1, character: 0 };
   return { range: { start: at, end: at }, command: { title: RUN_LENS_TITLE, command: RUN_ON_ANE_COMMAND, arguments: [args] } };
+}
+
+function sameRange(a: Range, b: Range): boolean {
+  return a.start.line === b.start.line && a.start.character === b.start.character
+    && a.end.line === b.end.line && a.end.character === b.end.character;
+}
+
+/** Quick fixes for the diagnostics the client sent (matched by rule id and range). */
+export function quickFixes(uri: string, fixes: readonly QuickFix[], diagnostics: readonly Diagnostic[]): CodeAction[] {
+  const actions: CodeAction[] = [];
+  for (const diagnostic of diagnostics) {
+    if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+    for (const fix of fixes) {
+      if (fix.finding.rule !== String(diagnostic.code) || !sameRange(findingRange(fix.finding), diagnostic.range)) continue;
+      const r = fix.range;
+      actions.push({
+        title: `${fix.title} (${fix.finding.rule})`,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [diagnostic],
+        isPreferred: true,
+        edit: { changes: { [uri]: [{ range: { start: { line: r.line - 1, character: r.column - 1 }, end: { line: r.endLine - 1, character: r.endColumn - 1 } }, newText: fix.newText }] } },
+      });
+    }
+  }
+  return actions;
 }

@@ -1,12 +1,13 @@
 // The ANE Lens language server: diagnostics, hovers and "▶ Run on ANE" code lenses for Python
 // documents. Analysis is debounced per document and results for a superseded version are dropped.
 import {
-  type CodeLens, type Connection, type Hover, type InitializeResult, TextDocumentSyncKind, TextDocuments,
+  type CodeAction, CodeActionKind, type CodeLens, type Connection, type Hover, type InitializeResult,
+  TextDocumentSyncKind, TextDocuments,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import { analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
-import { hoverFor, runLenses, toDiagnostic } from './protocolViews';
+import { hoverFor, quickFixes, runLenses, toDiagnostic } from './protocolViews';
 
 /** Delay after the last keystroke before re-analysing; short enough to feel live. */
 const CHANGE_DEBOUNCE_MS = 150;
@@ -19,6 +20,8 @@ export function startServer(connection: Connection): void {
   const timers = new Map<string, NodeJS.Timeout>();
   const chipByUri = new Map<string, string>();
   let configurationSupported = false;
+  /** Chip from settings pushed in didChangeConfiguration, for clients that do not answer workspace/configuration. */
+  let pushedChip: string | undefined;
   let shuttingDown = false;
 
   const log = (message: string) => {
@@ -45,7 +48,7 @@ export function startServer(connection: Connection): void {
   async function chipFor(uri: string): Promise<string> {
     const known = chipByUri.get(uri);
     if (known) return known;
-    let chip = DEFAULT_CHIP;
+    let chip = pushedChip ?? DEFAULT_CHIP;
     if (configurationSupported) {
       try {
         const section = await connection.workspace.getConfiguration({ scopeUri: uri, section: 'aneLens' }) as { chip?: unknown } | null;
@@ -110,12 +113,15 @@ export function startServer(connection: Connection): void {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         hoverProvider: true,
         codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       },
       serverInfo: { name: 'ANE Lens', version: '0.1.0' },
     };
   });
 
-  connection.onDidChangeConfiguration(() => {
+  connection.onDidChangeConfiguration((params) => {
+    const pushed = (params.settings as { aneLens?: { chip?: unknown } } | null)?.aneLens?.chip;
+    if (typeof pushed === 'string' && pushed.trim() !== '') pushedChip = pushed;
     chipByUri.clear();
     cache.clear();
     for (const doc of documents.all()) if (isPython(doc)) schedule(doc.uri, 0);
@@ -148,6 +154,14 @@ export function startServer(connection: Connection): void {
     if (!doc || !isPython(doc)) return [];
     const analysis = await analysisFor(doc);
     return runLenses(doc.uri, analysis.targets);
+  }));
+
+  connection.onCodeAction(guard('textDocument/codeAction', [] as CodeAction[], async (params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !isPython(doc)) return [];
+    if (params.context.only && !params.context.only.some((k) => k === CodeActionKind.QuickFix || k === 'quickfix')) return [];
+    const analysis = await analysisFor(doc);
+    return quickFixes(doc.uri, analysis.fixes, params.context.diagnostics);
   }));
 
   connection.onShutdown(() => {

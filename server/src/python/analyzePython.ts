@@ -19,8 +19,18 @@ export interface AnalyzeOptions {
   onRuleError?: (ruleId: string, error: unknown) => void;
 }
 
+/** A mechanical edit that fixes one finding (1-based range, like the finding). */
+export interface QuickFix {
+  finding: Finding;
+  title: string;
+  range: { line: number; column: number; endLine: number; endColumn: number };
+  newText: string;
+}
+
 export interface PythonAnalysis {
   findings: Finding[];
+  /** Quick fixes, each pointing at its finding (same object as in `findings`). */
+  fixes: QuickFix[];
   targets: RunTargets;
   /** Milliseconds spent parsing and analysing (for logs and the perf test). */
   parseMs: number;
@@ -46,9 +56,17 @@ export async function analyzePythonDocument(text: string, file: string, options:
   try {
     const ctx = new AnalysisContext(tree, text);
     const findings: Finding[] = [];
+    const fixes: QuickFix[] = [];
     for (const rule of RULES) {
       try {
-        for (const hit of rule.check(ctx)) findings.push(toFinding(file, hit.node, rule.id, rule.severity, hit.message));
+        for (const hit of rule.check(ctx)) {
+          const finding = toFinding(file, hit.node, rule.id, rule.severity, hit.message);
+          findings.push(finding);
+          if (hit.fix) {
+            const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
+            fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText });
+          }
+        }
       } catch (error) {
         options.onRuleError?.(rule.id, error);
       }
@@ -61,7 +79,7 @@ export async function analyzePythonDocument(text: string, file: string, options:
       options.onRuleError?.(PRAGMA_RULE_ID, error);
     }
     findings.sort((a, b) => a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule));
-    return { findings, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1 };
+    return { findings, fixes, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1 };
   } finally {
     // Trees live in wasm memory; free them or a long editing session leaks.
     tree.delete();

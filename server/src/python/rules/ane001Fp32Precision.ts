@@ -21,7 +21,12 @@ export const ANE001: Rule = {
       const arg = callArgs(call.node).keywords.get('compute_precision');
       if (!arg) continue;
       if (ctx.resolveValue(arg.value) === 'coremltools.precision.FLOAT32') {
+        // `ct.precision.FLOAT32` → `ct.precision.FLOAT16`: same spelling, so the import still covers it.
+        const fix = arg.value.type === 'attribute' && arg.value.childForFieldName('attribute')?.text === 'FLOAT32'
+          ? { title: 'Use fp16 compute precision (FLOAT16)', node: arg.value, newText: `${arg.value.childForFieldName('object')!.text}.FLOAT16` }
+          : undefined;
         hits.push({
+          ...(fix ? { fix } : {}),
           node: arg.node,
           message: `\`${snippet(arg.node)}\` types the whole ML program as fp32, which bars it from the Neural Engine (it can only run on CPU/GPU).`,
         });

@@ -33,6 +33,8 @@ export const ANE005: Rule = {
       const half = toFp16(eps);
       const inFp16 = half === 0 ? 'rounds to 0 in fp16' : `becomes the fp16 subnormal ${formatNumber(Number(half.toPrecision(3)))}`;
       hits.push({
+        // A literal is replaced in place; a named constant may be shared, so it is left to the user.
+        ...(epsNode.type !== 'identifier' ? { fix: { title: 'Use eps=1e-5', node: epsNode, newText: '1e-5' } } : {}),
         node: epsNode.parent?.type === 'keyword_argument' ? epsNode.parent : epsNode,
         message: `${spec[0]} eps=${formatNumber(eps)} ${inFp16} (smallest fp16 subnormal ≈ 6e-8); use eps ≥ 1e-7, e.g. 1e-5.`,
       });

@@ -31,7 +31,12 @@ export const ANE046: Rule = {
       if (!arg) continue;
       const unit = EXCLUDING.get(ctx.resolveValue(arg.value) ?? '');
       if (unit) {
+        const last = arg.value.type === 'attribute' ? arg.value.childForFieldName('attribute')?.text : undefined;
+        const fix = last === unit
+          ? { title: 'Use ComputeUnit.CPU_AND_NE', node: arg.value, newText: `${arg.value.childForFieldName('object')!.text}.CPU_AND_NE` }
+          : undefined;
         hits.push({
+          ...(fix ? { fix } : {}),
           node: arg.node,
           message: `\`${snippet(arg.node)}\` in ${api} excludes the Neural Engine (${unit}); use ct.ComputeUnit.CPU_AND_NE or ALL to let the model run on the ANE.`,
         });

@@ -9,6 +9,8 @@ export interface RuleHit {
   node: Node;
   /** Names the concrete thing (the layer, its sizes, the argument value). */
   message: string;
+  /** A mechanical quick fix: replace `node`'s text with `newText`. Only where the fix is unambiguous. */
+  fix?: { title: string; node: Node; newText: string };
 }
 
 export interface Rule {
