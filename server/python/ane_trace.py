@@ -1179,10 +1179,11 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
     params = dict(model.named_parameters())
     params.update(dict(model.named_buffers()))
     attr_path = {}
+    param_names = {}
     graph_inputs = list(graph.inputs())
     attr_path[graph_inputs[0].debugName()] = ''
     for i, v in enumerate(graph_inputs[1:]):
-        name = b.unique(f'input_{i}')
+        name = b.unique(v.debugName().split('.')[0] if v.debugName() and not v.debugName()[0].isdigit() else f'input_{i}')
         b.inputs.append({'name': name, 'type': {'dtype': 'fp32', 'shape': list(shapes[i])}})
         env[v.debugName()] = name
 
@@ -1215,7 +1216,7 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
         if isinstance(name, Value):
             val = name.v
             if isinstance(val, torch.Tensor) or isinstance(val, (int, float)):
-                return b.constant(val)
+                return b.constant(val, param_names.get(id(val), 'const'))
         raise ValueError(f'unresolved value %{v.debugName()}')
 
     def const(v):
@@ -1235,7 +1236,9 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             full = (base + '.' if base else '') + n.s('name')
             attr_path[outs[0].debugName()] = full
             if full in params:
-                env[outs[0].debugName()] = Value(params[full].detach())
+                t = params[full].detach()
+                param_names[id(t)] = full
+                env[outs[0].debugName()] = Value(t)
             continue
         if kind == 'prim::ListConstruct' or kind == 'prim::TupleConstruct':
             items = [env.get(i.debugName()) for i in ins]
@@ -1259,8 +1262,12 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             env[outs[0].debugName()] = env.get(ins[0].debugName())
             continue
         counter[0] += 1
-        base = kind.split('::')[-1].strip('_') + f'_{counter[0]}'
-        src = source_of(n)
+        # Ops inside a submodule are named and located like the fx path: by module path and the
+        # `self.x = ...` assignment; others by the forward line jit recorded.
+        last = n.scopeName().split('/')[-1]
+        scope = last[len('__module.'):] if last.startswith('__module.') else ''
+        base = scope if scope else kind.split('::')[-1].strip('_') + f'_{counter[0]}'
+        src = (module_source(model, scope, torch_dir) if scope else None) or source_of(n)
         types = [(None if i == 0 else None, out_type(o) or ('fp32', [])) for i, o in enumerate(outs)]
         tensor_ins = []
         op, attrs = 'unknown', {}
@@ -1275,14 +1282,14 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 stride, pad, dil = const(ins[3]), const(ins[4]), const(ins[5])
                 groups = const(ins[8]) if kind == 'aten::_convolution' else const(ins[6])
                 op = 'conv'
-                tensor_ins = [inp(ins[0]), b.constant(w, 'weight')] + ([b.constant(bias, 'bias')] if isinstance(bias, torch.Tensor) else [])
+                tensor_ins = [inp(ins[0]), inp(ins[1])] + ([inp(ins[2])] if isinstance(bias, torch.Tensor) else [])
                 if w.dim() == 3:
                     raise ValueError('1-D convolution in the jit fallback')
                 p2 = pad if isinstance(pad, (list, tuple)) else [pad, pad]
                 attrs = {'strides': list(stride), 'pad': [p2[0], p2[0], p2[1], p2[1]], 'dilations': list(dil), 'groups': int(groups)}
             elif kind == 'aten::linear':
                 bias = const(ins[2])
-                op, tensor_ins = 'linear', [inp(ins[0]), b.constant(const(ins[1]), 'weight')] + ([b.constant(bias, 'bias')] if isinstance(bias, torch.Tensor) else [])
+                op, tensor_ins = 'linear', [inp(ins[0]), inp(ins[1])] + ([inp(ins[2])] if isinstance(bias, torch.Tensor) else [])
             elif kind in ('aten::matmul', 'aten::bmm', 'aten::mm'):
                 op, tensor_ins, attrs = 'matmul', [inp(ins[0]), inp(ins[1])], {'transpose_x': False, 'transpose_y': False}
             elif kind == 'aten::softmax':
@@ -1293,7 +1300,7 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 op, tensor_ins, attrs = 'transpose', [inp(ins[0])], {'perm': list(const(ins[1]))}
             elif kind == 'aten::batch_norm':
                 op = 'batch_norm'
-                tensor_ins = [inp(ins[0]), b.constant(const(ins[3])), b.constant(const(ins[4])), b.constant(const(ins[1])), b.constant(const(ins[2]))]
+                tensor_ins = [inp(ins[0]), inp(ins[3]), inp(ins[4]), inp(ins[1]), inp(ins[2])]
                 attrs = {'epsilon': float(const(ins[7]))}
             elif kind in ('aten::mean', 'aten::sum'):
                 op, tensor_ins = ('reduce_mean' if kind == 'aten::mean' else 'reduce_sum'), [inp(ins[0])]
@@ -1303,6 +1310,33 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             elif kind == 'aten::cat':
                 items = env.get(ins[0].debugName())
                 op, tensor_ins, attrs = 'concat', [x if isinstance(x, str) else b.constant(x.v) for x in items], {'axis': const(ins[1])}
+            elif kind in ('aten::hardtanh', 'aten::hardtanh_', 'aten::clamp', 'aten::clamp_'):
+                lo, hi = const(ins[1]), const(ins[2])
+                op, tensor_ins = 'clip', [inp(ins[0])]
+                attrs = {'alpha': float(lo) if lo is not None else -3.4e38, 'beta': float(hi) if hi is not None else 3.4e38}
+            elif kind == 'aten::gelu':
+                approx = const(ins[1]) if len(ins) > 1 else 'none'
+                op, tensor_ins, attrs = 'gelu', [inp(ins[0])], {'mode': 'TANH_APPROXIMATION' if approx == 'tanh' else 'EXACT'}
+            elif kind == 'aten::layer_norm':
+                shape = list(const(ins[1]))
+                rank = len(out_type(ins[0])[1])
+                op = 'layer_norm'
+                tensor_ins = [inp(ins[0])] + [inp(i) for i in ins[2:4] if isinstance(const(i), torch.Tensor)]
+                attrs = {'axes': [rank - len(shape) + k for k in range(len(shape))], 'epsilon': float(const(ins[4]))}
+            elif kind in ('aten::max_pool2d', 'aten::avg_pool2d'):
+                k, st, pd = pair(const(ins[1])), pair(const(ins[2]) or const(ins[1])), pair(const(ins[3]))
+                op = 'max_pool' if kind == 'aten::max_pool2d' else 'avg_pool'
+                tensor_ins = [inp(ins[0])]
+                attrs = {'kernel_sizes': k, 'strides': st, 'pad': [pd[0], pd[0], pd[1], pd[1]],
+                         'ceil_mode': bool(const(ins[5] if op == 'max_pool' else ins[4]))}
+                if op == 'avg_pool':
+                    attrs['exclude_padding_from_average'] = not bool(const(ins[5]))
+            elif kind == 'aten::transpose':
+                rank = len(out_type(ins[0])[1])
+                d0, d1 = [d + rank if d < 0 else d for d in (const(ins[1]), const(ins[2]))]
+                perm = list(range(rank))
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                op, tensor_ins, attrs = 'transpose', [inp(ins[0])], {'perm': perm}
             elif kind in ('aten::lstm', 'aten::gru', 'aten::rnn_tanh', 'aten::rnn_relu'):
                 op = {'aten::lstm': 'lstm', 'aten::gru': 'gru'}.get(kind, 'rnn')
                 tensor_ins = [inp(ins[0])]

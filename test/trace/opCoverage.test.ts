@@ -1,0 +1,120 @@
+// Breadth of the PyTorch tracer's op mapping (test/fixtures/pytorch/zoo.py), checked where it matters:
+// executable graphs compute what PyTorch computes, the rest is placed and reported, never a crash.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RunReport } from '../../common/runReport';
+import type { RunParams } from '../../common/sideProcessProtocol';
+import { readNpyFile } from '../../native/host/npy';
+import { SideProcessClient } from '../../native/host/supervisor';
+import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
+
+const python = findTorchPython();
+const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
+/** Modules compared numerically with PyTorch: class → input shape. */
+const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8] };
+
+function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
+  return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
+}
+
+function maxErr(got: Float32Array, want: Float32Array): { err: number; ref: number } {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < want.length; i++) {
+    ref = Math.max(ref, Math.abs(want[i]));
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  return { err, ref };
+}
+
+describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_000 }, () => {
+  let client: SideProcessClient;
+  let dir: string;
+  before(() => {
+    client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
+    dir = mkdtempSync(join(tmpdir(), 'ane-lens-zoo-'));
+    // PyTorch outputs for seed-0 weights (the tracer seeds the same way before constructing the module).
+    const lines = ['import sys, numpy as np, torch', `sys.path.insert(0, ${JSON.stringify(join(FIXTURES, 'pytorch'))})`, 'import zoo'];
+    for (const [name, shape] of Object.entries(COMPARED)) {
+      lines.push(
+        'torch.manual_seed(0)', `m = zoo.${name}().eval()`, `x = torch.randn(${shape.join(', ')})`,
+        'with torch.no_grad(): y = m(x)',
+        `np.save(${JSON.stringify(join(dir, `${name}.x.npy`))}, x.numpy())`,
+        `np.save(${JSON.stringify(join(dir, `${name}.y.npy`))}, y.numpy())`,
+      );
+    }
+    execFileSync(python!, ['-c', lines.join('\n')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  });
+  after(() => {
+    client.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function compared(name: string): Promise<RunReport> {
+    const out = join(dir, `${name}.out`);
+    const report = await client.run(params(name, COMPARED[name], { inputNpy: { x: join(dir, `${name}.x.npy`) }, saveOutputsTo: out }));
+    for (const l of report.layers) assert.equal(l.notExecuted, undefined, `${name}/${l.name} (${l.op}): ${l.notExecuted}`);
+    assert.equal(report.outputs.length, 1);
+    const got = readNpyFile(join(out, `${report.outputs[0].name}.npy`));
+    const want = readNpyFile(join(dir, `${name}.y.npy`));
+    assert.deepEqual(got.shape, want.shape);
+    const { err, ref } = maxErr(got.data, want.data);
+    // fp16 tolerance, as argued in test/sideprocess/onnxRun.test.ts.
+    assert.ok(err <= 1e-2 * ref + 1e-3, `${name}: max abs error ${err} vs max|ref| ${ref}`);
+    return report;
+  }
+
+  test('Conv1d (as a 2-D conv with H=1), BatchNorm1d, GELU, SiLU, Hardswish, folded Dropout/Identity match PyTorch', async () => {
+    const r = await compared('Audio1d');
+    const ops = r.layers.map((l) => `${l.op}:${l.originalOp}`);
+    assert.deepEqual(ops, [
+      'reshape:nn.Conv1d', 'conv:nn.Conv1d', 'reshape:nn.Conv1d', 'batch_norm:nn.BatchNorm1d', 'gelu:nn.GELU', 'silu:nn.SiLU',
+      'add:nn.Hardswish', 'clip:nn.Hardswish', 'mul:nn.Hardswish', 'mul:nn.Hardswish', 'tanh:torch.tanh', 'real_div:operator.truediv',
+      'sub:operator.sub', 'reduce_mean:Tensor.mean',
+    ]);
+    assert.ok(!ops.some((o) => o.includes('Dropout') || o.includes('Identity')));
+  });
+
+  test("pools, padding='same', cat, flatten, transpose, matmul, softmax, permute, sum and F.* match PyTorch", async () => {
+    const r = await compared('Vision');
+    const ops = new Set(r.layers.map((l) => l.op));
+    for (const op of ['conv', 'clip', 'max_pool', 'avg_pool', 'concat', 'reshape', 'transpose', 'matmul', 'softmax', 'reduce_sum', 'reduce_mean', 'relu', 'add', 'sigmoid']) {
+      assert.ok(ops.has(op), `missing ${op}`);
+    }
+    assert.equal(r.layers.find((l) => l.originalOp === 'F.max_pool2d')?.source?.line, 41);
+  });
+
+  test('data-dependent control flow falls back to torch.jit.trace, with a warning naming the line', async () => {
+    const r = await compared('Branchy');
+    assert.ok(r.warnings.some((w) => w.startsWith('Branchy.forward line 91 (zoo.py:91): data-dependent control flow cannot be traced') && w.includes('torch.jit.trace')), r.warnings.join('\n'));
+    assert.deepEqual(r.layers.map((l) => [l.name, l.op, l.source?.line]), [
+      ['conv', 'conv', 86], ['relu_2', 'relu', 90], ['mul_3', 'mul', 92], ['mean_4', 'reduce_mean', 93], ['fc', 'linear', 87],
+    ]);
+  });
+
+  test('Embedding → gather, MultiheadAttention as one op, GRU/RNN on the CPU; costed, not executed', async () => {
+    const r = await client.run(params('Sequence', [2, 10]));
+    const by = new Map(r.layers.map((l) => [l.name, l]));
+    assert.equal(by.get('embed')?.op, 'gather');
+    assert.equal(by.get('embed')?.rule, 'ANE024');
+    assert.equal(by.get('attn')?.op, 'multihead_attention');
+    assert.equal(by.get('gru')?.op, 'gru');
+    assert.equal(by.get('gru')?.rule, 'ANE026');
+    assert.equal(by.get('rnn')?.op, 'rnn');
+    assert.equal(by.get('rnn')?.device, 'cpu');
+    assert.equal(by.get('norm')?.op, 'layer_norm');
+    assert.equal(by.get('fc')?.source?.line, 59);
+    for (const l of r.layers) assert.ok(l.estMs > 0 && l.notExecuted, `${l.name} is costed but not executed`);
+  });
+
+  test('functions with no mapping become unknown ops carrying the original name; x.size() folds to a constant', async () => {
+    const r = await client.run(params('Oddities', [2, 6]));
+    assert.deepEqual(r.layers.map((l) => [l.op, l.originalOp, l.source?.line]), [
+      ['linear', 'nn.Linear', 74], ['unknown', 'torch.cumsum', 77], ['unknown', 'torch.flip', 78], ['add', 'operator.add', 78],
+    ]);
+  });
+});
