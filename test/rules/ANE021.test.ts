@@ -114,3 +114,27 @@ test('ANE021 ignores `typing.Sequence` annotations and a variable named seq in a
   ));
   assert.deepEqual(f, []);
 });
+
+test('ANE021: a LayerNorm in a CNN head is not sequence evidence, attention in a hybrid still is', async () => {
+  const cnn = await findingsOf('ANE021', py(
+    'import torch.nn as nn',
+    'class Net(nn.Module):',
+    '    def __init__(self):',
+    '        super().__init__()',
+    '        self.stem = nn.Conv2d(3, 8, 3)',
+    '        self.head = nn.Sequential(nn.Flatten(), nn.Linear(128, 16))',
+    '        self.norm = nn.LayerNorm(16)',
+  ));
+  assert.deepEqual(cnn, []);
+  const hybrid = await findingsOf('ANE021', py(
+    'import torch.nn as nn',
+    'class ViTish(nn.Module):',
+    '    def __init__(self):',
+    '        super().__init__()',
+    '        self.patch = nn.Conv2d(3, 768, 16, stride=16)',
+    '        self.attn = nn.MultiheadAttention(768, 12)',
+    '        self.mlp = nn.Linear(768, 3072)',
+  ));
+  assert.equal(hybrid.length, 1);
+  assert.match(hybrid[0]!.message, /evidence: nn\.MultiheadAttention, line 6/);
+});

@@ -49,13 +49,19 @@ test('findRunTargets traces ct.convert back to the class and reads TensorType sh
     '# ane: module=Net inputs=(1, 4)',
     'ml3 = ct.convert(load_somehow())',
     'ml4 = ct.convert(load_somehow(), inputs=[ct.TensorType(shape=(1, ct.RangeDim(1, 64)))])',
+    'from encoders import Encoder',
+    'ml5 = ct.convert(torch.jit.trace(Encoder(), torch.rand(1, 8)))',
   ));
   assert.deepEqual(targets.convertCalls[0], { line: 7, className: 'Net', inputShapes: [[1, 3, 224, 224], [1, 10]] });
   assert.deepEqual(targets.convertCalls[1], { line: 11, className: 'Net', inputShapes: [[2, 8]] });
   assert.deepEqual(targets.convertCalls[2], { line: 13, className: 'Net', inputShapes: [[1, 4]], pragmaLine: 12 });
   const last = targets.convertCalls[3]!;
+  assert.equal(targets.convertCalls.length, 5);
   assert.equal(last.className, undefined);
   assert.equal(last.inputShapes, undefined);
   assert.match(last.reason ?? '', /`load_somehow\(\.\.\.\)` is not an nn\.Module class defined in this file/);
   assert.match(last.reason ?? '', /flexible ct\.RangeDim dimension/);
+  const imported = targets.convertCalls[4]!;
+  assert.deepEqual(imported.inputShapes, [[1, 8]]);
+  assert.match(imported.reason ?? '', /`Encoder` is imported from `encoders`, not defined in this file/);
 });

@@ -129,6 +129,10 @@ function traceModel(node: Node, ctx: AnalysisContext, moduleNames: Set<string>, 
     return shapes && !result.exampleShapes ? { ...result, exampleShapes: shapes } : result;
   }
   if (fn?.type === 'identifier' && moduleNames.has(fn.text) && !ctx.imports.resolveName(fn.text)) return { className: fn.text };
+  const imported = fn?.type === 'identifier' ? ctx.imports.bindings.get(fn.text) : undefined;
+  if (imported) {
+    return { reason: `\`${fn!.text}\` is imported from \`${imported.slice(0, imported.lastIndexOf('.')) || imported}\`, not defined in this file: run it from the "Run on ANE" lens in its own file, or add \`# ane: module=ClassName\` above the call` };
+  }
   if (fn?.type === 'attribute') {
     const method = fn.childForFieldName('attribute')?.text;
     const object = fn.childForFieldName('object');

@@ -29,6 +29,13 @@ const SEQUENCE_DIM_NAME = /^(S|T|L|s|t|l|n_tokens|num_tokens|seq|seq_len|seq_len
 
 interface Evidence { text: string; node: Node }
 
+// Image-model signals. A class with any of these needs strong sequence evidence (attention, embedding,
+// (B, S, C) reshapes, a rank-3 pragma): a LayerNorm or a name alone is common in CNN heads too.
+const IMAGE_LAYERS = new Set(['torch.nn.Conv2d', 'torch.nn.BatchNorm2d', 'torch.nn.Flatten', 'torch.flatten',
+  'torch.nn.AdaptiveAvgPool2d', 'torch.nn.MaxPool2d', 'torch.nn.AvgPool2d', 'torch.nn.functional.adaptive_avg_pool2d',
+  'torch.nn.functional.max_pool2d', 'torch.nn.functional.avg_pool2d', 'torch.nn.functional.conv2d']);
+const WEAK_LAYERS = new Set(['torch.nn.LayerNorm', 'torch.nn.functional.layer_norm']);
+
 function isSequenceNameParam(node: Node): string | undefined {
   const id = node.type === 'identifier' ? node : node.namedChildren.find((c) => c.type === 'identifier');
   return id && (SEQUENCE_NAME.test(id.text) || SEQUENCE_ARG.test(id.text)) ? id.text : undefined;
@@ -42,10 +49,17 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
   }
   const body = cls.node.childForFieldName('body');
   if (!body) return undefined;
+  let weak: Evidence | undefined;
+  let imageModel = false;
   for (const call of body.descendantsOfType('call')) {
     const callee = ctx.imports.resolve(call.childForFieldName('function'));
+    if (callee && IMAGE_LAYERS.has(callee)) imageModel = true;
     const label = callee && SEQUENCE_LAYERS.get(callee);
-    if (label) return { text: label, node: call };
+    if (label) {
+      if (!WEAK_LAYERS.has(callee)) return { text: label, node: call };
+      weak ??= { text: label, node: call };
+      continue;
+    }
     const fn = call.childForFieldName('function');
     if (fn?.type !== 'attribute') continue;
     const method = fn.childForFieldName('attribute')?.text;
@@ -69,6 +83,8 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
     const attr = r?.type === 'attribute' ? r.childForFieldName('attribute')?.text : undefined;
     if (attr === 'shape' || attr === 'size') return { text: `rank-3 unpacking \`${snippet(assign, 40)}\``, node: assign };
   }
+  if (imageModel) return undefined;
+  if (weak) return weak;
   for (const fn of body.descendantsOfType('function_definition')) {
     if (fn.childForFieldName('name')?.text !== 'forward') continue;
     for (const param of fn.childForFieldName('parameters')?.namedChildren ?? []) {
