@@ -8,7 +8,7 @@ async function resolveLast(source: string): Promise<string | undefined> {
   const parser = await initPythonParser();
   const tree = parsePython(parser, source);
   try {
-    const resolver = new ImportResolver(tree);
+    const resolver = new ImportResolver(tree.rootNode.descendantsOfType(['import_statement', 'import_from_statement', 'class_definition', 'function_definition']));
     const statements = tree.rootNode.namedChildren;
     const expr = statements[statements.length - 1]!.namedChild(0);
     return resolver.resolve(expr);

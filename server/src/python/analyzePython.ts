@@ -101,11 +101,11 @@ function toFinding(file: string, node: Node, rule: string, severity: Severity, m
 
 /** Malformed pragmas (error, at the bad token) and pragmas attached to nothing (warning). */
 function pragmaFindings(ctx: AnalysisContext, file: string): Finding[] {
-  const comments = ctx.root.descendantsOfType('comment').filter((c) => isPragmaLine(c.text));
+  const comments = ctx.nodes('comment').filter((c) => isPragmaLine(c.text));
   if (comments.length === 0) return [];
   const attached = new Set<number>();
   const anchors = [
-    ...ctx.root.descendantsOfType('class_definition').map(anchorRow),
+    ...ctx.nodes('class_definition').map(anchorRow),
     ...ctx.calls.filter((c) => c.callee === 'coremltools.convert').map((c) => statementRow(c.node)),
   ];
   for (const row of anchors) {

@@ -28,20 +28,30 @@ function isTorchModuleBase(name: string): boolean {
   return m !== null && m[1] !== 'Parameter';
 }
 
+// Node types the analysis indexes, collected in one traversal: each descendantsOfType call walks the
+// whole tree, which dominates the time on large files.
+const INDEXED_TYPES = ['import_statement', 'import_from_statement', 'class_definition', 'function_definition',
+  'assignment', 'call', 'comment'] as const;
+type IndexedType = (typeof INDEXED_TYPES)[number];
+
 export class AnalysisContext {
   readonly root: Node;
   readonly imports: ImportResolver;
   readonly calls: ResolvedCall[];
   readonly lines: string[];
   private readonly assignments = new Map<string, Node[]>();
+  private readonly index = new Map<IndexedType, Node[]>();
   private moduleClassList: ModuleClass[] | undefined;
   private moduleClassById: Map<number, ModuleClass> | undefined;
 
   constructor(readonly tree: Tree, readonly text: string) {
     this.root = tree.rootNode;
     this.lines = text.split(/\r\n|\r|\n/);
-    this.imports = new ImportResolver(tree);
-    for (const assign of this.root.descendantsOfType('assignment')) {
+    for (const type of INDEXED_TYPES) this.index.set(type, []);
+    const all = this.root.descendantsOfType([...INDEXED_TYPES]);
+    for (const node of all) this.index.get(node.type as IndexedType)?.push(node);
+    this.imports = new ImportResolver(all);
+    for (const assign of this.nodes('assignment')) {
       const left = assign.childForFieldName('left');
       const right = assign.childForFieldName('right');
       if (left?.type === 'identifier' && right) {
@@ -50,10 +60,15 @@ export class AnalysisContext {
         this.assignments.set(left.text, list);
       }
     }
-    this.calls = this.root.descendantsOfType('call').map((node) => ({
+    this.calls = this.nodes('call').map((node) => ({
       node,
       callee: this.imports.resolve(node.childForFieldName('function')),
     }));
+  }
+
+  /** All nodes of one indexed type in document order. */
+  nodes(type: IndexedType): readonly Node[] {
+    return this.index.get(type) ?? [];
   }
 
   /** Canonical name of an expression, following a name through simple assignments (`p = ct.precision.FLOAT32`). */
@@ -83,7 +98,7 @@ export class AnalysisContext {
   /** Class definitions that derive from nn.Module, directly, through aliases, or via another such class in this file. */
   moduleClasses(): ModuleClass[] {
     if (this.moduleClassList) return this.moduleClassList;
-    const classes = this.root.descendantsOfType('class_definition');
+    const classes = this.nodes('class_definition');
     const found = new Map<string, ModuleClass>();
     const local = new Map<string, Node>();
     for (const cls of classes) {

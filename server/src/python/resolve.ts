@@ -2,7 +2,7 @@
 // canonical dotted names the rules match on, so `nn.LSTM`, `LSTM` (from torch.nn) and
 // `torch.nn.modules.rnn.LSTM` all become `torch.nn.LSTM`. Names that are not imported (a user's own
 // `class LSTM`) resolve to nothing, which is what keeps the rules free of false positives.
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import { unparen } from './syntax';
 
 // coremltools re-exports these at the top level; deep import paths are normalised to `coremltools.X`.
@@ -41,13 +41,14 @@ export class ImportResolver {
   /** Names the file defines itself (classes, functions); they shadow star imports. */
   private readonly localDefinitions = new Set<string>();
 
-  constructor(tree: Tree) {
-    const root = tree.rootNode;
-    for (const stmt of root.descendantsOfType(['import_statement', 'import_from_statement'])) {
+  /** `nodes`: the file's import statements and class/function definitions (any order, extra types ignored). */
+  constructor(nodes: readonly Node[]) {
+    for (const stmt of nodes) {
       if (stmt.type === 'import_statement') this.addImport(stmt);
-      else this.addFromImport(stmt);
+      else if (stmt.type === 'import_from_statement') this.addFromImport(stmt);
     }
-    for (const def of root.descendantsOfType(['class_definition', 'function_definition'])) {
+    for (const def of nodes) {
+      if (def.type !== 'class_definition' && def.type !== 'function_definition') continue;
       const name = def.childForFieldName('name');
       if (name) this.localDefinitions.add(name.text);
     }

@@ -26,7 +26,7 @@ export const ANE026: Rule = {
       }
     }
     // `class MyLSTM(nn.LSTM)` builds the same layer without a call to it.
-    for (const cls of ctx.root.descendantsOfType('class_definition')) {
+    for (const cls of ctx.nodes('class_definition')) {
       for (const base of cls.childForFieldName('superclasses')?.namedChildren ?? []) {
         const canonical = ctx.imports.resolve(base);
         if (canonical && RECURRENT.has(canonical)) {
