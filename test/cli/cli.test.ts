@@ -1,0 +1,166 @@
+// The CLI as users run it: `node dist/cli.js ...` in a child process, checking stdout, stderr and exit codes.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Finding } from '../../common/findings';
+import { parseRunReport } from '../../common/runReport';
+import { encodeNpyFloat32 } from '../../native/host/npy';
+import { distFile, ROOT } from '../helpers';
+import { buildModel, floatTensor, node, valueInfo } from '../onnx/onnxBuild';
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function cli(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [distFile('cli.js'), ...args], { cwd: ROOT, timeout: 60_000, env: { ...process.env, ANE_LENS_PYTHON: '/nonexistent/python' } },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'ane-cli-'));
+const lstmModel = join(tmp, 'tagger.onnx');
+writeFileSync(lstmModel, buildModel({
+  nodes: [
+    node({ op: 'LSTM', inputs: ['x', 'W', 'R'], outputs: ['ys'], attrs: { hidden_size: 8 } }),
+    node({ op: 'Relu', inputs: ['ys'], outputs: ['y'] }),
+  ],
+  inputs: [valueInfo('x', [6, 1, 4])],
+  outputs: [valueInfo('y', undefined)],
+  initializers: [floatTensor('W', [1, 32, 4]), floatTensor('R', [1, 32, 8])],
+}));
+const corrupt = join(tmp, 'corrupt.onnx');
+writeFileSync(corrupt, Buffer.from('this is not a protobuf at all, just text\n'));
+
+test('check examples: expected rules, linter-style lines, summary, exit 1 on errors', async () => {
+  const r = await cli('check', 'examples');
+  assert.equal(r.code, 1, r.stderr);
+  for (const rule of ['ANE001', 'ANE005', 'ANE015', 'ANE021', 'ANE026', 'ANE046']) {
+    assert.match(r.stdout, new RegExp(`^examples/\\S+\\.py:\\d+:\\d+: ${rule} `, 'm'), rule);
+  }
+  assert.match(r.stdout, /^Found \d+ problems \(2 errors, \d+ warnings, 0 info\) in 6 files\.$/m);
+  assert.doesNotMatch(r.stdout, /sequence_model_ane\.py|convnet\.py/, 'the ANE-friendly files are clean');
+});
+
+test('check --format json prints Finding[] with 1-based positions', async () => {
+  const r = await cli('check', 'examples/sequence_model.py', '--format', 'json');
+  assert.equal(r.code, 1);
+  const findings = JSON.parse(r.stdout) as Finding[];
+  assert.ok(findings.length >= 4);
+  for (const f of findings) {
+    assert.deepEqual(Object.keys(f).sort(), ['column', 'endColumn', 'endLine', 'file', 'line', 'message', 'rule', 'severity']);
+    assert.ok(f.line >= 1 && f.column >= 1 && f.endLine >= f.line);
+    assert.equal(f.file, 'examples/sequence_model.py');
+  }
+  const lstm = findings.find((f) => f.rule === 'ANE026')!;
+  assert.equal(lstm.severity, 'error');
+  assert.equal(lstm.line, 46, 'the nn.LSTM line');
+});
+
+test('check on clean files and models exits 0; ONNX off-ANE ops become findings', async () => {
+  const clean = await cli('check', 'examples/sequence_model_ane.py', 'examples/convnet.py', 'examples/convnet.onnx');
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.match(clean.stdout, /^All checks passed \(3 files\)\.$/m);
+  const model = await cli('check', lstmModel, '--format', 'json');
+  assert.equal(model.code, 1);
+  const [finding] = JSON.parse(model.stdout) as Finding[];
+  assert.equal(finding?.rule, 'ANE026');
+  assert.equal(finding?.line, 1);
+  assert.match(finding!.message, /\(LSTM → lstm\) runs on the CPU/);
+});
+
+test('usage and input errors exit 2 with one line on stderr', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /^$/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['check'], /check needs at least one file/],
+    [['check', 'examples', '--format', 'xml'], /--format must be text or json/],
+    [['check', 'examples', '--chip', 'M9'], /unknown chip "M9"; known chips: M1, M4, M5/],
+    [['check', 'nope/missing.py'], /no such file or folder: nope\/missing\.py/],
+    [['check', 'package.json'], /only \.py files, \.onnx models and folders/],
+    [['check', 'examples', '--bogus'], /Unknown option '--bogus'/],
+    [['check', corrupt], /corrupt\.onnx: /],
+    [['run'], /run needs a target/],
+    [['run', 'examples/convnet.onnx', '--backend', 'coreml'], /only the sim backend exists; coreml needs macOS/],
+    [['run', 'examples/convnet.onnx', '--chip', 'A99'], /known chips: M1, M4, M5/],
+    [['run', 'examples/sequence_model.py:FeedForward'], /class FeedForward has no "# ane: inputs=\(\.\.\.\)" pragma/],
+    [['run', 'examples/sequence_model.py:Missing'], /no nn\.Module class Missing \(classes: /],
+    [['run', 'examples/README.md'], /run needs model\.onnx or file\.py:ClassName/],
+    [['run', corrupt], /corrupt\.onnx: not a valid ONNX protobuf|corrupt\.onnx: no graph/],
+    [['run', 'examples/convnet.onnx', 'extra'], /unexpected argument "extra"/],
+  ];
+  // Spawned together: each is a short-lived node process, and the test should stay quick.
+  const results = await Promise.all(cases.map(([args]) => cli(...args)));
+  for (const [k, [args, message]] of cases.entries()) {
+    const r = results[k]!;
+    assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.stderr}`);
+    if (args.length > 0) {
+      assert.match(r.stderr, /^ane-lens: /, args.join(' '));
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+  }
+});
+
+test('--help and --version', async () => {
+  const help = await cli('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /ane-lens check <files or folders\.\.\.>/);
+  const version = await cli('--version');
+  assert.equal(version.code, 0);
+  assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+});
+
+test('run examples/convnet.onnx: JSON run report, full ANE residency, exit 0', async () => {
+  const t0 = performance.now();
+  const r = await cli('run', 'examples/convnet.onnx', '--format', 'json');
+  const ms = performance.now() - t0;
+  assert.equal(r.code, 0, r.stderr);
+  const report = parseRunReport(JSON.parse(r.stdout), 'cli');
+  assert.equal(report.schemaVersion, 1);
+  assert.equal(report.backend, 'sim');
+  assert.equal(report.chip, 'M4');
+  assert.equal(report.aneResidency, 1);
+  assert.ok(report.totalMs > 0);
+  assert.equal(report.layers.length, 11);
+  for (const l of report.layers) {
+    assert.equal(l.device, 'ane');
+    assert.equal(typeof l.name, 'string');
+    assert.equal(typeof l.op, 'string');
+    assert.ok(l.estMs >= 0);
+    assert.ok(l.numerics, `${l.name} was executed in fp16`);
+  }
+  assert.ok(ms < 15_000, `run took ${ms.toFixed(0)} ms`);
+});
+
+test('run text output: summary and per-layer table; an LSTM model exits 1', async () => {
+  const text = await cli('run', 'examples/convnet.onnx', '--chip', 'm1');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^backend +sim \(simulated Apple M1; not measured on a device\)$/m);
+  assert.match(text.stdout, /^ANE residency +100\.0% of layers/m);
+  assert.match(text.stdout, /^layer +op +device +est ms +reason$/m);
+  assert.match(text.stdout, /^\/classifier\/Gemm +linear +ANE +\d/m);
+  const lstm = await cli('run', lstmModel);
+  assert.equal(lstm.code, 1, lstm.stderr);
+  assert.match(lstm.stdout, /^ys +lstm +CPU +[\d.]+ +ANE026 recurrent layers/m);
+  assert.match(lstm.stdout, /^segments +2$/m);
+});
+
+test('run --inputs binds .npy files to ONNX inputs and rejects wrong shapes', async () => {
+  const good = join(tmp, 'image.npy');
+  writeFileSync(good, encodeNpyFloat32(new Float32Array(3 * 64 * 64).fill(0.5), [1, 3, 64, 64]));
+  const bad = join(tmp, 'bad.npy');
+  writeFileSync(bad, encodeNpyFloat32(new Float32Array(10), [10]));
+  const ok = await cli('run', 'examples/convnet.onnx', '--inputs', good, '--format', 'json');
+  assert.equal(ok.code, 0, ok.stderr);
+  const named = await cli('run', 'examples/convnet.onnx', '--inputs', `image=${good}`, '--format', 'json');
+  assert.equal(named.code, 0, named.stderr);
+  const wrong = await cli('run', 'examples/convnet.onnx', '--inputs', bad);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /bad\.npy: shape \(10\) does not match input image/);
+  const tooMany = await cli('run', 'examples/convnet.onnx', '--inputs', good, good);
+  assert.equal(tooMany.code, 2);
+  assert.match(tooMany.stderr, /2 unnamed --inputs files but the model has 1 unbound input/);
+});
