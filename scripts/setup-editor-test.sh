@@ -69,7 +69,9 @@ prepare_prefix "$CS_PREFIX" '{
   "private": true,
   "allowScripts": { "code-server": true, "argon2": true }
 }'
-(
+# The native builds print thousands of lines: keep them in a log and show its tail only on failure.
+INSTALL_LOG="$TOOLS/code-server-install.log"
+if ! (
   cd "$CS_PREFIX"
   # Node 24 first on PATH so npm, node-gyp and code-server's postinstall run on it; npm_config_nodedir
   # overrides the machine's `nodedir=/usr` (Node 20 headers), which would build modules for the wrong ABI.
@@ -77,7 +79,10 @@ prepare_prefix "$CS_PREFIX" '{
   export npm_config_nodedir="$NODE24"
   unset npm_config_prefix
   npm install --no-audit --no-fund --no-package-lock --foreground-scripts "$CODE_SERVER_SPEC"
-)
+) > "$INSTALL_LOG" 2>&1; then
+  tail -n 60 "$INSTALL_LOG" >&2
+  die "npm install $CODE_SERVER_SPEC failed; full log: $INSTALL_LOG"
+fi
 version="$(code_server_version || true)"
 [ -n "$version" ] || die "code-server installed but \`$NODE24/bin/node $CS/out/node/entry.js --version\` printed nothing"
 log "code-server ready: $version"
