@@ -106,6 +106,9 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params): InitializeResult => {
     configurationSupported = params.capabilities.workspace?.configuration === true;
+    // The client may pass its settings up front (initializationOptions: { chip }).
+    const initialChip = (params.initializationOptions as { chip?: unknown } | null | undefined)?.chip;
+    if (typeof initialChip === 'string' && initialChip.trim() !== '') pushedChip = initialChip;
     // Load tree-sitter while the client finishes its handshake; failures surface on first analysis.
     initPythonParser().catch((error) => logError('loading tree-sitter', error));
     return {
