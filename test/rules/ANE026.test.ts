@@ -51,3 +51,10 @@ test('ANE026 flags a class that subclasses nn.GRU', async () => {
   assert.equal(f.length, 1);
   assert.match(f[0]!.message, /MyGRU.*GRU/);
 });
+
+test('ANE026 columns count UTF-16 code units, like the editor (non-ASCII and astral characters before the call)', async () => {
+  const f = await findingsOf('ANE026', py('import torch.nn as nn', 's = "héllo😀"; r = nn.LSTM(1, 2)'));
+  assert.equal(f.length, 1);
+  // 's = "héllo😀"; r = ' is 19 UTF-16 units (é is 1, 😀 is 2), so the call starts at column 20.
+  assert.deepEqual([f[0]!.column, f[0]!.endColumn], [20, 33]);
+});
