@@ -2,10 +2,16 @@
 // The native call is synchronous and cannot be interrupted from JS, so timeouts and cancellation kill this
 // process instead (a worker_thread could not be stopped while inside native code).
 import { toJobError } from './errors';
-import { runJob } from './runJob';
+import { preloadAddon, runJob } from './runJob';
 import type { WorkerReply, WorkerRequest } from './workerMessages';
 
 export function runWorker(): void {
+  // Load the addon now, while the worker waits for its first job, rather than inside that job.
+  try {
+    preloadAddon();
+  } catch {
+    // reported by the first job that needs it, with the reason
+  }
   const send = (m: WorkerReply) => process.send?.(m);
   process.on('message', (msg: WorkerRequest) => {
     try {

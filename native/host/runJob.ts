@@ -42,6 +42,10 @@ function getAddon(): NativeAddon {
   return addon;
 }
 
+export function preloadAddon(): void {
+  getAddon();
+}
+
 export function runJob(params: RunParams, traced: TracedGraphFiles | undefined, progress: (message: string) => void): RunReport {
   const chip = findChip(params.chip);
   let source: WeightedGraph;

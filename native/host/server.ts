@@ -77,6 +77,7 @@ export function runServer(scriptPath: string): void {
   });
   process.on('exit', () => pool.dispose());
   connection.listen();
+  pool.prewarm();
   log(`ANE Lens side-process ${SIDE_PROCESS_VERSION} (pid ${process.pid}) listening on stdio`);
 }
 

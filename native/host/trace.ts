@@ -1,6 +1,6 @@
 // Runs the PyTorch tracer (python ane_trace.py) as a child process. Python may hang in user code (an
 // import that waits for something, a giant model): the child is killed when the job is aborted.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SideProcessErrorCodes, type RunTarget } from '../../common/sideProcessProtocol';
@@ -8,6 +8,12 @@ import { JobError } from './errors';
 import type { TracedGraphFiles } from './runJob';
 
 const ERROR_PREFIX = 'ANE_TRACE_ERROR: ';
+
+// Tracer children still running: killed if the side-process exits, so none outlive it.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 const STDERR_CAP = 64 * 1024;
 
 /** dist/python/ane_trace.py beside the bundle; server/python/ane_trace.py when running from sources. */
@@ -36,6 +42,8 @@ export function tracePyTorch(
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
     });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => log(`[trace] ${d.trimEnd()}`));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {

@@ -9,6 +9,7 @@ import type { WorkerReply, WorkerRequest } from './workerMessages';
 
 export class WorkerPool {
   private child: ChildProcess | undefined;
+  private disposed = false;
 
   constructor(private readonly scriptPath: string, private readonly log: (line: string) => void) {}
 
@@ -49,13 +50,23 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Start a worker ahead of need: a cold one costs a Node start plus loading the bundle and the addon
+   * (0.1–1 s on a busy 2-core machine), which would otherwise land on the next run.
+   */
+  prewarm(): void {
+    if (!this.disposed) this.ensureChild();
+  }
+
   dispose(): void {
+    this.disposed = true;
     if (this.child) this.kill(this.child);
   }
 
   private kill(child: ChildProcess): void {
     if (this.child === child) this.child = undefined;
     child.kill('SIGKILL');
+    if (!this.disposed) setImmediate(() => this.prewarm());
   }
 
   private ensureChild(): ChildProcess {
