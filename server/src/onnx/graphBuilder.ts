@@ -108,21 +108,43 @@ export class GraphBuilder {
   }
 
   emit(op: string, originalOp: string, name: string, inputs: string[], outputs: Array<{ name: string; type?: TensorType }>, attrs: Record<string, AttrValue> = {}): OpNode {
+    const clean = this.cleanAttrs(name, attrs);
     const node: OpNode = {
       name,
       op,
       originalOp,
       inputs: inputs.map((i) => (i ? this.resolve(i) : '')),
       outputs: outputs.map((o) => {
-        const type = this.settle(o.name, o.type);
+        const type = cleanType(this.settle(o.name, o.type));
         this.types.set(o.name, type);
         return { name: o.name, type };
       }),
-      attrs,
+      attrs: clean,
     };
     this.opNames.add(name);
     this.ops.push(node);
     return node;
+  }
+
+  /**
+   * Corrupt files can decode into NaN or infinite attribute numbers, which JSON cannot carry; they are
+   * clamped (NaN → 0) with a warning rather than producing an IR that fails validation downstream.
+   */
+  private cleanAttrs(name: string, attrs: Record<string, AttrValue>): Record<string, AttrValue> {
+    let bad = false;
+    const fix = (v: number) => {
+      if (Number.isFinite(v)) return v;
+      bad = true;
+      return Number.isNaN(v) ? 0 : v > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+    };
+    const out: Record<string, AttrValue> = {};
+    for (const [k, v] of Object.entries(attrs)) {
+      if (typeof v === 'number') out[k] = fix(v);
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) out[k] = (v as number[]).map(fix);
+      else out[k] = v;
+    }
+    if (bad) this.warnings.push(`${name}: non-finite attribute values were clamped`);
+    return out;
   }
 
   /**
@@ -166,4 +188,11 @@ export class GraphBuilder {
     for (const p of placed) if (p.bytes && p.decl.data) weights.set(p.bytes, p.decl.data.offset);
     return { constants: placed.map((p) => p.decl), weights };
   }
+}
+
+/** A dimension our arithmetic made impossible (negative, fractional, beyond 2^53, missing) becomes a symbol. */
+function cleanType(t: TensorType): TensorType {
+  if (!t.shape) return t;
+  const shape = t.shape.map((d) => (typeof d === 'string' || (Number.isSafeInteger(d) && d >= 0) ? d : '?'));
+  return { dtype: t.dtype, shape };
 }

@@ -180,6 +180,7 @@ const FOLD_UNARY: Record<string, (a: number) => number> = {
 
 /** Reshape target with ONNX 0 (copy) and -1 (infer) resolved; undefined when it cannot be. */
 function resolveReshape(input: Shape | undefined, target: number[], allowZero: boolean): Shape | undefined {
+  if (target.some((d) => !Number.isInteger(d) || d < -1) || target.filter((d) => d === -1).length > 1) return undefined;
   const out: Shape = target.map((d, k) => (d === 0 && !allowZero ? (input?.[k] ?? -2) : d));
   if (out.some((d) => d === -2)) return undefined;
   const inferAt = out.indexOf(-1);
@@ -196,7 +197,7 @@ function resolveReshape(input: Shape | undefined, target: number[], allowZero: b
 /** Emit a reshape (static target) or, for symbolic shapes, expand_dims/squeeze-free reshape with a note. */
 function emitReshape(ctx: NodeCtx, input: string, shape: Shape | undefined, output: string, name: string): void {
   const dtype = ctx.b.typeOf(input)?.dtype ?? 'unknown';
-  if (isStatic(shape)) {
+  if (isStatic(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     ctx.b.emit('reshape', ctx.opType, name, [input], [{ name: output, type: { dtype, shape } }], { shape });
   } else {
     ctx.warn('output shape is not static; reshape has no resolved shape');
@@ -244,7 +245,7 @@ function tryFold(ctx: NodeCtx): boolean {
   }
   if (op === 'ConstantOfShape') {
     const dims = ctx.values(0);
-    if (!dims || dims.some((d) => d < 0) || product(dims) > MAX_DECODED_ELEMENTS) return false;
+    if (!dims || dims.some((d) => !Number.isInteger(d) || d < 0) || product(dims) > MAX_DECODED_ELEMENTS) return false;
     const t = a.raw('value')?.t;
     const fill = t ? decodeTensor(t, `ConstantOfShape ${ctx.name} value`) : undefined;
     const dtype = fill?.dtype ?? 'fp32';
