@@ -1,7 +1,7 @@
 // The CLI as users run it: `node dist/cli.js ...` in a child process, checking stdout, stderr and exit codes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -163,4 +163,17 @@ test('run --inputs binds .npy files to ONNX inputs and rejects wrong shapes', as
   const tooMany = await cli('run', 'examples/convnet.onnx', '--inputs', good, good);
   assert.equal(tooMany.code, 2);
   assert.match(tooMany.stderr, /2 unnamed --inputs files but the model has 1 unbound input/);
+});
+
+test('check skips .git, node_modules, __pycache__ and virtual environments when walking folders', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ane-walk-'));
+  const lstm = 'import torch.nn as nn\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.rnn = nn.LSTM(4, 4)\n';
+  for (const dir of ['.git', 'node_modules/pkg', '__pycache__', 'myenv', 'src/deep']) mkdirSync(join(root, dir), { recursive: true });
+  writeFileSync(join(root, 'myenv', 'pyvenv.cfg'), 'home = /usr/bin\n');
+  for (const dir of ['.git', 'node_modules/pkg', '__pycache__', 'myenv', 'src/deep']) writeFileSync(join(root, dir, 'model.py'), lstm);
+  writeFileSync(join(root, 'notes.txt'), 'not checked');
+  const r = await cli('check', root, '--format', 'json');
+  assert.equal(r.code, 1, r.stderr);
+  const files = [...new Set((JSON.parse(r.stdout) as Finding[]).map((f) => f.file))];
+  assert.deepEqual(files, [join(root, 'src', 'deep', 'model.py')]);
 });

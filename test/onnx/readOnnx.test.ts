@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -322,4 +322,20 @@ test('truncated and bit-flipped files only ever give ModelReadError', () => {
     }
   }
   assert.ok(Date.now() - t0 < 20_000, 'fuzzing stays fast');
+});
+
+test('a file beyond the protobuf size limit is refused without being read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ane-onnx-big-'));
+  const file = join(dir, 'huge.onnx');
+  // A sparse 3 GiB file: no disk use, and reading it would take seconds and gigabytes.
+  const fd = openSync(file, 'w');
+  try {
+    ftruncateSync(fd, 3 * 2 ** 30);
+  } finally {
+    closeSync(fd);
+  }
+  const t0 = performance.now();
+  assert.throws(() => readOnnxFile(file), /huge\.onnx: 3\.0 GiB is larger than a protobuf message can be/);
+  assert.ok(performance.now() - t0 < 1000);
+  rmSync(dir, { recursive: true, force: true });
 });
