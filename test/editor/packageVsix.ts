@@ -38,7 +38,9 @@ export async function packageVsix(stageDir: string, outFile: string, timeoutMs: 
   if (!existsSync(vsce)) throw new Error(`${vsce} is missing: run npm ci`);
   const args = [vsce, 'package', '--no-dependencies', '-o', outFile];
   // vsce asks y/N on stdin for these; with no stdin it would fail, and the test is not about them.
-  if (!manifestHas(manifestPath, 'repository')) args.push('--allow-missing-repository');
+  // Without a repository URL vsce refuses README relative links (it cannot make them absolute); a VSIX
+  // for a local install keeps them relative.
+  if (!manifestHas(manifestPath, 'repository')) args.push('--allow-missing-repository', '--no-rewrite-relative-links');
   if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(stageDir, f)))) args.push('--skip-license');
 
   return new Promise((resolve, reject) => {
