@@ -339,3 +339,34 @@ test('a file beyond the protobuf size limit is refused without being read', () =
   assert.ok(performance.now() - t0 < 1000);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('typed data fields, fp16 bit patterns, bf16 widening and Constant nodes decode to the right bytes', () => {
+  const { graph, weights } = read({
+    nodes: [
+      node({ op: 'Constant', inputs: [], outputs: ['shape'], attrs: { value_ints: [2, -1] } }),
+      node({ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['r'] }),
+      node({ op: 'Add', inputs: ['r', 'f32'], outputs: ['a'] }),
+      node({ op: 'Mul', inputs: ['a', 'f16'], outputs: ['m'] }),
+      node({ op: 'Sub', inputs: ['m', 'bf16'], outputs: ['s'] }),
+      node({ op: 'Div', inputs: ['s', 'f64'], outputs: ['y'] }),
+    ],
+    inputs: [valueInfo('x', [4])],
+    outputs: [valueInfo('y', undefined)],
+    initializers: [
+      { name: 'f32', dims: [2], data_type: 1, float_data: [1.5, -2] },
+      { name: 'f16', dims: [2], data_type: 10, int32_data: [0x3c00, 0xc000] },
+      { name: 'bf16', dims: [1], data_type: 16, raw_data: new Uint8Array([0x80, 0x3f]) },
+      { name: 'f64', dims: [1], data_type: 11, double_data: [0.25] },
+    ],
+  });
+  assert.deepEqual(op(graph, 'reshape').attrs, { shape: [2, 2] });
+  const values = (name: string) => {
+    const c = graph.constants.find((k) => k.name === name)!;
+    return { dtype: c.type.dtype, v: decodeBytes(weights.subarray(c.data!.offset, c.data!.offset + c.data!.byteLength), c.type.dtype) };
+  };
+  assert.deepEqual(values('f32'), { dtype: 'fp32', v: [1.5, -2] });
+  assert.deepEqual(values('f16'), { dtype: 'fp16', v: [1, -2] });
+  assert.deepEqual(values('bf16'), { dtype: 'fp32', v: [1] });
+  assert.deepEqual(values('f64'), { dtype: 'fp64', v: [0.25] });
+  assert.deepEqual(graph.constants.find((k) => k.name === 'f64')!.value, [0.25], 'scalars are inlined');
+});

@@ -197,6 +197,8 @@ function buildGraph(model: OnnxModel, graph: OnnxGraph, file: string, options: R
   for (const o of outputNames) if (o) b.graphOutputs.add(o);
 
   const nodes = orderNodes(file, graph.node ?? [], available);
+  // Names the reader invents for intermediate values must not collide with values defined later.
+  for (const n of nodes) for (const o of n.output ?? []) if (o) b.reserve(o);
   nodes.forEach((node, k) => {
     try {
       normalizeNode(b, node, opset, k);
