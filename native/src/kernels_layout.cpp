@@ -26,7 +26,8 @@ std::vector<Shape> reshapeShape(const OpNode& op, const Shapes& in) {
       out.push_back(1);
       continue;
     }
-    if (d < 0) opError(op, "shape entry " + std::to_string(d) + " is invalid");
+    if (d < 0 || d > (int64_t(1) << 31)) opError(op, "shape entry " + std::to_string(d) + " is invalid");
+    if (d != 0 && known > (int64_t(1) << 40) / d) opError(op, "shape " + formatShape(Shape(target.begin(), target.end())) + " has more than 2^31 elements");
     out.push_back(d);
     known *= d;
   }

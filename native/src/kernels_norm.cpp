@@ -24,7 +24,7 @@ void batchNormKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor* beta = optInput(in, 4);
   const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-5));
   const int64_t N = x.shape[0], C = x.shape[1];
-  const int64_t inner = C ? numel(x.shape) / (N * C) : 0;
+  const int64_t inner = (N * C) != 0 ? numel(x.shape) / (N * C) : 0;
   for (int64_t n = 0; n < N; n++)
     for (int64_t c = 0; c < C; c++) {
       // The same two-step form Core ML folds to: scale = gamma / sqrt(var + eps), shift = beta - mean*scale.

@@ -81,7 +81,7 @@ void poolKernel(const OpNode& op, const Inputs& in, Outputs& out) {
           float sum = 0;
           for (int64_t h = hs; h < he; h++)
             for (int64_t w = ws; w < we; w++) sum += plane[h * p.W + w];
-          const int64_t count = exclude ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+          const int64_t count = exclude ? std::max<int64_t>(0, he - hs) * std::max<int64_t>(0, we - ws) : (h1 - h0) * (w1 - w0);
           r = count > 0 ? sum / static_cast<float>(count) : 0.0f;
         }
         o[(nc * p.Ho + oh) * p.Wo + ow] = r;
@@ -104,8 +104,10 @@ std::vector<Shape> upsampleShape(const OpNode& op, const Shapes& in) {
   double sh, sw;
   upsampleScales(op, sh, sw);
   Shape out = x;
-  out[x.size() - 2] = static_cast<int64_t>(std::floor(x[x.size() - 2] * sh));
-  out[x.size() - 1] = static_cast<int64_t>(std::floor(x[x.size() - 1] * sw));
+  const double h = std::floor(x[x.size() - 2] * sh), w = std::floor(x[x.size() - 1] * sw);
+  if (h > 2147483648.0 || w > 2147483648.0) opError(op, "scale factors give an output larger than 2^31 elements");
+  out[x.size() - 2] = static_cast<int64_t>(h);
+  out[x.size() - 1] = static_cast<int64_t>(w);
   return {out};
 }
 
