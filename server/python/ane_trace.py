@@ -285,14 +285,15 @@ class Builder:
         if key is not None and key in self.const_cache:
             return self.const_cache[key]
         name = self.unique(base)
-        flat = t.reshape(-1).tolist()
+        count = t.numel()
+        flat = t.reshape(-1).tolist() if count <= 16 else None
         offset = len(self.blob)
-        self.blob += struct.pack(f'<{len(flat)}f', *flat)
+        self.blob += tensor_bytes(t)
         # Integer-typed constants are stored as fp32 bytes too (the blob is documented as fp32), so the
         # declared dtype is fp32; small ones also travel inline for analysis.
         decl = {'name': name, 'type': {'dtype': 'fp32', 'shape': list(t.shape)},
-                'data': {'offset': offset, 'byteLength': 4 * len(flat)}}
-        if len(flat) <= 16 and all(math.isfinite(v) for v in flat):
+                'data': {'offset': offset, 'byteLength': 4 * count}}
+        if flat is not None and all(math.isfinite(v) for v in flat):
             decl['value'] = flat
         if dtype not in ('fp32', 'fp16', 'fp64'):
             decl['type']['dtype'] = 'fp32'
@@ -366,6 +367,15 @@ def _proxy_iter(self):
                 return (self[i] for i in range(inst.argval))
             break
     return self.tracer.iter(self)
+
+
+def tensor_bytes(t):
+    """Little-endian fp32 bytes of a contiguous float32 CPU tensor (numpy when present: 100x faster)."""
+    try:
+        return t.numpy().astype('<f4', copy=False).tobytes()
+    except Exception:
+        flat = t.reshape(-1).tolist()
+        return struct.pack(f'<{len(flat)}f', *flat)
 
 
 def describe_failure(exc, path, cls, tracer):
@@ -564,7 +574,7 @@ class FxConverter:
             return f'operator.{name}'
         if mod.startswith('torch.nn.functional'):
             return f'F.{name}'
-        if mod.startswith('torch'):
+        if mod == 'torch' or (mod.startswith('torch.') and not mod.startswith('torch.nn.')) or mod.startswith('torch._C'):
             return f'torch.{name}'
         return f'{mod}.{name}' if mod else name
 
@@ -587,8 +597,23 @@ class FxConverter:
             self.b.warnings.append(f'{node.name} ({self.original(node)}): could not map to MIL ({one_line(e)}); kept as unknown')
             r = None
         if r is None:
+            r = self.passthrough(node)
+        if r is None:
             r = self.unknown(node)
         self.env[node] = r
+
+    def passthrough(self, node):
+        """An unmapped call that returned one of its inputs unchanged (eval-mode stochastic depth, a no-op
+        cast...) is folded away; in-place calls also return their input, but modified, so they are not."""
+        import torch.fx
+        result = self.values.get(node)
+        name = getattr(node.target, '__name__', str(node.target))
+        if not isinstance(result, self.torch.Tensor) or node.kwargs.get('inplace') or name.endswith('_'):
+            return None
+        for a in node.all_input_nodes:
+            if self.values.get(a) is result and isinstance(self.env.get(a), str):
+                return self.env[a]
+        return None
 
     def unknown(self, node):
         import torch.fx

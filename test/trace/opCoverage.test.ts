@@ -111,6 +111,40 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     for (const l of r.layers) assert.ok(l.estMs > 0 && l.notExecuted, `${l.name} is costed but not executed`);
   });
 
+  test('torchvision MobileNetV3-small and EfficientNet-B0 trace completely and compute what PyTorch computes', async (t) => {
+    try {
+      execFileSync(python!, ['-c', 'import torchvision'], { stdio: 'ignore' });
+    } catch {
+      t.skip('skipped: torchvision is not installed for this Python');
+      return;
+    }
+    const file = join(FIXTURES, 'pytorch', 'tvmodels.py');
+    const lines = ['import sys, numpy as np, torch', `sys.path.insert(0, ${JSON.stringify(join(FIXTURES, 'pytorch'))})`, 'import tvmodels'];
+    for (const name of ['MobileNetV3Small', 'EfficientNetB0']) {
+      lines.push('torch.manual_seed(0)', `m = tvmodels.${name}().eval()`, 'x = torch.randn(1, 3, 64, 64)', 'with torch.no_grad(): y = m(x)',
+        `np.save(${JSON.stringify(join(dir, `${name}.x.npy`))}, x.numpy())`, `np.save(${JSON.stringify(join(dir, `${name}.y.npy`))}, y.numpy())`);
+    }
+    execFileSync(python!, ['-c', lines.join('\n')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    for (const name of ['MobileNetV3Small', 'EfficientNetB0']) {
+      const out = join(dir, `${name}.out`);
+      const started = Date.now();
+      const r = await client.run({
+        target: { kind: 'pytorch', file, className: name, inputShapes: [[1, 3, 64, 64]], pythonPath: python! }, backend: 'sim', chip: 'M4',
+        inputNpy: { x: join(dir, `${name}.x.npy`) }, saveOutputsTo: out,
+      });
+      t.diagnostic(`${name}: ${r.layers.length} layers, trace + run ${Date.now() - started} ms, estimated ${r.totalMs.toFixed(3)} ms on M4`);
+      assert.ok(!r.layers.some((l) => l.op === 'unknown'), `${name}: ${r.layers.filter((l) => l.op === 'unknown').map((l) => l.originalOp).join(', ')}`);
+      for (const l of r.layers) assert.equal(l.notExecuted, undefined, `${name}/${l.name}: ${l.notExecuted}`);
+      assert.equal(r.aneResidency, 1);
+      const { err, ref } = maxErr(readNpyFile(join(out, `${r.outputs[0].name}.npy`)).data, readNpyFile(join(dir, `${name}.y.npy`)).data);
+      // 80+ chained convs: fp16 rounding accumulates further than in the small nets, hence 2e-2. The
+      // executor's own fp16-vs-fp32 error must account for nearly all of it, i.e. its fp32 path is PyTorch's.
+      assert.ok(ref > 0.05, `${name}: reference output is not degenerate (${ref})`);
+      assert.ok(err <= 2e-2 * ref + 1e-3, `${name}: max abs error ${err} vs max|ref| ${ref}`);
+      assert.ok(Math.abs(err - r.outputs[0].maxAbsError) <= 1e-3 * ref, `${name}: error vs PyTorch ${err}, fp16 vs fp32 ${r.outputs[0].maxAbsError}`);
+    }
+  });
+
   test('functions with no mapping become unknown ops carrying the original name; x.size() folds to a constant', async () => {
     const r = await client.run(params('Oddities', [2, 6]));
     assert.deepEqual(r.layers.map((l) => [l.op, l.originalOp, l.source?.line]), [
