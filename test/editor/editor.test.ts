@@ -113,6 +113,12 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { timeout: STARTUP_MS });
     await step('workbench', async () => {
       await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
+      // The empty secondary side bar (chat is disabled) would squeeze the editor and the timing panel.
+      const auxiliaryBar = page.locator('.part.auxiliarybar');
+      if (await auxiliaryBar.isVisible()) {
+        await page.keyboard.press('Control+Alt+KeyB');
+        await auxiliaryBar.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+      }
       await screenshot('workbench');
     });
   });
@@ -142,31 +148,44 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
       await screenshot('squiggle');
     });
 
-    await step('hover', async () => {
-      // The squiggle is an overlay under the text; hovering its position is what shows the hover.
-      const squiggle = page.locator('.monaco-editor .squiggly-error').first();
-      const box = await squiggle.boundingBox();
-      assert.ok(box, 'no bounding box for the error squiggle');
-      await page.mouse.move(box.x + 2, box.y + box.height / 2);
-      await page.mouse.move(box.x + Math.min(box.width / 2, 40), box.y + box.height / 2, { steps: 5 });
-      const hover = page.locator('.monaco-hover:visible', { hasText: /ANE\d{3}/ }).first();
-      await hover.waitFor();
-      const text = await hover.innerText();
-      assert.match(text, /ANE\d{3}/, `hover shows no rule id: ${text}`);
-      await screenshot('hover');
-      await page.keyboard.press('Escape');
-    });
-
     await step('problems panel', async () => {
       await page.locator('[id="status.problems"]').click();
       const rows = page.locator('.markers-panel .monaco-list-row');
-      await rows.filter({ hasText: 'ANE026' }).first().waitFor();
+      const lstm = rows.filter({ hasText: 'ANE026' }).first();
+      await lstm.waitFor();
       const texts = await rows.allInnerTexts();
       assert.ok(texts.some((t) => /ANE026/.test(t)), `Problems panel has no ANE026 row: ${texts.join(' | ')}`);
       await screenshot('problems');
-      // Toggle it closed again: the timing panel and the editor need the room.
+      // Opening the problem scrolls the editor to the nn.LSTM line, so its squiggle can be hovered next.
+      await lstm.click();
+      // Toggle the panel closed again: the editor and the timing panel need the room.
       await page.locator('[id="status.problems"]').click();
       await page.locator('.markers-panel').waitFor({ state: 'hidden' });
+    });
+
+    await step('hover', async () => {
+      // The squiggle is an overlay under the text; moving the mouse over its position shows the hover.
+      const editorBox = await page.locator('.monaco-editor .overflow-guard').first().boundingBox();
+      assert.ok(editorBox, 'no editor on screen');
+      const squiggles = page.locator('.monaco-editor .squiggly-error');
+      let spot: { x: number; y: number } | undefined;
+      const count = await squiggles.count();
+      for (let i = 0; i < count && !spot; i++) {
+        const box = await squiggles.nth(i).boundingBox();
+        if (box && box.y >= editorBox.y && box.y + box.height <= editorBox.y + editorBox.height) {
+          spot = { x: box.x + Math.min(box.width / 2, 40), y: box.y + box.height / 2 };
+        }
+      }
+      assert.ok(spot, 'no error squiggle inside the visible editor after opening the ANE026 problem');
+      await page.mouse.move(spot.x - 10, spot.y);
+      await page.mouse.move(spot.x, spot.y, { steps: 5 });
+      const hover = page.locator('.monaco-hover:visible', { hasText: /ANE\d{3}/ }).first();
+      await hover.waitFor();
+      const text = await hover.innerText();
+      assert.match(text, /ANE026/, `the hover over the nn.LSTM squiggle does not name ANE026: ${text}`);
+      await screenshot('hover');
+      await page.keyboard.press('Escape');
+      await page.mouse.move(editorBox.x + 5, editorBox.y + 5);
     });
 
     await step('code lens', async () => {
