@@ -1,11 +1,12 @@
 // Entry point of the Python source analysis (contract 6): parse once with tree-sitter, run every
 // rule, check `# ane:` pragmas, and find run targets. Syntax errors never make it throw: tree-sitter
 // recovers, rules see whatever well-formed parts remain, and a rule that trips on odd code is skipped.
-import type { Node } from 'web-tree-sitter';
+import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { AnalysisContext } from './context';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
+import { collectSuppressions, isSuppressed } from './suppressions';
 import { PRAGMA_RULE_ID, RULES } from './rules/index';
 import { anchorRow, collectRunTargets, statementRow, type RunTargets } from './runTargets';
 
@@ -17,6 +18,15 @@ export interface AnalyzeOptions {
   chip?: string;
   /** Called when a rule throws on odd input; the rule's findings are dropped, the others kept. */
   onRuleError?: (ruleId: string, error: unknown) => void;
+  /**
+   * The previous tree of this document, already `edit()`ed to match `text`: tree-sitter then reparses
+   * only the changed region. The caller still owns (and deletes) it.
+   */
+  oldTree?: Tree;
+  /** Keep the new tree and return it in `tree` (the caller deletes it) for the next incremental parse. */
+  keepTree?: boolean;
+  /** Rule ids whose rules are skipped entirely (configuration `ignore`), to save their time. */
+  skipRules?: ReadonlySet<string>;
 }
 
 /** A mechanical edit that fixes one finding (1-based range, like the finding). */
@@ -35,6 +45,10 @@ export interface PythonAnalysis {
   /** Milliseconds spent parsing and analysing (for logs and the perf test). */
   parseMs: number;
   analyzeMs: number;
+  /** Only with `keepTree`. */
+  tree?: Tree;
+  /** Findings silenced by `# ane: ignore` comments (for counts). */
+  suppressed: number;
 }
 
 /** Findings for one Python file (1-based positions, UTF-16 columns like the editor). */
@@ -51,16 +65,17 @@ export async function findRunTargets(text: string): Promise<RunTargets> {
 export async function analyzePythonDocument(text: string, file: string, options: AnalyzeOptions = {}): Promise<PythonAnalysis> {
   const parser = await initPythonParser();
   const t0 = performance.now();
-  const tree = parsePython(parser, text);
+  const tree = parsePython(parser, text, options.oldTree);
   const t1 = performance.now();
   try {
-    const ctx = new AnalysisContext(tree, text);
-    const findings: Finding[] = [];
-    const fixes: QuickFix[] = [];
+    const ctx = new AnalysisContext(tree, text, options.chip);
+    let findings: Finding[] = [];
+    let fixes: QuickFix[] = [];
     for (const rule of RULES) {
+      if (options.skipRules?.has(rule.id)) continue;
       try {
         for (const hit of rule.check(ctx)) {
-          const finding = toFinding(file, hit.node, rule.id, rule.severity, hit.message);
+          const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);
           findings.push(finding);
           if (hit.fix) {
             const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
@@ -78,11 +93,21 @@ export async function analyzePythonDocument(text: string, file: string, options:
     } catch (error) {
       options.onRuleError?.(PRAGMA_RULE_ID, error);
     }
+    const suppressions = collectSuppressions(ctx.nodes('comment'), ctx.lines);
+    const before = findings.length;
+    if (suppressions.file !== undefined || suppressions.lines.size > 0) {
+      findings = findings.filter((f) => !isSuppressed(suppressions, f));
+      const kept = new Set(findings);
+      fixes = fixes.filter((f) => kept.has(f.finding));
+    }
     findings.sort((a, b) => a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule));
-    return { findings, fixes, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1 };
+    return {
+      findings, fixes, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1,
+      suppressed: before - findings.length, ...(options.keepTree ? { tree } : {}),
+    };
   } finally {
     // Trees live in wasm memory; free them or a long editing session leaks.
-    tree.delete();
+    if (!options.keepTree) tree.delete();
   }
 }
 

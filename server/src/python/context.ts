@@ -1,8 +1,13 @@
 // Everything the rules share about one parsed file, computed once: import bindings, simple
 // assignments, every call with its resolved callee, and the nn.Module subclasses.
 import type { Node, Tree } from 'web-tree-sitter';
+import { DEFAULT_CHIP } from '../../../common/chips';
 import { ImportResolver } from './resolve';
 import { unparen } from './syntax';
+
+// Methods that are not part of the inference graph: losses, target assignment, state-dict hooks, init helpers.
+const NOT_TRACED = /loss|^assign_targets|^_load_from_state_dict$|^load_state_dict$|^reset_parameters$|init_weights|^extra_repr$|^__repr__$|^train$|^eval$|^_init_|^define_/;
+const TRAINING_BRANCH = /^\(?\s*self\.training\s*\)?$|\btargets? is not None\b/;
 
 export interface ResolvedCall {
   node: Node;
@@ -31,7 +36,8 @@ function isTorchModuleBase(name: string): boolean {
 // Node types the analysis indexes, collected in one traversal: each descendantsOfType call walks the
 // whole tree, which dominates the time on large files.
 const INDEXED_TYPES = ['import_statement', 'import_from_statement', 'class_definition', 'function_definition',
-  'assignment', 'call', 'comment'] as const;
+  'assignment', 'call', 'comment', 'binary_operator', 'subscript', 'if_statement', 'while_statement', 'for_statement',
+  'decorator', 'unary_operator'] as const;
 type IndexedType = (typeof INDEXED_TYPES)[number];
 
 export class AnalysisContext {
@@ -44,7 +50,11 @@ export class AnalysisContext {
   private moduleClassList: ModuleClass[] | undefined;
   private moduleClassById: Map<number, ModuleClass> | undefined;
 
-  constructor(readonly tree: Tree, readonly text: string) {
+  /** Target chip id (common/chips.ts) for chip-dependent rules. */
+  readonly chip: string;
+
+  constructor(readonly tree: Tree, readonly text: string, chip = DEFAULT_CHIP) {
+    this.chip = chip;
     this.root = tree.rootNode;
     this.lines = text.split(/\r\n|\r|\n/);
     for (const type of INDEXED_TYPES) this.index.set(type, []);
@@ -143,5 +153,113 @@ export class AnalysisContext {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Where `node` sits inside an nn.Module class: the class and the name of the method directly in its
+   * body that contains it (`__init__`, `forward`, a helper), or undefined outside module classes.
+   * Rules about ops that end up in the traced graph look at methods other than `__init__`.
+   */
+  moduleMethodOf(node: Node): { cls: ModuleClass; method: string } | undefined {
+    let method: Node | undefined;
+    for (let p = node.parent; p; p = p.parent) {
+      if (p.type === 'function_definition') method = p;
+      else if (p.type === 'class_definition') {
+        const cls = this.moduleClassOf(method ?? node);
+        if (!cls || cls.node.id !== p.id || !method) return undefined;
+        return { cls, method: method.childForFieldName('name')?.text ?? '' };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * True when `node` is in code that is traced into the inference graph: a method of an nn.Module class
+   * other than `__init__`, training/loss helpers, state-dict hooks and helpers called only from
+   * `__init__`, and not under `if self.training:` (or a `targets is not None` training branch).
+   */
+  inModuleCompute(node: Node): boolean {
+    const m = this.moduleMethodOf(node);
+    if (!m) return this.inGraphFunction(node);
+    if (!m || m.method === '__init__' || NOT_TRACED.test(m.method) || this.initOnlyMethods(m.cls).has(m.method)) return false;
+    for (let p = node.parent; p && p.id !== m.cls.node.id; p = p.parent) {
+      if (p.type !== 'block' || p.parent?.type !== 'if_statement') continue;
+      const stmt = p.parent;
+      if (stmt.childForFieldName('consequence')?.id !== p.id) continue;
+      if (TRAINING_BRANCH.test(stmt.childForFieldName('condition')?.text ?? '')) return false;
+    }
+    return true;
+  }
+
+  private graphFunctionNames: Set<string> | undefined;
+
+  /**
+   * True when `node` is inside a top-level function that module code calls (directly or through other
+   * such functions): torchvision's `shifted_window_attention` is traced like a forward.
+   */
+  private inGraphFunction(node: Node): boolean {
+    let top: Node | undefined;
+    for (let p = node.parent; p; p = p.parent) {
+      if (p.type === 'function_definition') top = p;
+      else if (p.type === 'class_definition') return false;
+    }
+    const name = top?.childForFieldName('name')?.text;
+    if (!name) return false;
+    if (!this.graphFunctionNames) {
+      const topLevel = new Map<string, Node>();
+      for (const fn of this.nodes('function_definition')) {
+        const parent = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
+        if (parent?.type === 'module') topLevel.set(fn.childForFieldName('name')?.text ?? '', fn);
+      }
+      const found = new Set<string>();
+      const queue: Node[] = [];
+      for (const call of this.calls) {
+        const fn = call.node.childForFieldName('function');
+        if (fn?.type !== 'identifier' || !topLevel.has(fn.text) || found.has(fn.text)) continue;
+        if (this.moduleMethodOf(call.node) && this.inModuleCompute(call.node)) { found.add(fn.text); queue.push(topLevel.get(fn.text)!); }
+      }
+      while (queue.length) {
+        const fnNode = queue.pop()!;
+        for (const call of fnNode.descendantsOfType('call')) {
+          const fn = call.childForFieldName('function');
+          if (fn?.type === 'identifier' && topLevel.has(fn.text) && !found.has(fn.text)) { found.add(fn.text); queue.push(topLevel.get(fn.text)!); }
+        }
+      }
+      this.graphFunctionNames = found;
+    }
+    return this.graphFunctionNames.has(name);
+  }
+
+  private initOnly = new Map<number, Set<string>>();
+
+  /** Methods of a module class whose every `self.m(...)` call site is in `__init__` (or another such method). */
+  private initOnlyMethods(cls: ModuleClass): Set<string> {
+    const cached = this.initOnly.get(cls.node.id);
+    if (cached) return cached;
+    const callers = new Map<string, Set<string>>();
+    for (const call of cls.node.childForFieldName('body')?.descendantsOfType('call') ?? []) {
+      const fn = call.childForFieldName('function');
+      if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== 'self') continue;
+      const name = fn.childForFieldName('attribute')?.text;
+      if (!name) continue;
+      let method = '';
+      for (let p = call.parent; p && p.id !== cls.node.id; p = p.parent) {
+        if (p.type === 'function_definition') method = p.childForFieldName('name')?.text ?? '';
+      }
+      const set = callers.get(name) ?? new Set<string>();
+      set.add(method);
+      callers.set(name, set);
+    }
+    const result = new Set<string>();
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const [name, from] of callers) {
+        if (result.has(name) || name === '__init__') continue;
+        if ([...from].every((f) => f === '__init__' || result.has(f))) { result.add(name); changed = true; }
+      }
+    }
+    this.initOnly.set(cls.node.id, result);
+    return result;
   }
 }

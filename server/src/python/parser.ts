@@ -69,8 +69,8 @@ export function loadedParser(): Parser | undefined {
 }
 
 /** Parses Python source. Tree-sitter recovers from syntax errors, so partial code still yields a tree. */
-export function parsePython(parser: Parser, text: string): Tree {
-  const tree = parser.parse(text);
+export function parsePython(parser: Parser, text: string, oldTree?: Tree): Tree {
+  const tree = parser.parse(text, oldTree ?? null);
   if (!tree) throw new Error('tree-sitter returned no tree');
   return tree;
 }

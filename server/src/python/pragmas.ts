@@ -17,7 +17,8 @@ export interface PragmaSyntaxError {
 
 export type PragmaParse = { ok: true; value: PragmaValue } | { ok: false; error: PragmaSyntaxError };
 
-const PRAGMA_START = /^(\s*#\s*)ane\s*:/;
+// `# ane: ignore...` comments are suppressions (suppressions.ts), not pragmas.
+const PRAGMA_START = /^(\s*#\s*)ane\s*:(?!\s*ignore\b)/;
 
 /** True if the line is an `# ane:` pragma comment (well-formed or not). */
 export function isPragmaLine(line: string): boolean {

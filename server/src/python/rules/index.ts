@@ -5,6 +5,10 @@ import { ANE015 } from './ane015RangeDim';
 import { ANE021 } from './ane021LinearOnSequence';
 import { ANE026 } from './ane026Recurrent';
 import { ANE046 } from './ane046ComputeUnits';
+import { ANE047, ANE048, ANE051, ANE052, ANE016, ANE054 } from './conversion';
+import { ANE010, ANE011, ANE012, ANE013, ANE014, ANE017 } from './layout';
+import { ANE022, ANE023, ANE024, ANE025, ANE027, ANE031, ANE032, ANE033, ANE034, ANE035, ANE036, ANE039, ANE040, ANE044, ANE045 } from './ops';
+import { ANE002, ANE004, ANE006, ANE008, ANE037 } from './precision';
 import type { Rule } from './rule';
 
 export type { Rule, RuleHit } from './rule';
@@ -24,7 +28,20 @@ export const PRAGMA_RULE: Omit<Rule, 'check'> = {
     'ignored, because running with guessed shapes would give misleading timings.',
 };
 
-export const RULES: readonly Rule[] = [ANE001, ANE005, ANE015, ANE021, ANE026, ANE046];
+export const RULES: readonly Rule[] = [
+  ANE001, ANE002, ANE004, ANE005, ANE006, ANE008, ANE010, ANE011, ANE012, ANE013, ANE014, ANE015, ANE016, ANE017,
+  ANE021, ANE022, ANE023, ANE024, ANE025, ANE026, ANE027, ANE031, ANE032, ANE033, ANE034, ANE035, ANE036, ANE037,
+  ANE039, ANE040, ANE044, ANE045, ANE046, ANE047, ANE048, ANE051, ANE052, ANE054,
+];
+
+/** Rule families, for docs and SARIF tags. */
+export const FAMILY: Record<string, 'precision' | 'layout' | 'ops' | 'conversion'> = Object.fromEntries([
+  ...['ANE001', 'ANE002', 'ANE004', 'ANE005', 'ANE006', 'ANE008', 'ANE037'].map((id) => [id, 'precision']),
+  ...['ANE010', 'ANE011', 'ANE012', 'ANE013', 'ANE014', 'ANE017', 'ANE021'].map((id) => [id, 'layout']),
+  ...['ANE022', 'ANE023', 'ANE024', 'ANE025', 'ANE026', 'ANE027', 'ANE031', 'ANE032', 'ANE033', 'ANE034', 'ANE035',
+    'ANE036', 'ANE039', 'ANE040', 'ANE044', 'ANE045'].map((id) => [id, 'ops']),
+  ...['ANE015', 'ANE016', 'ANE046', 'ANE047', 'ANE048', 'ANE051', 'ANE052', 'ANE054'].map((id) => [id, 'conversion']),
+]);
 
 export function findRule(id: string): Omit<Rule, 'check'> | undefined {
   return id === PRAGMA_RULE_ID ? PRAGMA_RULE : RULES.find((r) => r.id === id);

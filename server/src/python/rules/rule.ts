@@ -11,6 +11,8 @@ export interface RuleHit {
   message: string;
   /** A mechanical quick fix: replace `node`'s text with `newText`. Only where the fix is unambiguous. */
   fix?: { title: string; node: Node; newText: string };
+  /** Overrides the rule's default severity for this hit (e.g. a hard limit vs a slow path in one rule). */
+  severity?: Severity;
 }
 
 export interface Rule {

@@ -1,0 +1,78 @@
+// Small matchers shared by the rule families: method names, string arguments, (h, w) pairs.
+import type { Node } from 'web-tree-sitter';
+import type { AnalysisContext, ResolvedCall } from '../context';
+import { sequenceElements, unparen } from '../syntax';
+import { evalNumber } from '../values';
+
+/** `x.float()` → "float"; undefined for plain-name calls. */
+export function methodName(call: Node): string | undefined {
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
+}
+
+/** The receiver of a method call (`mask` in `mask.float()`). */
+export function receiver(call: Node): Node | undefined {
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'attribute' ? fn.childForFieldName('object') ?? undefined : undefined;
+}
+
+/** Literal string value (`'reflect'`, `"bicubic"`), following one simple assignment. */
+export function stringValue(node: Node | null | undefined, ctx: AnalysisContext): string | undefined {
+  if (!node) return undefined;
+  const n = unparen(node);
+  if (n.type === 'string') {
+    if (n.namedChildren.some((c) => c.type === 'interpolation')) return undefined;
+    return n.namedChildren.filter((c) => c.type === 'string_content').map((c) => c.text).join('');
+  }
+  if (n.type === 'identifier') {
+    const rhs = ctx.assignedBefore(n.text, n);
+    return rhs && rhs.type === 'string' ? stringValue(rhs, ctx) : undefined;
+  }
+  return undefined;
+}
+
+/** An int or an int tuple as [first, last] (`3` → [3, 3], `(1, 7)` → [1, 7]); undefined when not literal. */
+export function pairValue(node: Node | null | undefined, ctx: AnalysisContext): number[] | undefined {
+  if (!node) return undefined;
+  const elements = sequenceElements(node);
+  if (elements) {
+    const values = elements.map((e) => evalNumber(e, ctx));
+    if (values.length === 0 || values.some((v) => v === undefined)) return undefined;
+    return values as number[];
+  }
+  const v = evalNumber(node, ctx);
+  return v === undefined ? undefined : [v];
+}
+
+/** Calls whose canonical callee is in `names`. */
+export function callsTo(ctx: AnalysisContext, names: ReadonlySet<string> | ReadonlyMap<string, unknown>): ResolvedCall[] {
+  return ctx.calls.filter((c) => c.callee !== undefined && names.has(c.callee));
+}
+
+/** `torch.nn.Conv2d` → `nn.Conv2d`, `torch.nn.functional.pad` → `F.pad`, `torch.roll` → `torch.roll`. */
+export function shortName(callee: string): string {
+  if (callee.startsWith('torch.nn.functional.')) return `F.${callee.slice(20)}`;
+  if (callee.startsWith('torch.nn.')) return `nn.${callee.slice(9)}`;
+  if (callee.startsWith('coremltools.')) return `ct.${callee.slice(12)}`;
+  return callee;
+}
+
+/** Prime factors of n (n ≥ 2). */
+export function primeFactors(n: number): number[] {
+  const out: number[] = [];
+  let m = n;
+  for (let p = 2; p * p <= m; p++) while (m % p === 0) { out.push(p); m /= p; }
+  if (m > 1) out.push(m);
+  return out;
+}
+
+/** The value node of a keyword argument in a call's argument list. */
+export function keywordNode(call: Node, name: string): { node: Node; value: Node } | undefined {
+  const list = call.childForFieldName('arguments');
+  for (const arg of list?.namedChildren ?? []) {
+    if (arg.type !== 'keyword_argument' || arg.childForFieldName('name')?.text !== name) continue;
+    const value = arg.childForFieldName('value');
+    if (value) return { node: arg, value };
+  }
+  return undefined;
+}
