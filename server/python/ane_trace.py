@@ -323,7 +323,20 @@ class Builder:
         self.ops.append(node)
         return names
 
+    def prune(self):
+        """Drop ops none of whose outputs is used (e.g. attention weights unpacked into `_`)."""
+        while True:
+            used = set(self.outputs)
+            for o in self.ops:
+                used.update(o['inputs'])
+            keep = [o for o in self.ops if any(out['name'] in used for out in o['outputs'])]
+            if len(keep) == len(self.ops):
+                break
+            self.ops = keep
+        self.constants = [c for c in self.constants if c['name'] in used]
+
     def to_json(self):
+        self.prune()
         return {'schemaVersion': 1, 'name': self.name, 'format': 'pytorch', 'file': self.file,
                 'inputs': self.inputs, 'outputs': self.outputs, 'constants': self.constants, 'ops': self.ops,
                 'warnings': self.warnings}
@@ -846,12 +859,15 @@ class FxConverter:
         return rebuild(self.torch, result, iter(names))
 
     def mha(self, node, m, p):
-        # Kept as one op: placement and costing treat attention as a unit, and the executor has no kernel for
-        # it (it and everything downstream are reported as not executed).
-        args = list(node.args) + [None] * 3
+        args = list(node.args) + [None] * 7
         q = node.kwargs.get('query', args[0])
         k = node.kwargs.get('key', args[1])
         v = node.kwargs.get('value', args[2])
+        decomposed = self.mha_decomposed(node, m, p, q, k, v, args)
+        if decomposed is not None:
+            return decomposed
+        # Masks, separate k/v dims, bias_k/add_zero_attn or unbatched input: kept as one op, which the executor
+        # has no kernel for (it and everything downstream are costed but not executed).
         ins = [self.tensor_in(q), self.tensor_in(k), self.tensor_in(v)]
         for pname, param in m.named_parameters():
             ins.append(self.b.constant(param, f'{p}.{pname}'))
@@ -860,6 +876,65 @@ class FxConverter:
         tensors = list(flatten_result(self.torch, result))
         names = self.emit(node, 'multihead_attention', ins, attrs, out=tensors)
         return rebuild(self.torch, result, iter(names))
+
+    def mha_decomposed(self, node, m, p, q, k, v, args):
+        """nn.MultiheadAttention as the MIL ops Core ML lowers it to (linear, reshape, transpose, matmul,
+        softmax), all at the module's source line, so attention runs in the executor and on the ANE."""
+        torch = self.torch
+        kw = node.kwargs
+        key_padding_mask = kw.get('key_padding_mask', args[3])
+        attn_mask = kw.get('attn_mask', args[5])
+        average = self.resolve(kw.get('average_attn_weights', args[6] if args[6] is not None else True))
+        qv = self.values[q]
+        if (key_padding_mask is not None or attn_mask is not None or not m._qkv_same_embed_dim or m.bias_k is not None
+                or m.add_zero_attn or not isinstance(qv, torch.Tensor) or qv.dim() != 3):
+            return None
+        src, orig = self.source(node), self.original(node)
+        E, H = m.embed_dim, m.num_heads
+        D = E // H
+        bf = bool(getattr(m, 'batch_first', False))
+
+        def op(suffix, kind, inputs, shape, attrs=None, name=None):
+            return self.b.add_op(name or f'{node.name}_{suffix}', kind, orig, inputs, [(None, ('fp32', list(shape)))], attrs or {}, src)[0]
+
+        heads = []
+        for i, (x, tag) in enumerate(((q, 'q'), (k, 'k'), (v, 'v'))):
+            xv = self.values[x]
+            xi = self.tensor_in(x)
+            n, length = (xv.shape[0], xv.shape[1]) if bf else (xv.shape[1], xv.shape[0])
+            if not bf:
+                xi = op(f'{tag}_batch_first', 'transpose', [xi], (n, length, E), {'perm': [1, 0, 2]})
+            w = self.b.constant(m.in_proj_weight[i * E:(i + 1) * E], f'{p}.in_proj_weight.{tag}')
+            ins = [xi, w]
+            if m.in_proj_bias is not None:
+                ins.append(self.b.constant(m.in_proj_bias[i * E:(i + 1) * E], f'{p}.in_proj_bias.{tag}'))
+            proj = op(f'{tag}_proj', 'linear', ins, (n, length, E))
+            split = op(f'{tag}_heads', 'reshape', [proj], (n, length, H, D), {'shape': [n, length, H, D]})
+            heads.append((op(f'{tag}_bhld', 'transpose', [split], (n, H, length, D), {'perm': [0, 2, 1, 3]}), n, length))
+        (qh, n, lq), (kh, _, lk), (vh, _, _) = heads
+        scores = op('scores', 'matmul', [qh, kh], (n, H, lq, lk), {'transpose_x': False, 'transpose_y': True})
+        scaled = op('scaled', 'mul', [scores, self.b.constant(1.0 / math.sqrt(D), f'{p}.scale')], (n, H, lq, lk))
+        attn = op('softmax', 'softmax', [scaled], (n, H, lq, lk), {'axis': 3})
+        ctx = op('context', 'matmul', [attn, vh], (n, H, lq, D), {'transpose_x': False, 'transpose_y': False})
+        ctx = op('context_blhd', 'transpose', [ctx], (n, lq, H, D), {'perm': [0, 2, 1, 3]})
+        ctx = op('context_merge', 'reshape', [ctx], (n, lq, E), {'shape': [n, lq, E]})
+        ins = [ctx, self.b.constant(m.out_proj.weight, f'{p}.out_proj.weight')]
+        if m.out_proj.bias is not None:
+            ins.append(self.b.constant(m.out_proj.bias, f'{p}.out_proj.bias'))
+        if bf:
+            out = op('out', 'linear', ins, (n, lq, E), name=node.name)
+        else:
+            out = op('out_proj', 'linear', ins, (n, lq, E))
+            out = op('out', 'transpose', [out], (lq, n, E), {'perm': [1, 0, 2]}, name=node.name)
+        result = self.values[node]
+        weights = result[1] if isinstance(result, tuple) and len(result) > 1 else None
+        if weights is None:
+            return (out, Value(None))
+        if average:
+            w = op('weights', 'reduce_mean', [attn], (n, lq, lk), {'axes': [1], 'keep_dims': False})
+        else:
+            w = attn
+        return (out, w)
 
     def upsample(self, node, x, mode):
         xv, out = self.values[x], self.values[node]

@@ -15,7 +15,7 @@ import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
 const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
-const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8] };
+const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -96,12 +96,22 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     ]);
   });
 
-  test('Embedding → gather, MultiheadAttention as one op, GRU/RNN on the CPU; costed, not executed', async () => {
+  test('nn.MultiheadAttention (sequence- and batch-first, with and without weights) decomposes into ops that match PyTorch', async () => {
+    const r = await compared('Attention');
+    const attn = r.layers.filter((l) => l.originalOp === 'nn.MultiheadAttention');
+    assert.ok(attn.every((l) => l.source?.line === 102 || l.source?.line === 103));
+    assert.deepEqual([...new Set(attn.map((l) => l.op))].sort(), ['linear', 'matmul', 'mul', 'reduce_mean', 'reshape', 'softmax', 'transpose']);
+    assert.equal(attn.filter((l) => l.op === 'reduce_mean').length, 1, 'only the first call returns attention weights');
+  });
+
+  test('Embedding → gather, GRU/RNN on the CPU; everything after the gather is costed, not executed', async () => {
     const r = await client.run(params('Sequence', [2, 10]));
     const by = new Map(r.layers.map((l) => [l.name, l]));
     assert.equal(by.get('embed')?.op, 'gather');
     assert.equal(by.get('embed')?.rule, 'ANE024');
-    assert.equal(by.get('attn')?.op, 'multihead_attention');
+    assert.equal(by.get('attn')?.op, 'linear');
+    assert.equal(by.get('attn')?.originalOp, 'nn.MultiheadAttention');
+    assert.equal(by.get('attn_weights'), undefined, 'unused attention weights are pruned');
     assert.equal(by.get('gru')?.op, 'gru');
     assert.equal(by.get('gru')?.rule, 'ANE026');
     assert.equal(by.get('rnn')?.op, 'rnn');
