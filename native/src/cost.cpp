@@ -37,7 +37,7 @@ double activationBytes(const Shape& s, Device d) {
 double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
   static const std::unordered_set<std::string> movement = {
       "reshape", "expand_dims", "squeeze", "transpose", "concat", "split", "slice_by_index", "pad",
-      "upsample_nearest_neighbor", "identity", "const"};
+      "upsample_nearest_neighbor", "identity", "const", "tile", "cast"};
   const std::string& t = op.op;
   const std::vector<int>& ins = a.opInputs[opIndex];
   const double out = outElems(a, opIndex);
@@ -62,7 +62,24 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
     const double K = static_cast<double>(tx ? (*x)[x->size() - 2] : x->back());
     return 2 * out * K;
   }
-  if (t == "reduce_mean" || t == "reduce_sum" || t == "reduce_max") {
+  if (t == "conv_transpose") {
+    const Shape* x = in(0);
+    const Shape* w = in(1);
+    if (!x || !w || w->empty() || (*w)[0] == 0) return out;
+    // weight (Cin, Cout/groups, kH, kW): every input element scatters into (Cout/groups)·kH·kW outputs.
+    return 2 * elems(*x) * (elems(*w) / static_cast<double>((*w)[0]));
+  }
+  if (t == "lstm" || t == "gru" || t == "rnn") {
+    // ONNX layout: X (T, B, I), W (dirs, gates·H, I), R (dirs, gates·H, H); one input and one recurrent
+    // matmul per step and direction.
+    const Shape* x = in(0);
+    const Shape* w = in(1);
+    const Shape* r = in(2);
+    if (!x || x->empty() || !w || !r || x->back() == 0) return out;
+    const double steps = elems(*x) / static_cast<double>(x->back());
+    return 2 * (elems(*w) + elems(*r)) * steps;
+  }
+  if (t.rfind("reduce_", 0) == 0) {
     const Shape* x = in(0);
     return x ? elems(*x) : out;
   }

@@ -159,11 +159,18 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
 
     if (!o.execute) { skip("execution disabled (options.execute is false)", "execution disabled (options.execute is false)"); continue; }
     std::string missing;
+    bool missingConstant = false;
     for (int vid : ins) {
       if (vid < 0) continue;
-      if (a.values[vid].kind == ValueInfo::Kind::Constant ? !constantReady(vid) : !store[vid].ready) { missing = store[vid].missing; break; }
+      const bool isConstant = a.values[vid].kind == ValueInfo::Kind::Constant;
+      if (isConstant ? !constantReady(vid) : !store[vid].ready) {
+        missing = store[vid].missing;
+        missingConstant = isConstant;
+        break;
+      }
     }
-    if (!missing.empty()) { skip(missing, missing); continue; }
+    // Dependants name the op where the gap started: this one for a missing constant, else the upstream root.
+    if (!missing.empty()) { skip(missing, missingConstant ? "upstream " + op.name + " was not executed" : missing); continue; }
     const OpInfo* info = findOp(op.op);
     if (!info || !info->kernel) { skip("no fp16 kernel for " + op.op + " yet", "upstream " + op.name + " was not executed"); continue; }
     bool shapesKnown = true;

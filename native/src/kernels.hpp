@@ -52,6 +52,8 @@ std::vector<Shape> poolShape(const OpNode&, const Shapes&);
 void poolKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> upsampleShape(const OpNode&, const Shapes&);
 void upsampleKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> resizeBilinearShape(const OpNode&, const Shapes&);
+void resizeBilinearKernel(const OpNode&, const Inputs&, Outputs&);
 
 // --- layout (kernels_layout.cpp) ---
 std::vector<Shape> reshapeShape(const OpNode&, const Shapes&);
@@ -68,6 +70,8 @@ std::vector<Shape> sliceShape(const OpNode&, const Shapes&);
 void sliceKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> padShape(const OpNode&, const Shapes&);
 void padKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> tileShape(const OpNode&, const Shapes&);
+void tileKernel(const OpNode&, const Inputs&, Outputs&);
 
 // --- normalization (kernels_norm.cpp) ---
 std::vector<Shape> batchNormShape(const OpNode&, const Shapes&);

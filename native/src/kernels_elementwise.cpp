@@ -12,7 +12,7 @@ std::vector<Shape> binaryShape(const OpNode& op, const Shapes& in) {
 
 namespace {
 
-enum class Bin { add, sub, mul, div, max, min, pow };
+enum class Bin { add, sub, mul, div, max, min, pow, prelu, mod, floor_div, eq, ne, gt, ge, lt, le, land, lor, lxor };
 
 template <Bin B>
 inline float apply(float a, float b) {
@@ -23,6 +23,18 @@ inline float apply(float a, float b) {
   if constexpr (B == Bin::max) return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
   if constexpr (B == Bin::min) return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
   if constexpr (B == Bin::pow) return std::pow(a, b);
+  if constexpr (B == Bin::prelu) return a >= 0 ? a : a * b;
+  if constexpr (B == Bin::mod) return a - std::floor(a / b) * b;  // Python/MIL sign convention: follows b
+  if constexpr (B == Bin::floor_div) return std::floor(a / b);
+  if constexpr (B == Bin::eq) return a == b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::ne) return a != b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::gt) return a > b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::ge) return a >= b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::lt) return a < b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::le) return a <= b ? 1.0f : 0.0f;
+  if constexpr (B == Bin::land) return (a != 0 && b != 0) ? 1.0f : 0.0f;
+  if constexpr (B == Bin::lor) return (a != 0 || b != 0) ? 1.0f : 0.0f;
+  if constexpr (B == Bin::lxor) return ((a != 0) != (b != 0)) ? 1.0f : 0.0f;
   return 0;
 }
 
@@ -88,6 +100,18 @@ void binaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   else if (t == "maximum") broadcastLoop<Bin::max>(x, y, out[0]);
   else if (t == "minimum") broadcastLoop<Bin::min>(x, y, out[0]);
   else if (t == "pow") broadcastLoop<Bin::pow>(x, y, out[0]);
+  else if (t == "prelu") broadcastLoop<Bin::prelu>(x, y, out[0]);
+  else if (t == "mod") broadcastLoop<Bin::mod>(x, y, out[0]);
+  else if (t == "floor_div") broadcastLoop<Bin::floor_div>(x, y, out[0]);
+  else if (t == "equal") broadcastLoop<Bin::eq>(x, y, out[0]);
+  else if (t == "not_equal") broadcastLoop<Bin::ne>(x, y, out[0]);
+  else if (t == "greater") broadcastLoop<Bin::gt>(x, y, out[0]);
+  else if (t == "greater_equal") broadcastLoop<Bin::ge>(x, y, out[0]);
+  else if (t == "less") broadcastLoop<Bin::lt>(x, y, out[0]);
+  else if (t == "less_equal") broadcastLoop<Bin::le>(x, y, out[0]);
+  else if (t == "logical_and") broadcastLoop<Bin::land>(x, y, out[0]);
+  else if (t == "logical_or") broadcastLoop<Bin::lor>(x, y, out[0]);
+  else if (t == "logical_xor") broadcastLoop<Bin::lxor>(x, y, out[0]);
   else throw Unsupported("no fp16 kernel for " + t + " yet");
 }
 
@@ -120,6 +144,41 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   else if (t == "identity") mapUnary(x, o, [](float v) { return v; });
   else if (t == "silu") mapUnary(x, o, [](float v) { return v * sigmoidf(v); });
   else if (t == "softplus") mapUnary(x, o, [](float v) { return v > 20 ? v : std::log1p(std::exp(v)); });
+  else if (t == "softsign") mapUnary(x, o, [](float v) { return v / (1.0f + std::fabs(v)); });
+  else if (t == "mish") mapUnary(x, o, [](float v) { return v * std::tanh(v > 20 ? v : std::log1p(std::exp(v))); });
+  else if (t == "floor") mapUnary(x, o, [](float v) { return std::floor(v); });
+  else if (t == "ceil") mapUnary(x, o, [](float v) { return std::ceil(v); });
+  else if (t == "round") mapUnary(x, o, [](float v) { return std::nearbyint(v); });  // ties to even, like ONNX Round
+  else if (t == "sign") mapUnary(x, o, [](float v) { return v > 0 ? 1.0f : v < 0 ? -1.0f : v; });
+  else if (t == "sin") mapUnary(x, o, [](float v) { return std::sin(v); });
+  else if (t == "cos") mapUnary(x, o, [](float v) { return std::cos(v); });
+  else if (t == "tan") mapUnary(x, o, [](float v) { return std::tan(v); });
+  else if (t == "asin") mapUnary(x, o, [](float v) { return std::asin(v); });
+  else if (t == "acos") mapUnary(x, o, [](float v) { return std::acos(v); });
+  else if (t == "atan") mapUnary(x, o, [](float v) { return std::atan(v); });
+  else if (t == "sinh") mapUnary(x, o, [](float v) { return std::sinh(v); });
+  else if (t == "cosh") mapUnary(x, o, [](float v) { return std::cosh(v); });
+  else if (t == "asinh") mapUnary(x, o, [](float v) { return std::asinh(v); });
+  else if (t == "acosh") mapUnary(x, o, [](float v) { return std::acosh(v); });
+  else if (t == "atanh") mapUnary(x, o, [](float v) { return std::atanh(v); });
+  else if (t == "logical_not") mapUnary(x, o, [](float v) { return v == 0 ? 1.0f : 0.0f; });
+  else if (t == "inverse") {
+    // MIL's inverse carries an epsilon added to the denominator (default 1e-4).
+    const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-4));
+    mapUnary(x, o, [eps](float v) { return 1.0f / (v + eps); });
+  } else if (t == "elu") {
+    // Selu arrives as elu with a gamma scale.
+    const float a = static_cast<float>(op.attrFloat("alpha", 1)), g = static_cast<float>(op.attrFloat("gamma", 1));
+    mapUnary(x, o, [a, g](float v) { return g * (v > 0 ? v : a * (std::exp(v) - 1.0f)); });
+  } else if (t == "thresholded_relu") {
+    const float a = static_cast<float>(op.attrFloat("alpha", 1));
+    mapUnary(x, o, [a](float v) { return v > a ? v : 0.0f; });
+  } else if (t == "cast") {
+    const std::string to = op.attrString("dtype", "fp32");
+    if (to == "bool") mapUnary(x, o, [](float v) { return v != 0 ? 1.0f : 0.0f; });
+    else if (to.rfind("int", 0) == 0 || to == "uint8") mapUnary(x, o, [](float v) { return std::trunc(v); });
+    else mapUnary(x, o, [](float v) { return v; });  // float casts: the fp16 path rounds the output anyway
+  }
   else if (t == "rsqrt") {
     // MIL's rsqrt carries an epsilon added under the root (default 1e-12).
     const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-12));

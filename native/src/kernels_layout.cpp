@@ -338,4 +338,43 @@ void padKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   }
 }
 
+namespace {
+std::vector<int64_t> tileReps(const OpNode& op, size_t rank) {
+  std::vector<int64_t> reps = op.attrInts("reps", {});
+  if (reps.size() != rank) throw Unsupported("no fp16 kernel for tile without per-axis 'reps' yet");
+  for (int64_t r : reps)
+    if (r < 0) opError(op, "negative repetition in 'reps'");
+  return reps;
+}
+}  // namespace
+
+std::vector<Shape> tileShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  std::vector<int64_t> reps = tileReps(op, x.size());
+  Shape out = x;
+  for (size_t i = 0; i < x.size(); i++) {
+    if (x[i] != 0 && reps[i] > (int64_t(1) << 31) / x[i]) opError(op, "'reps' make the output larger than 2^31 elements");
+    out[i] = x[i] * reps[i];
+  }
+  return {out};
+}
+
+void tileKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Shape& os = out[0].shape;
+  const size_t r = os.size();
+  const std::vector<int64_t> xs = stridesOf(x.shape);
+  const int64_t total = numel(os);
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0; i < total; i++) {
+    int64_t off = 0;
+    for (size_t k = 0; k < r; k++) off += (idx[k] % x.shape[k]) * xs[k];
+    out[0].data[i] = x.data[off];
+    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
+      if (++idx[k] < os[k]) break;
+      idx[k] = 0;
+    }
+  }
+}
+
 }  // namespace ane

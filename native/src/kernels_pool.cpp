@@ -130,4 +130,81 @@ void upsampleKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     }
 }
 
+namespace {
+// Output extent: an explicit target size wins over the scale factor.
+int64_t resizeExtent(const OpNode& op, int64_t in, const char* targetKey, const char* scaleKey) {
+  if (op.has(targetKey)) {
+    const int64_t t = op.attrInt(targetKey, 0);
+    if (t < 1 || t > (int64_t(1) << 31)) opError(op, std::string("attribute '") + targetKey + "' must be a positive size");
+    return t;
+  }
+  const double s = op.attrFloat(scaleKey, 1);
+  if (!(s > 0) || !std::isfinite(s)) opError(op, std::string("attribute '") + scaleKey + "' must be positive");
+  const double e = std::floor(static_cast<double>(in) * s);
+  if (e > 2147483648.0) opError(op, "scale factors give an output larger than 2^31 elements");
+  return static_cast<int64_t>(e);
+}
+
+// Source coordinate of output index i along one axis, per MIL's sampling modes.
+std::vector<double> samplingGrid(const OpNode& op, int64_t in, int64_t out) {
+  std::string mode = op.attrString("sampling_mode", op.attrBool("align_corners", false) ? "STRICT_ALIGN_CORNERS" : "DEFAULT");
+  std::vector<double> g(static_cast<size_t>(out));
+  const double Xin = static_cast<double>(in), Xout = static_cast<double>(out);
+  auto clampTo = [&](double v) { return std::min(Xin - 1, std::max(0.0, v)); };
+  for (int64_t i = 0; i < out; i++) {
+    double v;
+    if (mode == "STRICT_ALIGN_CORNERS" || mode == "ALIGN_CORNERS") {
+      if (out == 1) v = mode == "STRICT_ALIGN_CORNERS" ? (Xin - 1) / 2 : 0;
+      else v = i * (Xin - 1) / (Xout - 1);
+    } else if (mode == "DEFAULT") {
+      v = out == 1 ? (Xin - 1) / 2 : i * (Xin - Xin / Xout) / (Xout - 1);
+    } else if (mode == "OFFSET_CORNERS") {
+      const double delta = std::max(1.0, Xin - 1) / Xout;
+      v = 0.5 * delta + i * delta;
+    } else if (mode == "UNALIGN_CORNERS") {
+      const double spacing = Xin / Xout;
+      v = i * spacing + 0.5 * spacing - 0.5;
+    } else {
+      opError(op, "unknown sampling_mode '" + mode + "'");
+    }
+    g[i] = clampTo(v);
+  }
+  return g;
+}
+}  // namespace
+
+std::vector<Shape> resizeBilinearShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  if (x.size() < 2) opError(op, "expects at least (H, W) axes, got " + formatShape(x));
+  Shape out = x;
+  out[x.size() - 2] = resizeExtent(op, x[x.size() - 2], "target_size_height", "scale_factor_height");
+  out[x.size() - 1] = resizeExtent(op, x[x.size() - 1], "target_size_width", "scale_factor_width");
+  return {out};
+}
+
+void resizeBilinearKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const size_t r = x.shape.size();
+  const int64_t H = x.shape[r - 2], W = x.shape[r - 1];
+  const int64_t Ho = out[0].shape[r - 2], Wo = out[0].shape[r - 1];
+  if (H == 0 || W == 0) return;
+  const std::vector<double> gy = samplingGrid(op, H, Ho), gx = samplingGrid(op, W, Wo);
+  const int64_t planes = numel(x.shape) / (H * W);
+  float* o = out[0].data.data();
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float* src = x.data.data() + pl * H * W;
+    for (int64_t oh = 0; oh < Ho; oh++) {
+      const int64_t y0 = static_cast<int64_t>(std::floor(gy[oh])), y1 = std::min(H - 1, y0 + 1);
+      const float fy = static_cast<float>(gy[oh] - y0);
+      for (int64_t ow = 0; ow < Wo; ow++) {
+        const int64_t x0 = static_cast<int64_t>(std::floor(gx[ow])), x1 = std::min(W - 1, x0 + 1);
+        const float fx = static_cast<float>(gx[ow] - x0);
+        const float top = src[y0 * W + x0] * (1 - fx) + src[y0 * W + x1] * fx;
+        const float bottom = src[y1 * W + x0] * (1 - fx) + src[y1 * W + x1] * fx;
+        o[(pl * Ho + oh) * Wo + ow] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+}
+
 }  // namespace ane

@@ -48,16 +48,32 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   int64_t count = 1;
   for (size_t i = 0; i < r; i++)
     if (red[i]) count *= x.shape[i];
-  const bool isMax = op.op == "reduce_max";
+  const std::string& t = op.op;
+  enum class Acc { sum, max, min, prod, abs, square, exp } mode = Acc::sum;
+  if (t == "reduce_max") mode = Acc::max;
+  else if (t == "reduce_min") mode = Acc::min;
+  else if (t == "reduce_prod") mode = Acc::prod;
+  else if (t == "reduce_l1_norm") mode = Acc::abs;
+  else if (t == "reduce_l2_norm" || t == "reduce_sum_square") mode = Acc::square;
+  else if (t == "reduce_log_sum_exp") mode = Acc::exp;
+  else if (t != "reduce_sum" && t != "reduce_mean" && t != "reduce_log_sum") throw Unsupported("no fp16 kernel for " + t + " yet");
   std::vector<float>& o = out[0].data;
-  std::fill(o.begin(), o.end(), isMax ? -INFINITY : 0.0f);
+  std::fill(o.begin(), o.end(), mode == Acc::max ? -INFINITY : mode == Acc::min ? INFINITY : mode == Acc::prod ? 1.0f : 0.0f);
   const int64_t total = numel(x.shape);
   std::vector<int64_t> idx(r, 0);
   int64_t oi = 0;
   for (int64_t i = 0; i < total; i++) {
     const float v = x.data[i];
-    if (isMax) o[oi] = (std::isnan(v) || std::isnan(o[oi])) ? NAN : std::max(o[oi], v);
-    else o[oi] += v;
+    float& d = o[oi];
+    switch (mode) {
+      case Acc::max: d = (std::isnan(v) || std::isnan(d)) ? NAN : std::max(d, v); break;
+      case Acc::min: d = (std::isnan(v) || std::isnan(d)) ? NAN : std::min(d, v); break;
+      case Acc::prod: d *= v; break;
+      case Acc::abs: d += std::fabs(v); break;
+      case Acc::square: d += v * v; break;
+      case Acc::exp: d += std::exp(v); break;
+      default: d += v; break;
+    }
     for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
       oi += ostr[k];
       if (++idx[k] < x.shape[k]) break;
@@ -65,10 +81,12 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       idx[k] = 0;
     }
   }
-  if (op.op == "reduce_mean" && count > 0) {
+  if (t == "reduce_mean" && count > 0) {
     const float inv = 1.0f / static_cast<float>(count);
     for (float& v : o) v *= inv;
   }
+  if (t == "reduce_l2_norm") for (float& v : o) v = std::sqrt(v);
+  if (t == "reduce_log_sum" || t == "reduce_log_sum_exp") for (float& v : o) v = std::log(v);
 }
 
 }  // namespace ane

@@ -289,3 +289,65 @@ test('missing inputs get deterministic seeded values', { skip: missing }, () => 
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(Math.abs(mean) < 0.5 && a.some((v) => v < 0) && a.some((v) => v > 0));
 });
+
+test('more kernels: prelu, comparisons, elu/mish/round, reduce variants, tile, resize_bilinear', { skip: missing }, () => {
+  const xs = [1, 2, 3, 4];
+  const x = ref.tensor(xs, pseudoRandom(24, 70).map((v) => v * 3));
+  const slope = ref.tensor([1, 2, 1, 1], [0.1, 0.3]);
+  const g = new GraphBuilder().input('x', xs).constant('slope', [1, 2, 1, 1], slope.data).constant('half', [1], [0.5])
+    .op({ name: 'pr', op: 'prelu', inputs: ['x', 'slope'], outputs: [['pr', xs]] })
+    .op({ name: 'gt', op: 'greater', inputs: ['x', 'half'], outputs: [['gt', xs]] })
+    .op({ name: 'elu', op: 'elu', inputs: ['x'], outputs: [['elu', xs]], attrs: { alpha: 0.7 } })
+    .op({ name: 'mish', op: 'mish', inputs: ['x'], outputs: [['mish', xs]] })
+    .op({ name: 'rnd', op: 'round', inputs: ['x'], outputs: [['rnd', xs]] })
+    .op({ name: 'rmin', op: 'reduce_min', inputs: ['x'], outputs: [['rmin', [1, 2, 1, 1]]], attrs: { axes: [2, 3], keep_dims: true } })
+    .op({ name: 'l2', op: 'reduce_l2_norm', inputs: ['x'], outputs: [['l2', [1, 2, 3]]], attrs: { axes: [-1], keep_dims: false } })
+    .op({ name: 'lse', op: 'reduce_log_sum_exp', inputs: ['x'], outputs: [['lse', [1, 2, 3]]], attrs: { axes: [-1], keep_dims: false } })
+    .op({ name: 'tile', op: 'tile', inputs: ['x'], outputs: [['tile', [2, 2, 3, 8]]], attrs: { reps: [2, 1, 1, 2] } })
+    .op({ name: 'rb_half', op: 'resize_bilinear', inputs: ['x'], outputs: [['rbh', [1, 2, 6, 7]]], attrs: { target_size_height: 6, target_size_width: 7, sampling_mode: 'UNALIGN_CORNERS' } })
+    .op({ name: 'rb_align', op: 'resize_bilinear', inputs: ['x'], outputs: [['rba', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, sampling_mode: 'STRICT_ALIGN_CORNERS' } });
+  const { result, outputs } = runGraph(A(), g.build(['pr', 'gt', 'elu', 'mish', 'rnd', 'rmin', 'l2', 'lse', 'tile', 'rbh', 'rba']), { x: Float32Array.from(x.data) });
+  assert.ok(result.layers.every((l) => l.executed), JSON.stringify(result.layers.filter((l) => !l.executed)));
+  const at = (c: number, h: number, w: number) => x.data[(c * 3 + h) * 4 + w];
+  const map = (f: (v: number, i: number) => number) => ({ shape: xs, data: x.data.map(f) });
+  checkOutput('prelu', outputs.pr, map((v, i) => (v >= 0 ? v : v * slope.data[Math.floor(i / 12)])));
+  checkOutput('greater', outputs.gt, map((v) => (v > 0.5 ? 1 : 0)));
+  checkOutput('elu', outputs.elu, map((v) => (v > 0 ? v : 0.7 * (Math.exp(v) - 1))));
+  checkOutput('mish', outputs.mish, map((v) => v * Math.tanh(Math.log1p(Math.exp(v)))));
+  const roundHalfEven = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  checkOutput('round', outputs.rnd, map((v) => roundHalfEven(Math.fround(v))));
+  const rows = (f: (row: number[]) => number) => {
+    const out: number[] = [];
+    for (let c = 0; c < 2; c++) for (let h = 0; h < 3; h++) out.push(f([0, 1, 2, 3].map((w) => at(c, h, w))));
+    return ref.tensor([1, 2, 3], out);
+  };
+  checkOutput('reduce_min', outputs.rmin, ref.tensor([1, 2, 1, 1], [0, 1].map((c) => Math.min(...x.data.slice(c * 12, c * 12 + 12)))));
+  checkOutput('reduce_l2_norm', outputs.l2, rows((r) => Math.hypot(...r)));
+  checkOutput('reduce_log_sum_exp', outputs.lse, rows((r) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0))));
+  const tile: number[] = [];
+  for (let n = 0; n < 2; n++) for (let c = 0; c < 2; c++) for (let h = 0; h < 3; h++) for (let w = 0; w < 8; w++) tile.push(at(c, h, w % 4));
+  checkOutput('tile', outputs.tile, ref.tensor([2, 2, 3, 8], tile));
+  const bilinear = (Ho: number, Wo: number, coord: (i: number, inn: number, out: number) => number) => {
+    const out: number[] = [];
+    for (let c = 0; c < 2; c++) for (let oh = 0; oh < Ho; oh++) for (let ow = 0; ow < Wo; ow++) {
+      const sy = Math.min(2, Math.max(0, coord(oh, 3, Ho))), sx = Math.min(3, Math.max(0, coord(ow, 4, Wo)));
+      const y0 = Math.floor(sy), x0 = Math.floor(sx), y1 = Math.min(2, y0 + 1), x1 = Math.min(3, x0 + 1);
+      const fy = sy - y0, fx = sx - x0;
+      out.push((at(c, y0, x0) * (1 - fx) + at(c, y0, x1) * fx) * (1 - fy) + (at(c, y1, x0) * (1 - fx) + at(c, y1, x1) * fx) * fy);
+    }
+    return ref.tensor([1, 2, Ho, Wo], out);
+  };
+  checkOutput('resize half-pixel', outputs.rbh, bilinear(6, 7, (i, inn, out) => (i + 0.5) * (inn / out) - 0.5));
+  checkOutput('resize align corners', outputs.rba, bilinear(6, 8, (i, inn, out) => (i * (inn - 1)) / (out - 1)));
+});
+
+test('constants without data: the reader op and its dependants are not executed', { skip: missing }, () => {
+  const built = new GraphBuilder().input('x', [1, 4])
+    .op({ name: 'm', op: 'mul', inputs: ['x', 'w'], outputs: [['y', [1, 4]]] })
+    .op({ name: 'r', op: 'relu', inputs: ['y'], outputs: [['z', [1, 4]]] }).build(['z']);
+  built.graph.constants.push({ name: 'w', type: { dtype: 'fp32', shape: [4] }, unavailable: 'external data file w.bin is missing' });
+  const { result } = runGraph(A(), built);
+  assert.equal(result.layers[0].notExecuted, "constant 'w' has no data (external data file w.bin is missing)");
+  assert.equal(result.layers[1].notExecuted, 'upstream m was not executed');
+  assert.ok(result.layers[0].bytes > 0);
+});
