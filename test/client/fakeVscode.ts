@@ -17,7 +17,19 @@ export class Uri {
   toString(): string { return this.scheme === 'file' ? pathToFileURL(this.path).href : `${this.scheme}:${this.path}`; }
 }
 export class Position { constructor(readonly line: number, readonly character: number) {} }
-export class Range { constructor(readonly start: Position, readonly end: Position) {} }
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(a: Position | number, b: Position | number, c?: number, d?: number) {
+    if (typeof a === 'number') {
+      this.start = new Position(a, b as number);
+      this.end = new Position(c!, d!);
+    } else {
+      this.start = a;
+      this.end = b as Position;
+    }
+  }
+}
 export class WorkspaceEdit {
   readonly edits: Array<{ kind: 'insert' | 'replace'; uri: Uri; at: Position | Range; text: string }> = [];
   insert(uri: Uri, at: Position, text: string): void { this.edits.push({ kind: 'insert', uri, at, text }); }
@@ -28,6 +40,32 @@ export class TabInputCustom { constructor(readonly uri: Uri) {} }
 export const EndOfLine = { LF: 1, CRLF: 2 } as const;
 export const ProgressLocation = { SourceControl: 1, Window: 10, Notification: 15 } as const;
 export const ConfigurationTarget = { Global: 1, Workspace: 2, WorkspaceFolder: 3 } as const;
+export const ViewColumn = { Active: -1, Beside: -2, One: 1, Two: 2 } as const;
+export const TextEditorRevealType = { Default: 0, InCenter: 1, InCenterIfOutsideViewport: 2, AtTop: 3 } as const;
+
+/** A webview panel whose webview records posted messages and lets a test play the webview's side. */
+export class FakePanel {
+  title: string;
+  viewColumn: number | undefined = ViewColumn.Two;
+  readonly posted: unknown[] = [];
+  private listener: ((msg: unknown) => void) | undefined;
+  private disposeListener: (() => void) | undefined;
+  revealed = 0;
+  readonly webview = {
+    html: '',
+    options: {} as Record<string, unknown>,
+    cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
+    asWebviewUri: (uri: Uri) => ({ toString: () => `https://file+.vscode-resource.vscode-cdn.net${uri.path}` }),
+    postMessage: async (msg: unknown) => { this.posted.push(msg); return true; },
+    onDidReceiveMessage: (listener: (msg: unknown) => void) => { this.listener = listener; return { dispose: () => { this.listener = undefined; } }; },
+  };
+  constructor(readonly viewType: string, title: string, readonly options: Record<string, unknown> = {}) { this.title = title; }
+  reveal(): void { this.revealed++; }
+  onDidDispose(listener: () => void) { this.disposeListener = listener; return { dispose: () => { this.disposeListener = undefined; } }; }
+  dispose(): void { this.disposeListener?.(); }
+  /** The webview sends a message to the host. */
+  receive(msg: unknown): void { this.listener?.(msg); }
+}
 
 export interface FakeDocument {
   uri: Uri;
@@ -36,7 +74,8 @@ export interface FakeDocument {
   isDirty: boolean;
   eol: number;
   getText(): string;
-  lineAt(line: number): { range: Range; text: string };
+  lineCount: number;
+  lineAt(line: number): { range: Range; text: string; firstNonWhitespaceCharacterIndex: number };
   save(): Promise<boolean>;
 }
 
@@ -45,7 +84,11 @@ export function fakeDocument(path: string, text: string): FakeDocument {
   return {
     uri: Uri.file(path), fileName: path, languageId: 'python', isDirty: false, eol: EndOfLine.LF,
     getText: () => text,
-    lineAt: (line: number) => ({ text: lines[line], range: new Range(new Position(line, 0), new Position(line, lines[line].length)) }),
+    lineCount: lines.length,
+    lineAt: (line: number) => ({
+      text: lines[line], firstNonWhitespaceCharacterIndex: /^\s*/.exec(lines[line])![0].length,
+      range: new Range(new Position(line, 0), new Position(line, lines[line].length)),
+    }),
     save: async () => true,
   };
 }
@@ -59,6 +102,9 @@ export const recorded = {
   edits: [] as WorkspaceEdit[],
   commands: [] as Array<{ id: string; args: unknown[] }>,
   progressTitles: [] as string[],
+  panels: [] as FakePanel[],
+  serializers: new Map<string, { deserializeWebviewPanel(panel: FakePanel, state: unknown): Promise<void> }>(),
+  shownDocuments: [] as Array<{ path: string; selection: Range; viewColumn: number; revealType?: number }>,
 };
 export const script = {
   trusted: true,
@@ -75,6 +121,9 @@ export function reset(): void {
   recorded.edits = [];
   recorded.commands = [];
   recorded.progressTitles = [];
+  recorded.panels = [];
+  recorded.serializers = new Map();
+  recorded.shownDocuments = [];
   script.trusted = true;
   script.settings = {};
   script.documents = new Map();
@@ -96,7 +145,22 @@ const cancellationToken = { isCancellationRequested: false, onCancellationReques
 
 export const vscode = {
   Uri, Position, Range, WorkspaceEdit, TabInputText, TabInputCustom, EndOfLine, ProgressLocation, ConfigurationTarget,
+  ViewColumn, TextEditorRevealType,
   window: {
+    createWebviewPanel: (viewType: string, title: string, _show: unknown, options: Record<string, unknown>) => {
+      const panel = new FakePanel(viewType, title, options);
+      recorded.panels.push(panel);
+      return panel;
+    },
+    registerWebviewPanelSerializer: (viewType: string, serializer: { deserializeWebviewPanel(panel: FakePanel, state: unknown): Promise<void> }) => {
+      recorded.serializers.set(viewType, serializer);
+      return { dispose: () => recorded.serializers.delete(viewType) };
+    },
+    showTextDocument: async (doc: FakeDocument, options: { selection: Range; viewColumn: number }) => {
+      const entry: { path: string; selection: Range; viewColumn: number; revealType?: number } = { path: doc.uri.fsPath, selection: options.selection, viewColumn: options.viewColumn };
+      recorded.shownDocuments.push(entry);
+      return { revealRange: (_range: Range, type: number) => { entry.revealType = type; } };
+    },
     showInformationMessage: message('info'),
     showWarningMessage: message('warning'),
     showErrorMessage: message('error'),
