@@ -55,7 +55,7 @@ async function check(args: string[], io: Io): Promise<number> {
 async function run(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     format: { type: 'string' }, chip: { type: 'string' }, backend: { type: 'string' },
-    python: { type: 'string' }, inputs: { type: 'string', multiple: true },
+    python: { type: 'string' }, inputs: { type: 'string', multiple: true }, 'save-outputs': { type: 'string' },
   });
   const format = formatOf(values.format as string | undefined);
   const chip = chipOf(values.chip as string | undefined);
@@ -72,6 +72,7 @@ async function run(args: string[], io: Io): Promise<number> {
   const python = (values.python as string | undefined) ?? process.env.ANE_LENS_PYTHON ?? 'python3';
   const report = await runTarget({
     target, chip, python, inputs, scriptPath: defaultScriptPath(__dirname),
+    saveOutputs: values['save-outputs'] as string | undefined,
     onProgress: process.stderr.isTTY && format === 'text' ? (m) => io.err(`… ${m}`) : undefined,
   });
   io.out(format === 'json' ? JSON.stringify(report, null, 2) : formatReportText(report, chip));

@@ -17,6 +17,8 @@ export interface RunCliOptions {
   python: string;
   /** Raw --inputs values: "NAME=FILE.npy" or "FILE.npy". */
   inputs: string[];
+  /** Folder for the fp16 outputs as <output name>.npy. */
+  saveOutputs?: string;
   /** Where dist/sideprocess.js lives (beside the CLI bundle). */
   scriptPath: string;
   onProgress?: (message: string) => void;
@@ -81,6 +83,7 @@ export async function runTarget(options: RunCliOptions): Promise<RunReport> {
   const inputNpy = bindInputs(options.inputs, target);
   const params: RunParams = { target, backend: 'sim', chip: options.chip.id, seed: 0 };
   if (inputNpy) params.inputNpy = inputNpy;
+  if (options.saveOutputs) params.saveOutputsTo = resolve(options.saveOutputs);
   const client = new SideProcessClient({ scriptPath: options.scriptPath });
   try {
     return await client.run(params, undefined, (p) => options.onProgress?.(p.message));

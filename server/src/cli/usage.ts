@@ -14,6 +14,7 @@ Usage:
   ane-lens check <files or folders...> [--format text|json] [--chip ID]
   ane-lens run <model.onnx | file.py:ClassName> [--backend sim] [--chip ID]
                [--format text|json] [--python PATH] [--inputs [NAME=]FILE.npy ...]
+               [--save-outputs DIR]
   ane-lens --help | --version
 
 check   Analyse Python sources (*.py; folders are searched, skipping .git, node_modules,
@@ -30,6 +31,7 @@ Options:
   --python PATH        interpreter used to trace PyTorch classes (default: $ANE_LENS_PYTHON, then python3)
   --inputs FILE.npy    input values; NAME=FILE.npy binds by graph input name, bare files bind in order
                        (ONNX only); repeat the flag or separate files with commas
+  --save-outputs DIR   write the fp16 outputs as DIR/<output name>.npy (float32 values)
   -h, --help           this text
   -v, --version        the version
 
