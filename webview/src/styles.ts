@@ -9,7 +9,7 @@ const css = `
 body {
   margin: 0; padding: 0; height: 100vh; overflow: hidden;
   font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
-  color: var(--vscode-foreground); background: var(--vscode-editor-background);
+  color: var(--vscode-foreground, CanvasText); background: var(--vscode-editor-background, Canvas);
 }
 #app { display: flex; flex-direction: column; height: 100vh; box-sizing: border-box; padding: 8px 16px 0; }
 h1 { font-size: 1.3em; font-weight: 600; margin: 4px 0 2px; }
@@ -26,7 +26,7 @@ h1 { font-size: 1.3em; font-weight: 600; margin: 4px 0 2px; }
 table { border-collapse: collapse; table-layout: fixed; width: 100%; min-width: 780px; }
 thead th {
   position: sticky; top: 0; z-index: 1; text-align: left; font-weight: 600; height: ${ROW_HEIGHT}px; padding: 0 6px;
-  background: var(--vscode-editor-background); border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-foreground));
+  background: var(--vscode-editor-background, Canvas); border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-foreground));
 }
 thead th button {
   all: unset; cursor: pointer; font: inherit; color: inherit;
