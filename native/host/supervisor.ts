@@ -198,6 +198,10 @@ export class SideProcessClient implements Disposable {
     if (spawned) {
       throw new SideProcessError(SideProcessErrorCodes.Internal, `cannot start the ANE Lens side-process (${this.nodePath} ${this.scriptPath}): ${spawned.message}`);
     }
+    if (this.disposed) {
+      child.kill('SIGKILL');
+      throw new SideProcessError(SideProcessErrorCodes.Internal, 'the ANE Lens side-process client was disposed');
+    }
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const live: Live = { child, connection, pending: new Set(), exited: false };
     child.stdin?.on('error', () => undefined); // EPIPE after a crash is reported through 'exit'
