@@ -4,7 +4,8 @@ Following Apple's recipe for transformers on the Neural Engine:
 * activations are (batch, channels, 1, seq): 4-D, channels first, the sequence on the last (64-byte
   aligned) axis instead of the channels;
 * every nn.Linear becomes a 1x1 nn.Conv2d (same weights, reshaped to (out, in, 1, 1));
-* LayerNorm normalises over the channel axis (dim 1) with eps=1e-5, representable in fp16.
+* LayerNorm normalises over the channel axis (dim 1) with eps=1e-5, representable in fp16, and squares
+  only max-abs-scaled values so large activations cannot overflow fp16 (ANE037).
 
 `load_from_reference` copies the weights of a `SequenceEncoder`, so the two can be compared:
 ane(x.transpose(1, 2).unsqueeze(2)).squeeze(2).transpose(1, 2) == reference(x), up to the eps change.
@@ -23,10 +24,12 @@ class ChannelLayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=1, keepdim=True)
-        centered = x - mean
-        var = (centered * centered).mean(dim=1, keepdim=True)
-        x = centered * torch.rsqrt(var + self.eps)
+        centered = x - x.mean(dim=1, keepdim=True)
+        # Squares of |x| > 256 overflow fp16, so square after dividing by the per-position max-abs:
+        # c / sqrt(mean(c^2) + eps / s^2) equals centered / sqrt(var + eps) exactly.
+        s = centered.abs().amax(dim=1, keepdim=True).clamp(min=1e-3)
+        var_scaled = ((centered / s) ** 2).mean(dim=1, keepdim=True)
+        x = (centered / s) * torch.rsqrt(var_scaled + self.eps / s / s)
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
