@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { findTorchPython, NO_TORCH, ROOT } from '../helpers';
 import { codeServerMissing, runCodeServerOnce, startCodeServer, type RunningCodeServer } from './codeServer';
-import { aneClass, type ExampleClass } from './exampleFile';
+import { aneClass, recurrentClass, type ExampleClass } from './exampleFile';
 import { packageVsix } from './packageVsix';
 
 const CHROMIUM = process.env.ANE_LENS_CHROMIUM ?? '/usr/bin/chromium';
@@ -46,6 +46,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
   let browser: Browser | undefined;
   let page: Page;
   let target: ExampleClass;
+  let recurrent: ExampleClass;
   let shot = 0;
 
   async function screenshot(name: string): Promise<string> {
@@ -79,6 +80,9 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     const found = aneClass(text);
     assert.ok(found, `${EXAMPLE} has no nn.Module class with a "# ane: inputs=" pragma and no recurrent layer to run`);
     target = found;
+    const withLstm = recurrentClass(text);
+    assert.ok(withLstm, `${EXAMPLE} has no nn.Module class with an nn.LSTM/GRU/RNN and a "# ane: inputs=" pragma`);
+    recurrent = withLstm;
 
     const vsix = PREBUILT_VSIX ?? join(temp, 'ane-lens.vsix');
     if (!PREBUILT_VSIX) await packageVsix(join(temp, 'stage'), vsix, STARTUP_MS);
@@ -238,6 +242,23 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     const text = await selection.innerText();
     assert.match(text, new RegExp(`Ln ${pick.sourceLine}, Col \\d+`), `status bar says "${text}" after clicking ${pick.name} (${pick.source})`);
   });
+
+  it('runs the recurrent class: its LSTM falls back to the CPU with ANE026 in the panel', { timeout: RUN_MS + 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+    await step('click recurrent lens', async () => {
+      const lens = await lensAboveLine(page, recurrent.line);
+      await lens.click();
+    });
+    const frame = await step('recurrent panel', async () => {
+      const found = await waitForPanelRows(page, RUN_MS, recurrent.name);
+      await found.locator('tr.layer.off-ane', { hasText: 'ANE026' }).first().waitFor();
+      return found;
+    });
+    await screenshot('recurrent-panel');
+    const rows = await readRows(frame);
+    const lstmRow = rows.find((r) => r.device === 'CPU');
+    assert.ok(lstmRow, `no CPU row in the ${recurrent.name} run: ${rows.map((r) => `${r.name}=${r.device}`).join(', ')}`);
+    assert.ok(rows.some((r) => r.device === 'ANE'), `${recurrent.name}: the layers after the LSTM should still be placed on the ANE`);
+  });
 });
 
 interface PanelRow { position: number; name: string; device: string; source: string; sourceLine?: number }
@@ -270,9 +291,10 @@ async function lensAboveLine(page: Page, line: number) {
  * in a nested iframe#active-frame. Waits for layer rows there, or fails early with what the panel or
  * a notification says went wrong.
  */
-async function waitForPanelRows(page: Page, timeoutMs: number): Promise<FrameLocator> {
+async function waitForPanelRows(page: Page, timeoutMs: number, modelName?: string): Promise<FrameLocator> {
   const frame = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-  const rows = frame.locator('tr.layer').first();
+  // With a model name, wait until the panel shows that model's run (the panel may still show the last one).
+  const rows = (modelName ? frame.locator('#app', { hasText: modelName }).locator('tr.layer') : frame.locator('tr.layer')).first();
   const panelError = frame.locator('.status .error').first();
   // Only error toasts: code-server's own info toasts are no reason to stop waiting.
   const toast = page.locator('.notifications-toasts .notification-toast').filter({ has: page.locator('.codicon-error') }).first();

@@ -40,3 +40,8 @@ export function exampleClasses(text: string): ExampleClass[] {
 export function aneClass(text: string): ExampleClass | undefined {
   return exampleClasses(text).find((c) => c.hasInputsPragma && !c.recurrent && c.layerAttributes.length > 0);
 }
+
+/** The class whose recurrent layer must fall back to the CPU (ANE026) when run. */
+export function recurrentClass(text: string): ExampleClass | undefined {
+  return exampleClasses(text).find((c) => c.hasInputsPragma && c.recurrent);
+}
