@@ -41,6 +41,7 @@ test('manifest: trust, virtual workspaces, activation, grammar file, VSIX ignore
     assert.ok(pkg.activationEvents.includes(event), event);
   }
   for (const grammar of pkg.contributes.grammars) assert.ok(existsSync(join(ROOT, grammar.path)), grammar.path);
+  assert.ok(existsSync(join(ROOT, pkg.icon)), pkg.icon);
   const ignore = readFileSync(join(ROOT, '.vscodeignore'), 'utf8');
-  for (const kept of ['!dist/*.js', '!native/build/Release/ane_native.node', '!docs/**', '!syntaxes/**']) assert.ok(ignore.includes(kept), kept);
+  for (const kept of ['!dist/*.js', '!native/build/Release/ane_native.node', '!docs/**', '!syntaxes/**', '!media/icon.png']) assert.ok(ignore.includes(kept), kept);
 });
