@@ -40,7 +40,10 @@ function skipReason(): string | undefined {
 const SKIP = skipReason();
 const torchPython = SKIP ? null : findTorchPython();
 
-describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
+// Skips are set on each test rather than on the suite, so the runner counts them as skipped.
+const RUN_SKIP = SKIP ?? (torchPython ? undefined : NO_TORCH);
+
+describe('real editor: code-server + Chromium', () => {
   let temp = '';
   let server: RunningCodeServer | undefined;
   let browser: Browser | undefined;
@@ -73,6 +76,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
   }
 
   before(async () => {
+    if (SKIP) return;
     rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
     temp = mkdtempSync(join(tmpdir(), 'ane-lens-editor-'));
@@ -140,7 +144,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     }
   });
 
-  it('shows the ANE026 diagnostic with its rule id and the "Run on ANE" lens', { timeout: 5 * UI_MS }, async () => {
+  it('shows the ANE026 diagnostic with its rule id and the "Run on ANE" lens', { timeout: 5 * UI_MS, skip: SKIP }, async () => {
     await step('open file', async () => {
       const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: FILE_NAME });
       await row.waitFor();
@@ -207,7 +211,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
 
   let panel: FrameLocator | undefined;
 
-  it('runs the ANE class from its lens and shows the timing panel', { timeout: RUN_MS + 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+  it('runs the ANE class from its lens and shows the timing panel', { timeout: RUN_MS + 2 * UI_MS, skip: RUN_SKIP }, async () => {
     await step('click lens', async () => {
       const lens = await lensAboveLine(page, target.line);
       await lens.click();
@@ -223,7 +227,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     assert.ok(known, `no row names a layer of ${target.name} (${target.layerAttributes.join(', ')}); rows: ${rows.map((r) => r.name).join(', ')}`);
   });
 
-  it('clicking a layer row moves the cursor to its source line', { timeout: 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+  it('clicking a layer row moves the cursor to its source line', { timeout: 2 * UI_MS, skip: RUN_SKIP }, async () => {
     assert.ok(panel, 'the timing panel did not open in the previous test');
     const rows = await readRows(panel);
     const selection = page.locator('[id="status.editor.selection"]');
@@ -243,7 +247,7 @@ describe('real editor: code-server + Chromium', { skip: SKIP }, () => {
     assert.match(text, new RegExp(`Ln ${pick.sourceLine}, Col \\d+`), `status bar says "${text}" after clicking ${pick.name} (${pick.source})`);
   });
 
-  it('runs the recurrent class: its LSTM falls back to the CPU with ANE026 in the panel', { timeout: RUN_MS + 2 * UI_MS, skip: torchPython ? undefined : NO_TORCH }, async () => {
+  it('runs the recurrent class: its LSTM falls back to the CPU with ANE026 in the panel', { timeout: RUN_MS + 2 * UI_MS, skip: RUN_SKIP }, async () => {
     await step('click recurrent lens', async () => {
       const lens = await lensAboveLine(page, recurrent.line);
       await lens.click();
