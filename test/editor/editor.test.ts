@@ -234,7 +234,8 @@ describe('real editor: code-server + Chromium', () => {
     // The item is absent while the webview has focus; do not wait for it.
     const before = (await selection.count()) > 0 ? await selection.innerText() : '';
     const currentLine = Number(/Ln (\d+)/.exec(before)?.[1] ?? 0);
-    const withSource = rows.filter((r) => r.sourceLine !== undefined);
+    // Only rows that point into the open file: the status bar then speaks about the same editor.
+    const withSource = rows.filter((r) => r.sourceLine !== undefined && r.source.startsWith(`${FILE_NAME}:`));
     assert.ok(withSource.length > 0, `no row has a source location: ${rows.map((r) => `${r.name}=${r.source}`).join(', ')}`);
     const pick = withSource.find((r) => r.sourceLine !== currentLine) ?? withSource[0];
 
