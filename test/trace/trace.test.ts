@@ -2,7 +2,7 @@
 // op types and source lines, an LSTM lands on the CPU (ANE026), and untraceable modules fail with the line.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +131,25 @@ describe('PyTorch tracing through the side-process', { skip: python ? false : NO
     const e = await rejection(client.run(pytorch('NeedsArgs', [[1, 4]])));
     assert.equal(e.code, SideProcessErrorCodes.TraceFailed);
     assert.match(e.message, /NeedsArgs\.__init__ needs arguments \(width\)/);
+  });
+
+  test('a trace past timeoutMs is stopped and its Python process killed', async () => {
+    const slow = join(FIXTURES, 'pytorch', 'slow_import.py');
+    const started = Date.now();
+    const e = await rejection(client.run({ ...pytorch('Slow', [[1, 4]]), target: { kind: 'pytorch', file: slow, className: 'Slow', inputShapes: [[1, 4]], pythonPath: python! }, timeoutMs: 3000 }));
+    assert.equal(e.code, SideProcessErrorCodes.Timeout);
+    assert.match(e.message, /exceeded its time limit of 3000 ms while tracing Slow with /);
+    assert.ok(Date.now() - started < 15_000);
+    // SIGKILL is delivered at once, but the process table may take a moment to drop the entry.
+    const alive = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(slow);
+      } catch {
+        return false;
+      }
+    });
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, 'no python process is still tracing slow_import.py');
   });
 
   test('a missing class and a wrong number of input shapes are reported as such', async () => {
