@@ -687,7 +687,7 @@ class FxConverter:
         if isinstance(m, nn.MultiheadAttention):
             return self.mha(node, m, p)
         if isinstance(m, nn.Upsample):
-            return self.upsample(node, x, m.mode)
+            return self.upsample(node, x, m.mode, m.align_corners)
         return None
 
     def activation_module(self, node, m, x):
@@ -936,11 +936,18 @@ class FxConverter:
             w = attn
         return (out, w)
 
-    def upsample(self, node, x, mode):
+    def upsample(self, node, x, mode, align_corners=None):
         xv, out = self.values[x], self.values[node]
+        if xv.dim() != 4:
+            return None
         attrs = {'scale_factor_height': out.shape[-2] / xv.shape[-2], 'scale_factor_width': out.shape[-1] / xv.shape[-1]}
-        op = 'upsample_nearest_neighbor' if mode == 'nearest' else 'resize_bilinear' if mode == 'bilinear' else None
-        return self.one(node, op, [self.tensor_in(x)], attrs) if op else None
+        if mode == 'nearest':
+            return self.one(node, 'upsample_nearest_neighbor', [self.tensor_in(x)], attrs)
+        if mode == 'bilinear':
+            # PyTorch's align_corners=False is MIL's half-pixel UNALIGN_CORNERS (not its legacy DEFAULT).
+            attrs['sampling_mode'] = 'STRICT_ALIGN_CORNERS' if align_corners else 'UNALIGN_CORNERS'
+            return self.one(node, 'resize_bilinear', [self.tensor_in(x)], attrs)
+        return None
 
     # -- functions and methods ------------------------------------------------------------------------
     def arg(self, args, kwargs, i, name, default=None):
@@ -1032,7 +1039,8 @@ class FxConverter:
         if fn in (F.dropout, F.dropout2d, torch.dropout):
             return self.resolve(args[0])
         if fn is F.interpolate:
-            return self.upsample(node, args[0], self.resolve(kwargs.get('mode', args[3] if len(args) > 3 else 'nearest')))
+            return self.upsample(node, args[0], self.resolve(self.arg(args, kwargs, 3, 'mode', 'nearest')),
+                                 self.resolve(self.arg(args, kwargs, 4, 'align_corners', None)))
         if fn is F.pad:
             return self.pad(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'pad')), self.resolve(self.arg(args, kwargs, 2, 'mode', 'constant')),
                             self.resolve(self.arg(args, kwargs, 3, 'value', 0.0)))

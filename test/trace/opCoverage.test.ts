@@ -15,7 +15,7 @@ import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
 const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
-const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16] };
+const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -86,6 +86,14 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
       assert.ok(ops.has(op), `missing ${op}`);
     }
     assert.equal(r.layers.find((l) => l.originalOp === 'F.max_pool2d')?.source?.line, 41);
+  });
+
+  test('F.conv2d on a Parameter, F.pad reflect, chunk, stack, interpolate/Upsample, None/Ellipsis/step slicing, clamp match PyTorch', async () => {
+    const r = await compared('Functional');
+    assert.deepEqual(r.layers.map((l) => l.op), [
+      'pad', 'conv', 'split', 'mul', 'reshape', 'reshape', 'concat', 'reshape', 'upsample_nearest_neighbor', 'upsample_nearest_neighbor', 'add',
+      'slice_by_index', 'reshape', 'reshape', 'leaky_relu', 'clip',
+    ]);
   });
 
   test('data-dependent control flow falls back to torch.jit.trace, with a warning naming the line', async () => {
