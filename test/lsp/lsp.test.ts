@@ -79,7 +79,11 @@ test('language server: diagnostics, hover, code lenses, incremental change, shut
     context: { diagnostics: published.diagnostics },
   }) as CodeAction[];
   const editsByTitle = new Map(actions.map((a) => [a.title, a.edit!.changes![URI]![0]!]));
-  assert.deepEqual([...editsByTitle.keys()].sort(), ['Use eps=1e-5 (ANE005)', 'Use fp16 compute precision (FLOAT16) (ANE001)']);
+  assert.deepEqual([...editsByTitle.keys()].filter((k) => !k.startsWith('Ignore')).sort(), ['Use eps=1e-5 (ANE005)', 'Use fp16 compute precision (FLOAT16) (ANE001)']);
+  // Every diagnostic also offers "Ignore <RULE> on this line", appending the comment at the line end.
+  assert.deepEqual([...editsByTitle.keys()].filter((k) => k.startsWith('Ignore')).sort(), ['Ignore ANE001 on this line', 'Ignore ANE005 on this line', 'Ignore ANE026 on this line']);
+  assert.deepEqual(editsByTitle.get('Ignore ANE026 on this line'), { range: { start: { line: 8, character: 34 }, end: { line: 8, character: 34 } }, newText: '  # ane: ignore[ANE026]' });
+  assert.ok(actions.filter((a) => a.title.startsWith('Ignore')).every((a) => !a.isPreferred));
   assert.deepEqual(editsByTitle.get('Use eps=1e-5 (ANE005)'), { range: { start: { line: 9, character: 41 }, end: { line: 9, character: 46 } }, newText: '1e-5' });
   assert.equal(editsByTitle.get('Use fp16 compute precision (FLOAT16) (ANE001)')!.newText, 'ct.precision.FLOAT16');
   assert.ok(actions.every((a) => a.kind === 'quickfix' && a.diagnostics?.length === 1));

@@ -1,8 +1,10 @@
 // `ane-lens check`: Python sources through the rule engine, ONNX models through reader + placement,
 // printed like a linter (file:line:col: RULE message) or as a JSON array of Finding.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import type { ChipParams } from '../../../common/chips';
+import { extname, join, resolve } from 'node:path';
+import { findChip, type ChipParams } from '../../../common/chips';
+import { applyConfig, disabledRules, loadConfigFor, type ConfigOverrides } from '../config/projectConfig';
+import { decodePythonSource } from '../python/sourceText';
 import type { Finding } from '../../../common/findings';
 import { analyzePython } from '../python/analyzePython';
 import { readOnnxFile, ModelReadError } from '../onnx/readOnnx';
@@ -84,13 +86,22 @@ export interface CheckResult {
   fileCount: number;
 }
 
-export async function checkFiles(files: string[], chip: ChipParams): Promise<CheckResult> {
+/** `[tool.ane-lens]` from the nearest pyproject.toml applies per file; flags (`overrides`) win over it. */
+export async function checkFiles(files: string[], chip: ChipParams, overrides: ConfigOverrides = {}): Promise<CheckResult> {
   const findings: Finding[] = [];
   const failures: string[] = [];
+  const reportedConfigs = new Set<string>();
   for (const file of files) {
+    const loaded = loadConfigFor(resolve(file));
+    if (loaded.file && !reportedConfigs.has(loaded.file)) {
+      reportedConfigs.add(loaded.file);
+      // Bad config values are input errors (exit 2), reported once per pyproject.toml, like Ruff.
+      for (const p of loaded.problems) failures.push(`${loaded.file}:${p.line}:${p.column}: [tool.ane-lens] ${p.message}`);
+    }
+    const fileChip = !overrides.chip && loaded.config.chip ? findChip(loaded.config.chip) : chip;
     if (extname(file).toLowerCase() === '.onnx') {
       try {
-        findings.push(...onnxFindings(file, chip));
+        findings.push(...onnxFindings(file, fileChip));
       } catch (e) {
         failures.push(e instanceof ModelReadError ? e.message : `${file}: ${(e as Error).message}`);
       }
@@ -98,12 +109,12 @@ export async function checkFiles(files: string[], chip: ChipParams): Promise<Che
     }
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = decodePythonSource(readFileSync(file));
     } catch (e) {
       failures.push(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
-    const found = await analyzePython(text, file, { chip: chip.id });
+    const found = applyConfig(await analyzePython(text, file, { chip: fileChip.id, skipRules: disabledRules(loaded, overrides) }), loaded, resolve(file), overrides);
     found.sort((a, b) => a.line - b.line || a.column - b.column);
     findings.push(...found);
   }

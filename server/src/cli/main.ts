@@ -6,6 +6,8 @@ import { version } from '../../../package.json';
 import { SideProcessError } from '../../../native/host/supervisor';
 import { ModelReadError } from '../onnx/readOnnx';
 import { checkExitCode, checkFiles, collectFiles, formatFindingsText } from './check';
+import { matchesAnyRule } from '../config/projectConfig';
+import { toSarif } from './sarif';
 import { defaultScriptPath, formatReportText, runExitCode, runTarget } from './run';
 import { EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
 
@@ -41,15 +43,27 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
 async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     format: { type: 'string' }, chip: { type: 'string' },
+    select: { type: 'string', multiple: true }, ignore: { type: 'string', multiple: true },
   });
-  const format = formatOf(values.format as string | undefined);
+  const format = (values.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'sarif') throw new UsageError(`--format must be text or json (or sarif for check), got "${format}"`);
   const chip = chipOf(values.chip as string | undefined);
   if (positionals.length === 0) throw new UsageError('check needs at least one file or folder');
+  const overrides = { ...(values.chip ? { chip: chip.id } : {}), ...ruleFlags('select', values.select), ...ruleFlags('ignore', values.ignore) };
   const files = collectFiles(positionals);
-  const result = await checkFiles(files, chip);
+  const result = await checkFiles(files, chip, overrides);
   for (const f of result.failures) io.err(`ane-lens: ${f}`);
-  io.out(format === 'json' ? JSON.stringify(result.findings, null, 2) : formatFindingsText(result));
+  io.out(format === 'json' ? JSON.stringify(result.findings, null, 2)
+    : format === 'sarif' ? JSON.stringify(toSarif(result.findings, version), null, 2) : formatFindingsText(result));
   return checkExitCode(result);
+}
+
+/** `--select ANE021,ANE03 --select ANE046` → ['ANE021', 'ANE03', 'ANE046'], each checked against the catalog. */
+function ruleFlags(flag: 'select' | 'ignore', values: unknown): Partial<Record<'select' | 'ignore', string[]>> {
+  if (!Array.isArray(values)) return {};
+  const ids = (values as string[]).flatMap((v) => v.split(',')).map((v) => v.trim().toUpperCase()).filter((v) => v);
+  for (const id of ids) if (!matchesAnyRule(id)) throw new UsageError(`--${flag}: "${id}" matches no rule (ids look like ANE021; a prefix like ANE02 selects a group)`);
+  return { [flag]: ids };
 }
 
 async function run(args: string[], io: Io): Promise<number> {

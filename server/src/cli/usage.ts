@@ -11,7 +11,8 @@ export const EXIT_USAGE = 2;
 export const HELP = `ane-lens — find what keeps a model off the Apple Neural Engine
 
 Usage:
-  ane-lens check <files or folders...> [--format text|json] [--chip ID]
+  ane-lens check <files or folders...> [--format text|json|sarif] [--chip ID]
+               [--select IDS] [--ignore IDS]
   ane-lens run <model.onnx | file.py:ClassName> [--backend sim] [--chip ID]
                [--format text|json] [--python PATH] [--inputs [NAME=]FILE.npy ...]
                [--save-outputs DIR]
@@ -25,8 +26,9 @@ run     Run a graph on the simulated ANE and report placement, time and fp16 num
         Exit 0 after a run with every layer able to use the ANE, 1 when a layer cannot.
 
 Options:
-  --format text|json   output format (default text)
-  --chip ID            ${CHIPS.map((c) => c.id).join(', ')} (default ${DEFAULT_CHIP})
+  --format text|json   output format (default text); check also takes sarif (SARIF 2.1.0)
+  --select, --ignore   rule ids or prefixes, comma-separated (override [tool.ane-lens] in pyproject.toml)
+  --chip ID            target chip, overrides pyproject.toml's; ${CHIPS.map((c) => c.id).join(', ')} (default ${DEFAULT_CHIP})
   --backend sim        the only backend here (coreml needs macOS)
   --python PATH        interpreter used to trace PyTorch classes (default: $ANE_LENS_PYTHON, then python3)
   --inputs FILE.npy    input values; NAME=FILE.npy binds by graph input name, bare files bind in order

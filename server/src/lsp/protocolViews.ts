@@ -6,7 +6,9 @@ import {
 } from 'vscode-languageserver/node';
 import { RUN_ON_ANE_COMMAND, type RunLensArgs } from '../../../common/commands';
 import type { Finding, Severity } from '../../../common/findings';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { QuickFix, RunTargets } from '../python/analyzePython';
+import { ignoreEdit } from '../python/suppressions';
 import { findRule, ruleDocUri } from '../python/rules/index';
 
 export const DIAGNOSTIC_SOURCE = 'ANE Lens';
@@ -113,6 +115,28 @@ export function quickFixes(uri: string, fixes: readonly QuickFix[], diagnostics:
         edit: { changes: { [uri]: [{ range: { start: { line: r.line - 1, character: r.column - 1 }, end: { line: r.endLine - 1, character: r.endColumn - 1 } }, newText: fix.newText }] } },
       });
     }
+  }
+  return actions;
+}
+
+/** "Ignore <RULE> on this line": adds the rule to the line's `# ane: ignore[...]` (or appends one). */
+export function ignoreActions(doc: TextDocument, diagnostics: readonly Diagnostic[]): CodeAction[] {
+  const actions: CodeAction[] = [];
+  const seen = new Set<string>();
+  for (const diagnostic of diagnostics) {
+    if (diagnostic.source !== DIAGNOSTIC_SOURCE || diagnostic.code === undefined) continue;
+    const rule = String(diagnostic.code);
+    const line = diagnostic.range.start.line;
+    if (seen.has(`${rule}:${line}`)) continue;
+    seen.add(`${rule}:${line}`);
+    const lineText = doc.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } }).replace(/\r?\n$/, '');
+    const e = ignoreEdit(lineText, rule);
+    actions.push({
+      title: `Ignore ${rule} on this line`,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [diagnostic],
+      edit: { changes: { [doc.uri]: [{ range: { start: { line, character: e.start }, end: { line, character: e.end } }, newText: e.newText }] } },
+    });
   }
   return actions;
 }

@@ -1,21 +1,43 @@
 // The ANE Lens language server: diagnostics, hovers and "▶ Run on ANE" code lenses for Python
 // documents. Analysis is debounced per document and results for a superseded version are dropped.
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  type CodeAction, CodeActionKind, type CodeLens, type Connection, type Hover, type InitializeResult,
-  TextDocumentSyncKind, TextDocuments,
+  type CodeAction, CodeActionKind, type CodeLens, type Connection, type Diagnostic, DiagnosticSeverity, type Hover,
+  type InitializeResult, TextDocumentSyncKind, TextDocuments,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_CHIP } from '../../../common/chips';
+import { applyConfig, clearConfigCache, disabledRules, loadConfigFor, type LoadedConfig } from '../config/projectConfig';
 import { analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
-import { hoverFor, quickFixes, runLenses, toDiagnostic } from './protocolViews';
+import { DIAGNOSTIC_SOURCE, hoverFor, ignoreActions, quickFixes, runLenses, toDiagnostic } from './protocolViews';
+import { TreeTracker } from './treeTracker';
 
-/** Delay after the last keystroke before re-analysing; short enough to feel live. */
-const CHANGE_DEBOUNCE_MS = 150;
+/**
+ * Delay before re-analysing after a large change (a paste, a formatter run, undo of many lines).
+ * Small edits (typing) are analysed on the next turn of the event loop: with incremental parsing a
+ * run costs a few milliseconds, so waiting would only add latency.
+ */
+const LARGE_CHANGE_DEBOUNCE_MS = 150;
+const SMALL_CHANGE_CHARS = 256;
 
 interface Cached { version: number; analysis: PythonAnalysis }
 
 export function startServer(connection: Connection): void {
-  const documents = new TextDocuments(TextDocument);
+  const trees = new TreeTracker();
+  /** Size of the content changes since the last analysis per document (chars inserted + removed). */
+  const pendingChange = new Map<string, number>();
+  const documents = new TextDocuments<TextDocument>({
+    create: (uri, languageId, version, content) => {
+      trees.forget(uri);
+      return TextDocument.create(uri, languageId, version, content);
+    },
+    update: (document, changes, version) => {
+      // Mirror every edit onto the document's last syntax tree, so the next parse is incremental.
+      const updated = trees.applyChanges(document, changes, version);
+      pendingChange.set(document.uri, (pendingChange.get(document.uri) ?? 0) + changes.reduce((n, c) => n + c.text.length + ('range' in c ? (c.rangeLength ?? 1) : Infinity), 0));
+      return updated;
+    },
+  });
   const cache = new Map<string, Cached>();
   const timers = new Map<string, NodeJS.Timeout>();
   const chipByUri = new Map<string, string>();
@@ -61,21 +83,83 @@ export function startServer(connection: Connection): void {
     return chip;
   }
 
+  /** pyproject.toml URIs we published config problems for (so fixed files get their diagnostics cleared). */
+  const configDiagnostics = new Set<string>();
+
+  /** The `[tool.ane-lens]` config for a document (file: URIs only), publishing its problems on pyproject.toml. */
+  function configFor(uri: string): LoadedConfig {
+    if (!uri.startsWith('file:')) return { config: {}, problems: [] };
+    let loaded: LoadedConfig;
+    try {
+      loaded = loadConfigFor(fileURLToPath(uri));
+    } catch (error) {
+      logError('reading pyproject.toml', error);
+      return { config: {}, problems: [] };
+    }
+    if (loaded.file) {
+      const configUri = pathToFileURL(loaded.file).href;
+      if (loaded.problems.length > 0 || configDiagnostics.has(configUri)) {
+        const diagnostics: Diagnostic[] = loaded.problems.map((p) => ({
+          range: { start: { line: p.line - 1, character: p.column - 1 }, end: { line: p.endLine - 1, character: p.endColumn - 1 } },
+          severity: p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+          source: DIAGNOSTIC_SOURCE,
+          code: 'ANE-CONFIG',
+          message: p.message,
+        }));
+        if (diagnostics.length > 0) configDiagnostics.add(configUri);
+        else configDiagnostics.delete(configUri);
+        void connection.sendDiagnostics({ uri: configUri, diagnostics }).catch(() => undefined);
+      }
+    }
+    return loaded;
+  }
+
   /** Analyses the current version of a document (or returns the cached result for that version). */
   async function analysisFor(doc: TextDocument): Promise<PythonAnalysis> {
     const hit = cache.get(doc.uri);
     if (hit && hit.version === doc.version) return hit.analysis;
+    const chipSetting = await chipFor(doc.uri);
+    const loaded = configFor(doc.uri);
+    // Take text, version and the edited old tree together, right before the (synchronous) parse.
     const version = doc.version;
     const text = doc.getText();
-    const chip = await chipFor(doc.uri);
-    const analysis = await analyzePythonDocument(text, doc.uri, {
-      chip,
-      onRuleError: (rule, error) => logError(`rule ${rule} on ${doc.uri}`, error),
-    });
+    const oldTree = trees.treeFor(doc.uri, version);
+    let analysis: PythonAnalysis;
+    try {
+      analysis = await analyzePythonDocument(text, doc.uri, {
+        // The project's pyproject.toml names the target chip for everyone; the editor setting is the fallback.
+        chip: loaded.config.chip ?? chipSetting,
+        skipRules: disabledRules(loaded),
+        onRuleError: (rule, error) => logError(`rule ${rule} on ${doc.uri}`, error),
+        ...(oldTree ? { oldTree } : {}),
+        keepTree: true,
+      });
+    } catch (error) {
+      trees.forget(doc.uri);
+      throw error;
+    }
+    trees.store(doc.uri, analysis.tree!, version, documents.get(doc.uri)?.version);
+    delete analysis.tree;
+    pendingChange.delete(doc.uri);
+    analysis = withConfig(analysis, loaded, doc.uri);
     // Only keep it if nothing newer was cached meanwhile.
     const current = cache.get(doc.uri);
     if (!current || current.version <= version) cache.set(doc.uri, { version, analysis });
     return analysis;
+  }
+
+  /** Applies select/ignore/per-file-ignores/severity to findings, keeping fixes attached to their findings. */
+  function withConfig(analysis: PythonAnalysis, loaded: LoadedConfig, uri: string): PythonAnalysis {
+    if (!loaded.file || !uri.startsWith('file:')) return analysis;
+    const tagged = analysis.findings.map((f, i) => ({ ...f, file: String(i) }));
+    const kept = applyConfig(tagged, loaded, fileURLToPath(uri));
+    const byIndex = new Map(kept.map((k) => [Number(k.file), { ...k, file: analysis.findings[Number(k.file)]!.file }]));
+    const findings = [...byIndex.values()];
+    const fixes = analysis.fixes.flatMap((fx) => {
+      const f = byIndex.get(analysis.findings.indexOf(fx.finding));
+      return f ? [{ ...fx, finding: f }] : [];
+    });
+    return { ...analysis, findings, fixes };
   }
 
   async function validate(uri: string): Promise<void> {
@@ -98,6 +182,8 @@ export function startServer(connection: Connection): void {
   function schedule(uri: string, delayMs: number): void {
     const pending = timers.get(uri);
     if (pending) clearTimeout(pending);
+    // setTimeout(0) still lets notifications already received (a burst of keystrokes) update the
+    // document first, so one run covers them all.
     timers.set(uri, setTimeout(() => {
       timers.delete(uri);
       void validate(uri);
@@ -117,9 +203,17 @@ export function startServer(connection: Connection): void {
         hoverProvider: true,
         codeLensProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        workspace: { workspaceFolders: { supported: true } },
       },
       serverInfo: { name: 'ANE Lens', version: '0.1.0' },
     };
+  });
+
+  // A pyproject.toml changed on disk (when the client watches it): re-read configs, re-check everything.
+  connection.onDidChangeWatchedFiles(() => {
+    clearConfigCache();
+    cache.clear();
+    for (const doc of documents.all()) if (isPython(doc)) schedule(doc.uri, 0);
   });
 
   connection.onDidChangeConfiguration((params) => {
@@ -133,7 +227,9 @@ export function startServer(connection: Connection): void {
   // TextDocuments reports the open as a content change too; the first run of a document goes out at
   // once, later edits are debounced.
   documents.onDidChangeContent((e) => {
-    if (isPython(e.document)) schedule(e.document.uri, cache.has(e.document.uri) ? CHANGE_DEBOUNCE_MS : 0);
+    if (!isPython(e.document)) return;
+    const size = pendingChange.get(e.document.uri) ?? 0;
+    schedule(e.document.uri, cache.has(e.document.uri) && size > SMALL_CHANGE_CHARS ? LARGE_CHANGE_DEBOUNCE_MS : 0);
   });
   documents.onDidClose((e) => {
     const uri = e.document.uri;
@@ -142,6 +238,8 @@ export function startServer(connection: Connection): void {
     timers.delete(uri);
     cache.delete(uri);
     chipByUri.delete(uri);
+    trees.forget(uri);
+    pendingChange.delete(uri);
     if (!shuttingDown) void connection.sendDiagnostics({ uri, diagnostics: [] }).catch(() => undefined);
   });
 
@@ -164,7 +262,7 @@ export function startServer(connection: Connection): void {
     if (!doc || !isPython(doc)) return [];
     if (params.context.only && !params.context.only.some((k) => k === CodeActionKind.QuickFix || k === 'quickfix')) return [];
     const analysis = await analysisFor(doc);
-    return quickFixes(doc.uri, analysis.fixes, params.context.diagnostics);
+    return [...quickFixes(doc.uri, analysis.fixes, params.context.diagnostics), ...ignoreActions(doc, params.context.diagnostics)];
   }));
 
   connection.onShutdown(() => {
@@ -172,6 +270,7 @@ export function startServer(connection: Connection): void {
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
     cache.clear();
+    trees.clear();
   });
 
   documents.listen(connection);
