@@ -9,6 +9,11 @@ uint16_t floatToHalf(float f) {
   std::memcpy(&x, &f, 4);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
   const uint32_t a = x & 0x7fffffffu;
+  if (a >= 0x38800000u && a < 0x477ff000u) {
+    // Normal half: rebias the exponent (127 → 15) and round the 13 dropped bits to nearest even by adding
+    // 0xfff plus the kept LSB before truncating; a carry into the exponent is still the right answer.
+    return sign | static_cast<uint16_t>((a - 0x38000000u + 0x0fffu + ((a >> 13) & 1u)) >> 13);
+  }
   if (a >= 0x7f800000u) {
     if (a > 0x7f800000u) return sign | 0x7e00 | static_cast<uint16_t>((a >> 13) & 0x3ff);  // quiet NaN, payload kept
     return sign | 0x7c00;
@@ -16,22 +21,16 @@ uint16_t floatToHalf(float f) {
   // 65520 (0x477ff000) is halfway between 65504, the largest half, and 65536: the tie goes to the even
   // neighbour, which is the overflow to infinity.
   if (a >= 0x477ff000u) return sign | 0x7c00;
-  if (a < 0x38800000u) {
-    // Below 2^-14: a subnormal half, counted in units of 2^-24.
-    const uint32_t exp = a >> 23;
-    if (exp < 102) return sign;  // < 2^-25: rounds to zero (2^-25 itself ties to even zero, handled below)
-    const uint32_t mant = (a & 0x7fffff) | 0x800000;
-    const uint32_t shift = 126 - exp;  // 14..24
-    uint32_t q = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1);
-    const uint32_t halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (q & 1))) q++;
-    return sign | static_cast<uint16_t>(q);  // q == 0x400 is the smallest normal, encoded correctly
-  }
-  uint32_t h = (a - 0x38000000u) >> 13;  // rebias the exponent from 127 to 15
-  const uint32_t rem = a & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;  // a carry into the exponent is still correct
-  return sign | static_cast<uint16_t>(h);
+  // Below 2^-14: a subnormal half, counted in units of 2^-24.
+  const uint32_t exp = a >> 23;
+  if (exp < 102) return sign;  // < 2^-25: rounds to zero (2^-25 itself ties to even zero, handled below)
+  const uint32_t mant = (a & 0x7fffff) | 0x800000;
+  const uint32_t shift = 126 - exp;  // 14..24
+  uint32_t q = mant >> shift;
+  const uint32_t rem = mant & ((1u << shift) - 1);
+  const uint32_t halfway = 1u << (shift - 1);
+  if (rem > halfway || (rem == halfway && (q & 1))) q++;
+  return sign | static_cast<uint16_t>(q);  // q == 0x400 is the smallest normal, encoded correctly
 }
 
 float halfToFloat(uint16_t h) {

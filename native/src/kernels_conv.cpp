@@ -77,7 +77,38 @@ ConvParams convParams(const OpNode& op, const Shape& x, const Shape& w) {
 // Keeps one im2col band under ~16 MiB whatever the image size.
 constexpr int64_t kColLimit = 4 << 20;
 
+// Depthwise (one input and one output channel per group): im2col would build a kH·kW × P matrix for a
+// single output row, so accumulate shifted input rows straight into the output plane instead.
+void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
+  const int64_t P = p.Ho * p.Wo;
+  for (int64_t n = 0; n < p.N; n++)
+    for (int64_t c = 0; c < p.C; c++) {
+      const float* plane = x + (n * p.C + c) * p.H * p.W;
+      const float* wc = w + c * p.kH * p.kW;
+      float* out = o + (n * p.C + c) * P;
+      std::fill(out, out + P, 0.0f);
+      for (int64_t kh = 0; kh < p.kH; kh++)
+        for (int64_t kw = 0; kw < p.kW; kw++) {
+          const float wv = wc[kh * p.kW + kw];
+          const int64_t off = kw * p.dW - p.pl;
+          // Output columns whose input column ow·sW + off lies inside [0, W).
+          const int64_t lo = off >= 0 ? 0 : (-off + p.sW - 1) / p.sW;
+          const int64_t hi = std::min(p.Wo, p.W - off <= 0 ? 0 : (p.W - off - 1) / p.sW + 1);
+          for (int64_t oh = 0; oh < p.Ho; oh++) {
+            const int64_t ih = oh * p.sH - p.pt + kh * p.dH;
+            if (ih < 0 || ih >= p.H) continue;
+            const float* __restrict row = plane + ih * p.W;
+            float* __restrict dst = out + oh * p.Wo;
+            if (p.sW == 1) for (int64_t ow = lo; ow < hi; ow++) dst[ow] += wv * row[ow + off];
+            else for (int64_t ow = lo; ow < hi; ow++) dst[ow] += wv * row[ow * p.sW + off];
+          }
+        }
+    }
+}
+
 }  // namespace
+
+static void convGemm(const ConvParams& p, const float* x, const float* w, float* o);
 
 std::vector<Shape> convShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
@@ -94,15 +125,29 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& w = needInput(op, in, 1, "weight");
   const Tensor* bias = optInput(in, 2);
   const ConvParams p = convParams(op, x.shape, w.shape);
+  if (p.groups == p.C && p.Cout == p.C && p.cg == 1) {
+    depthwise(p, x.data.data(), w.data.data(), out[0].data.data());
+  } else {
+    convGemm(p, x.data.data(), w.data.data(), out[0].data.data());
+  }
+  if (bias)
+    for (int64_t n = 0; n < p.N; n++)
+      for (int64_t co = 0; co < p.Cout; co++) {
+        float* plane = out[0].data.data() + (n * p.Cout + co) * p.Ho * p.Wo;
+        const float b = bias->data[co];
+        for (int64_t i = 0; i < p.Ho * p.Wo; i++) plane[i] += b;
+      }
+}
+
+static void convGemm(const ConvParams& p, const float* xd, const float* wd, float* o) {
   const int64_t P = p.Ho * p.Wo, K = p.cg * p.kH * p.kW, Mg = p.Cout / p.groups;
   const bool direct = p.kH == 1 && p.kW == 1 && p.sH == 1 && p.sW == 1 && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
   const int64_t rowsPerBand = std::max<int64_t>(1, std::min<int64_t>(p.Ho, kColLimit / std::max<int64_t>(1, K * p.Wo)));
   std::vector<float> col(direct ? 0 : static_cast<size_t>(K * rowsPerBand * p.Wo));
-  float* o = out[0].data.data();
   for (int64_t n = 0; n < p.N; n++) {
     for (int64_t g = 0; g < p.groups; g++) {
-      const float* wg = w.data.data() + g * Mg * K;
-      const float* xg = x.data.data() + (n * p.C + g * p.cg) * p.H * p.W;
+      const float* wg = wd + g * Mg * K;
+      const float* xg = xd + (n * p.C + g * p.cg) * p.H * p.W;
       float* og = o + (n * p.Cout + g * Mg) * P;
       if (direct) {
         gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P);
@@ -144,13 +189,6 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       }
     }
   }
-  if (bias)
-    for (int64_t n = 0; n < p.N; n++)
-      for (int64_t co = 0; co < p.Cout; co++) {
-        float* plane = o + (n * p.Cout + co) * P;
-        const float b = bias->data[co];
-        for (int64_t i = 0; i < P; i++) plane[i] += b;
-      }
 }
 
 }  // namespace ane
