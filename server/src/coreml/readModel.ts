@@ -1,0 +1,48 @@
+// One entry for every model format the project reads: ONNX (.onnx), Core ML (.mlmodel, .mlpackage
+// folder or its Manifest.json), compiled MIL text (model.mil or an .mlmodelc folder). Dispatches by name
+// and, for folders, by content.
+import { statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
+import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult } from './readCoreml';
+
+export type ModelKind = 'onnx' | 'mlmodel' | 'mlpackage' | 'mil';
+
+/** The model kind a path names, or undefined when it is not a model file the project reads. */
+export function modelKindOf(path: string): ModelKind | undefined {
+  const name = basename(path.replace(/[\\/]+$/, '')).toLowerCase();
+  const ext = extname(name);
+  if (ext === '.onnx') return 'onnx';
+  if (ext === '.mlmodel') return 'mlmodel';
+  if (ext === '.mlpackage') return 'mlpackage';
+  if (name === 'manifest.json') {
+    try {
+      if (statSync(join(path, '..', 'Data')).isDirectory()) return 'mlpackage';
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+  if (ext === '.mil' || ext === '.mlmodelc') return 'mil';
+  return undefined;
+}
+
+export function readModelFile(path: string): ModelReadResult {
+  const kind = modelKindOf(path);
+  switch (kind) {
+    case 'onnx': {
+      const { graph, weights } = readOnnxFile(path);
+      const histogram: Record<string, number> = {};
+      for (const op of graph.ops) histogram[op.originalOp] = (histogram[op.originalOp] ?? 0) + 1;
+      return {
+        graph, weights,
+        details: { modelType: 'onnx', histogram, sourceOps: graph.ops.length, views: [], blockOutputs: {}, updatable: false, weightFiles: [], checkedBlobs: 0 },
+      };
+    }
+    case 'mlmodel': return readMlmodelFile(path);
+    case 'mlpackage': return readMlpackage(path);
+    case 'mil': return readMilText(path);
+    default:
+      throw new ModelReadError(path, 'not a model file ANE Lens reads (.onnx, .mlmodel, .mlpackage, model.mil, .mlmodelc)');
+  }
+}

@@ -1,0 +1,100 @@
+// Checks the blob-backed constants of an ML program against their weight files (MIL blob storage v2,
+// ../shared/docs/coreml-format.md §2.3) without reading the weights: 64 bytes of header per file and 64
+// bytes of metadata per blob, read with positioned reads, so a 2 GB weight.bin costs a few kilobytes.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { ModelReadError } from '../onnx/readOnnx';
+
+const SENTINEL = 0xdeadbeef;
+const HEADER_BYTES = 64;
+const METADATA_BYTES = 64;
+const MODEL_PATH = '@model_path/';
+
+export interface BlobRef { constName: string; fileName: string; offset: number }
+
+export interface BlobCheck {
+  /** Weight files that exist and were validated. */
+  files: string[];
+  /** Blob references checked. */
+  blobs: number;
+  warnings: string[];
+}
+
+/** The file a BlobFileValue names, inside the spec's folder; refuses anything that leaves it. */
+export function blobPath(specFile: string, modelDir: string, fileName: string): string {
+  if (!fileName.startsWith(MODEL_PATH)) {
+    throw new ModelReadError(specFile, `weight file "${fileName}" must start with ${MODEL_PATH}`);
+  }
+  const rel = fileName.slice(MODEL_PATH.length);
+  if (!rel || isAbsolute(rel) || rel.includes('\0') || rel.split(/[\\/]/).includes('..')) {
+    throw new ModelReadError(specFile, `weight file "${fileName}" leaves the model package`);
+  }
+  const full = resolve(modelDir, rel);
+  const back = relative(modelDir, full);
+  if (back.startsWith('..') || isAbsolute(back)) throw new ModelReadError(specFile, `weight file "${fileName}" leaves the model package`);
+  return full;
+}
+
+export function checkBlobs(specFile: string, modelDir: string, refs: BlobRef[]): BlobCheck {
+  const result: BlobCheck = { files: [], blobs: 0, warnings: [] };
+  const byFile = new Map<string, BlobRef[]>();
+  for (const r of refs) {
+    const path = blobPath(specFile, modelDir, r.fileName);
+    const list = byFile.get(path) ?? [];
+    list.push(r);
+    byFile.set(path, list);
+  }
+  for (const [path, list] of byFile) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        result.warnings.push(`weights missing: ${relative(modelDir, path)} is not in the package, so ${list.length} weight constant(s) (e.g. "${list[0]!.constName}") cannot be checked; the model's ops are analysed without them, but it cannot run`);
+        continue;
+      }
+      throw new ModelReadError(path, `cannot open weight file: ${code ?? (e as Error).message}`);
+    }
+    try {
+      checkFile(path, fd, list);
+      result.files.push(path);
+      result.blobs += list.length;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return result;
+}
+
+function checkFile(path: string, fd: number, refs: BlobRef[]): void {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.alloc(HEADER_BYTES);
+  if (size < HEADER_BYTES || readSync(fd, buf, 0, HEADER_BYTES, 0) !== HEADER_BYTES) {
+    throw new ModelReadError(path, `weight file is ${size} bytes, shorter than its ${HEADER_BYTES}-byte header`);
+  }
+  const version = buf.readUInt32LE(4);
+  if (version !== 2) throw new ModelReadError(path, `weight file has storage version ${version}; only version 2 (MIL blob storage) is known`);
+  for (const r of refs) {
+    if (!Number.isSafeInteger(r.offset) || r.offset < HEADER_BYTES || r.offset + METADATA_BYTES > size) {
+      throw new ModelReadError(path, `const "${r.constName}": blob offset ${r.offset} is outside the ${size}-byte weight file`);
+    }
+    if (readSync(fd, buf, 0, METADATA_BYTES, r.offset) !== METADATA_BYTES) {
+      throw new ModelReadError(path, `const "${r.constName}": cannot read blob metadata at offset ${r.offset}`);
+    }
+    const sentinel = buf.readUInt32LE(0);
+    if (sentinel !== SENTINEL) {
+      throw new ModelReadError(path, `const "${r.constName}": no blob at offset ${r.offset} (sentinel 0x${sentinel.toString(16)}, expected 0xdeadbeef)`);
+    }
+    const dataSize = Number(buf.readBigUInt64LE(8));
+    const dataOffset = Number(buf.readBigUInt64LE(16));
+    if (!Number.isSafeInteger(dataOffset) || !Number.isSafeInteger(dataSize) || dataOffset < r.offset + METADATA_BYTES || dataOffset + dataSize > size) {
+      throw new ModelReadError(path, `const "${r.constName}": blob data (${dataSize} bytes at offset ${dataOffset}) runs past the end of the ${size}-byte weight file`);
+    }
+  }
+}
+
+/** Join a package-relative path for messages. */
+export function packageRelative(pkg: string, path: string): string {
+  return join('.', relative(pkg, path));
+}
