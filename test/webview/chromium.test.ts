@@ -26,24 +26,23 @@ test('webview in Chromium: strict CSP holds, 10,000 layers window and scroll', {
       if (url === `${ORIGIN}/`) return route.fulfill({ contentType: 'text/html', body: html });
       return route.abort();
     });
-    await page.addInitScript(() => {
-      const w = window as unknown as Record<string, unknown>;
-      const posted: unknown[] = [];
-      const violations: string[] = [];
-      w.__posted = posted;
-      w.__violations = violations;
-      document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
-      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => undefined, setState: () => undefined });
-    });
+    // Scripts run in the page are passed as source text: the test bundle is built with keepNames,
+    // whose __name() helper does not exist in the page.
+    await page.addInitScript({ content: `
+      window.__posted = [];
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => undefined });
+    ` });
     await page.goto(`${ORIGIN}/`);
-    await page.waitForFunction(() => ((window as unknown as { __posted: unknown[] }).__posted).length === 1);
+    await page.waitForFunction('window.__posted.length === 1');
 
-    const rendered = await page.evaluate((count) => {
+    const rendered = await page.evaluate(`(() => {
       const layers = [];
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < 10000; i++) {
         const cpu = i % 97 === 0;
         layers.push({
-          name: `layer_${i}`, op: cpu ? 'lstm' : 'conv', device: cpu ? 'cpu' : 'ane', ...(cpu ? { reason: 'no ANE path', rule: 'ANE026' } : {}),
+          name: 'layer_' + i, op: cpu ? 'lstm' : 'conv', device: cpu ? 'cpu' : 'ane', ...(cpu ? { reason: 'no ANE path', rule: 'ANE026' } : {}),
           estMs: 0.001 * ((i % 13) + 1), flops: 1, bytes: 1, source: { file: '/m.py', line: i + 1 },
           numerics: { maxAbsError: 1e-3, maxRelError: 1e-3, infCount: 0, nanCount: 0 },
         });
@@ -55,25 +54,25 @@ test('webview in Chromium: strict CSP holds, 10,000 layers window and scroll', {
       const t0 = performance.now();
       window.dispatchEvent(new MessageEvent('message', { data: { type: 'report', title: 'big', report } }));
       return { ms: performance.now() - t0, rows: document.querySelectorAll('tr.layer').length };
-    }, 10_000);
+    })()`) as { ms: number; rows: number };
     assert.ok(rendered.rows > 10 && rendered.rows < 120, `rows in the DOM: ${rendered.rows}`);
 
-    const scrolled = await page.evaluate(async () => {
-      const wrap = document.querySelector('.table-wrap') as HTMLElement;
+    const scrolled = await page.evaluate(`(async () => {
+      const wrap = document.querySelector('.table-wrap');
       wrap.scrollTop = 5000 * 24;
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      const indices = [...document.querySelectorAll<HTMLElement>('tr.layer')].map((r) => Number(r.dataset.layerIndex));
-      return { clientHeight: wrap.clientHeight, first: indices[0], last: indices.at(-1)!, rows: indices.length };
-    });
+      const indices = [...document.querySelectorAll('tr.layer')].map((r) => Number(r.dataset.layerIndex));
+      return { clientHeight: wrap.clientHeight, first: indices[0], last: indices[indices.length - 1], rows: indices.length };
+    })()`) as { clientHeight: number; first: number; last: number; rows: number };
     assert.ok(scrolled.clientHeight > 100, 'the table has real layout height');
     assert.ok(scrolled.first <= 5000 && scrolled.last >= 5000 + Math.floor(scrolled.clientHeight / 24) - 2, JSON.stringify(scrolled));
 
-    const state = await page.evaluate(() => ({
-      violations: (window as unknown as { __violations: string[] }).__violations,
+    const state = await page.evaluate(`({
+      violations: window.__violations,
       adopted: document.adoptedStyleSheets.length,
-      rowHeight: getComputedStyle(document.querySelector('tr.layer')!).height,
+      rowHeight: getComputedStyle(document.querySelector('tr.layer')).height,
       badgeRendered: !!document.querySelector('vscode-badge')?.shadowRoot,
-    }));
+    })`) as { violations: string[]; adopted: number; rowHeight: string; badgeRendered: boolean };
     assert.deepEqual(state.violations, [], 'no CSP violations');
     assert.ok(state.adopted >= 1, 'panel styles adopted');
     assert.equal(state.rowHeight, '24px', 'panel styles applied under style-src without unsafe-inline');

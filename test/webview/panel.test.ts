@@ -157,6 +157,7 @@ test('webview: summary, windowed rows and revealLayer for a 5,000-layer report',
     wrap.scrollTop = 0;
     timeHeader.click();
     assert.equal(rows(h)[0].dataset.layerIndex, String(LSTM_INDEX));
+    assert.equal(timeHeader.parentElement?.getAttribute('aria-sort'), 'descending');
 
     // The filter keeps only layers off the ANE.
     const filter = h.document.querySelector('input[type="checkbox"]') as unknown as HTMLInputElement;

@@ -66,6 +66,7 @@ export class LayerTable {
       th.scope = 'col';
       if (col.numeric) th.className = 'num';
       if (col.sort) {
+        th.dataset.sort = col.sort;
         const button = doc.createElement('button');
         button.textContent = col.label;
         button.title = col.sort === 'time' ? 'Sort by estimated time, slowest first' : 'Sort in graph order';
@@ -123,6 +124,10 @@ export class LayerTable {
     if (this.offAneOnly) view = view.filter((i) => layers[i].device !== 'ane');
     if (this.sort === 'time') view.sort((a, b) => layers[b].estMs - layers[a].estMs || a - b);
     this.view = view;
+    for (const th of this.table.querySelectorAll<HTMLTableCellElement>('th[data-sort]')) {
+      // Graph order reads as ascending '#'; time order is slowest first.
+      th.setAttribute('aria-sort', th.dataset.sort === this.sort ? (this.sort === 'time' ? 'descending' : 'ascending') : 'none');
+    }
     this.active = Math.min(this.active, Math.max(0, view.length - 1));
     this.table.setAttribute('aria-rowcount', String(view.length + 1));
     this.start = this.end = -1;
