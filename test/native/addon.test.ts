@@ -183,6 +183,49 @@ test('fp16 rounding: 65504 is the max, 65520 overflows, 1e-8 flushes to 0, ties 
   assert.equal(result.firstOverflowLayer, 'id');
 });
 
+/** Nearest binary16 value of a float32 (ties to even, overflow to ±inf), computed in float64. */
+function referenceHalf(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const a = Math.abs(v);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (Math.max(e, -14) - 10);
+  const q = a / ulp; // exact: a is a float32 and ulp a power of two
+  let r = Math.floor(q);
+  const frac = q - r;
+  if (frac > 0.5 || (frac === 0.5 && r % 2 === 1)) r++;
+  const out = r * ulp;
+  return Math.sign(v) * (out > 65504 ? Infinity : out);
+}
+
+test('fp16 rounding matches a float64 reference on 200k random float32 bit patterns', { skip: missing }, () => {
+  const n = 200_000;
+  const bits = new Uint32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    // Exponents concentrated around the half range (2^-30 .. 2^20) so subnormals, ties and overflow all occur.
+    const exp = 97 + (s % 51);
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const mant = i % 7 === 0 ? (s & 0x7fe000) | 0x1000 : s & 0x7fffff; // every 7th value sits exactly on a tie
+    bits[i] = ((i & 1) << 31) | (exp << 23) | mant;
+  }
+  const values = new Float32Array(bits.buffer);
+  const g = new GraphBuilder().input('x', [n]).op({ name: 'id', op: 'identity', inputs: ['x'], outputs: [['y', [n]]] });
+  const { outputs } = runGraph(A(), g.build(['y']), { x: values });
+  let mismatches = 0;
+  let first = '';
+  for (let i = 0; i < n; i++) {
+    const want = referenceHalf(values[i]);
+    if (!Object.is(outputs.y.fp16[i], want)) {
+      if (!first) first = `${values[i]} -> ${outputs.y.fp16[i]}, want ${want}`;
+      mismatches++;
+    }
+  }
+  assert.equal(mismatches, 0, first);
+});
+
 test('overflow: mul by 1e3 twice reports the second mul as the first overflow layer', { skip: missing }, () => {
   const g = new GraphBuilder().input('x', [1, 4]).constant('k', [1], [1000])
     .op({ name: 'scale1', op: 'mul', inputs: ['x', 'k'], outputs: [['a', [1, 4]]] })
