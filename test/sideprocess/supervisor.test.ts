@@ -70,6 +70,14 @@ describe('crash and restart', { timeout: 60_000 }, () => {
     assert.equal(report.layers.length, 4);
   });
 
+  test('concurrent first requests share one process start', async (t) => {
+    const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
+    t.after(() => client.dispose());
+    const pings = await Promise.all([client.ping(), client.ping(), client.start().then(() => client.ping())]);
+    assert.equal(new Set(pings.map((p) => p.pid)).size, 1);
+    assert.match(pings[0].addon, /^ane_native /);
+  });
+
   test('without ANE_LENS_TEST_HOOKS=1 the crash hook is refused and the process lives on', async (t) => {
     const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
     t.after(() => client.dispose());
