@@ -1,54 +1,83 @@
 // A cache-blocked single-thread GEMM and the ops built on it (linear, matmul; conv uses it too).
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels.hpp"
 
 namespace ane {
 
 namespace {
-// A 4-row strip of C (4×kNB floats = 4 KiB) stays in L1 while a kNB-wide panel of B streams through:
-// each B element loaded feeds four multiply-adds.
-constexpr int64_t kNB = 256;
-constexpr int64_t kKB = 128;
+// Packed, register-blocked GEMM. B is packed per (K block × N block) into 8-column panels and A per
+// 4-row strip, so the micro-kernel streams both contiguously and keeps a 4×8 tile of C in registers for
+// a whole K block. GCC/Clang vector extensions give SSE on x86-64 and NEON on arm64 without intrinsics.
+typedef float v4 __attribute__((vector_size(16)));
 
-inline void strip4(int64_t kn, int64_t jn, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
-  float* __restrict c0 = C;
-  float* __restrict c1 = C + ldc;
-  float* __restrict c2 = C + 2 * ldc;
-  float* __restrict c3 = C + 3 * ldc;
-  for (int64_t k = 0; k < kn; k++) {
-    const float a0 = A[k], a1 = A[lda + k], a2 = A[2 * lda + k], a3 = A[3 * lda + k];
-    const float* __restrict b = B + k * ldb;
-    for (int64_t j = 0; j < jn; j++) {
-      const float bj = b[j];
-      c0[j] += a0 * bj;
-      c1[j] += a1 * bj;
-      c2[j] += a2 * bj;
-      c3[j] += a3 * bj;
-    }
-  }
+constexpr int64_t kMR = 4;    // rows of the register tile
+constexpr int64_t kNR = 8;    // columns of the register tile (two v4)
+constexpr int64_t kKC = 256;  // K block: a packed B panel (kKC × 8 floats = 8 KiB) stays in L1
+constexpr int64_t kNC = 256;  // N block: the packed B block (256 KiB) stays in L2
+
+inline v4 load4(const float* p) {
+  v4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
-inline void strip1(int64_t kn, int64_t jn, const float* A, const float* B, int64_t ldb, float* C) {
-  float* __restrict c0 = C;
+inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
+
+// C[0:rows, 0:cols] += Ap(kn × 4) · Bp(kn × 8).
+void micro(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  v4 c00 = {0, 0, 0, 0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int64_t k = 0; k < kn; k++) {
-    const float a0 = A[k];
-    const float* __restrict b = B + k * ldb;
-    for (int64_t j = 0; j < jn; j++) c0[j] += a0 * b[j];
+    const v4 b0 = load4(bp + k * kNR), b1 = load4(bp + k * kNR + 4);
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c01 += a[0] * b1;
+    c10 += a[1] * b0; c11 += a[1] * b1;
+    c20 += a[2] * b0; c21 += a[2] * b1;
+    c30 += a[3] * b0; c31 += a[3] * b1;
+  }
+  const v4 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = c + r * ldc;
+    if (cols == kNR) {
+      store4(row, load4(row) + acc[r][0]);
+      store4(row + 4, load4(row + 4) + acc[r][1]);
+    } else {
+      float tmp[kNR];
+      store4(tmp, acc[r][0]);
+      store4(tmp + 4, acc[r][1]);
+      for (int64_t j = 0; j < cols; j++) row[j] += tmp[j];
+    }
   }
 }
 }  // namespace
 
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
-  for (int64_t j0 = 0; j0 < N; j0 += kNB) {
-    const int64_t jn = std::min(kNB, N - j0);
-    for (int64_t k0 = 0; k0 < K; k0 += kKB) {
-      const int64_t kn = std::min(kKB, K - k0);
-      int64_t i = 0;
-      for (; i + 4 <= M; i += 4) strip4(kn, jn, A + i * lda + k0, lda, B + k0 * ldb + j0, ldb, C + i * ldc + j0, ldc);
-      for (; i < M; i++) strip1(kn, jn, A + i * lda + k0, B + k0 * ldb + j0, ldb, C + i * ldc + j0);
+  if (M == 0 || N == 0 || K == 0) return;
+  std::vector<float> bp(static_cast<size_t>(kKC * ((std::min(kNC, N) + kNR - 1) / kNR) * kNR));
+  std::vector<float> ap(static_cast<size_t>(kKC * kMR));
+  for (int64_t j0 = 0; j0 < N; j0 += kNC) {
+    const int64_t jn = std::min(kNC, N - j0);
+    const int64_t panels = (jn + kNR - 1) / kNR;
+    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+      const int64_t kn = std::min(kKC, K - k0);
+      for (int64_t p = 0; p < panels; p++) {
+        float* dst = bp.data() + p * kn * kNR;
+        const int64_t cols = std::min(kNR, jn - p * kNR);
+        for (int64_t k = 0; k < kn; k++) {
+          const float* src = B + (k0 + k) * ldb + j0 + p * kNR;
+          for (int64_t j = 0; j < kNR; j++) dst[k * kNR + j] = j < cols ? src[j] : 0.0f;
+        }
+      }
+      for (int64_t i0 = 0; i0 < M; i0 += kMR) {
+        const int64_t rows = std::min(kMR, M - i0);
+        for (int64_t k = 0; k < kn; k++)
+          for (int64_t r = 0; r < kMR; r++) ap[k * kMR + r] = r < rows ? A[(i0 + r) * lda + k0 + k] : 0.0f;
+        for (int64_t p = 0; p < panels; p++)
+          micro(kn, ap.data(), bp.data() + p * kn * kNR, C + i0 * ldc + j0 + p * kNR, ldc, rows, std::min(kNR, jn - p * kNR));
+      }
     }
   }
 }
