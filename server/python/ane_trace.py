@@ -596,7 +596,8 @@ class FxConverter:
         torch = self.torch
         result = self.values.get(node)
         if node.op == 'get_attr':
-            self.env[node] = Value(result) if not isinstance(result, torch.Tensor) else Value(result)
+            # Parameters and buffers read in forward: materialized as constants where a tensor is consumed.
+            self.env[node] = Value(result)
             return
         dynamic = self.is_dynamic(node)
         if not dynamic or not contains_tensor(torch, result):
@@ -1376,7 +1377,7 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
         scope = last[len('__module.'):] if last.startswith('__module.') else ''
         base = scope if scope else kind.split('::')[-1].strip('_') + f'_{counter[0]}'
         src = (module_source(model, scope, torch_dir) if scope else None) or source_of(n)
-        types = [(None if i == 0 else None, out_type(o) or ('fp32', [])) for i, o in enumerate(outs)]
+        types = [(None, out_type(o) or ('fp32', [])) for o in outs]
         tensor_ins = []
         op, attrs = 'unknown', {}
         try:
