@@ -8,11 +8,13 @@ import { decodePythonSource } from '../python/sourceText';
 import type { Finding } from '../../../common/findings';
 import { analyzePython } from '../python/analyzePython';
 import { readOnnxFile, ModelReadError } from '../onnx/readOnnx';
+import { modelKindOf } from '../coreml/readModel';
+import { loadModelView } from '../milview/modelView';
 import { placeGraph, placementSeverity } from '../placement/placeGraph';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage';
 
 const SKIP_DIRS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.env', '.tox', '.nox', '.mypy_cache', '.pytest_cache', 'site-packages']);
-const CHECKED_EXTENSIONS = new Set(['.py', '.onnx']);
+const CHECKED_EXTENSIONS = new Set(['.py', '.onnx', '.mlmodel', '.mil']);
 
 /** A folder is a virtual environment when it has pyvenv.cfg, whatever its name. */
 function isVenv(dir: string): boolean {
@@ -21,6 +23,11 @@ function isVenv(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+function isModelFolder(dir: string): boolean {
+  const kind = modelKindOf(dir);
+  return kind === 'mlpackage' || kind === 'mil';
 }
 
 /** The files to check, in a stable order; explicit files must exist and have a checked extension. */
@@ -37,7 +44,9 @@ export function collectFiles(paths: string[]): string[] {
     for (const e of entries) {
       const full = join(dir, e.name);
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !isVenv(full)) walk(full);
+        // .mlpackage / .mlmodelc folders are models, checked whole.
+        if (isModelFolder(full)) out.push(full);
+        else if (!SKIP_DIRS.has(e.name) && !isVenv(full)) walk(full);
       } else if (e.isFile() && CHECKED_EXTENSIONS.has(extname(e.name).toLowerCase())) {
         out.push(full);
       }
@@ -50,9 +59,11 @@ export function collectFiles(paths: string[]): string[] {
     } catch {
       throw new UsageError(`no such file or folder: ${p}`);
     }
-    if (st.isDirectory()) walk(p);
-    else if (CHECKED_EXTENSIONS.has(extname(p).toLowerCase())) out.push(p);
-    else throw new UsageError(`${p}: only .py files, .onnx models and folders can be checked`);
+    if (st.isDirectory()) {
+      if (isModelFolder(p)) out.push(p);
+      else walk(p);
+    } else if (CHECKED_EXTENSIONS.has(extname(p).toLowerCase()) || modelKindOf(p)) out.push(p);
+    else throw new UsageError(`${p}: only .py files, .onnx models and folders can be checked, and Core ML models (.mlmodel, .mlpackage, model.mil, .mlmodelc)`);
   }
   return [...new Set(out)];
 }
@@ -99,6 +110,15 @@ export async function checkFiles(files: string[], chip: ChipParams, overrides: C
       for (const p of loaded.problems) failures.push(`${loaded.file}:${p.line}:${p.column}: [tool.ane-lens] ${p.message}`);
     }
     const fileChip = !overrides.chip && loaded.config.chip ? findChip(loaded.config.chip) : chip;
+    const kind = modelKindOf(file);
+    if (kind && kind !== 'onnx') {
+      try {
+        findings.push(...loadModelView(file, fileChip).fileFindings);
+      } catch (e) {
+        failures.push(e instanceof ModelReadError ? e.message : `${file}: ${(e as Error).message}`);
+      }
+      continue;
+    }
     if (extname(file).toLowerCase() === '.onnx') {
       try {
         findings.push(...onnxFindings(file, fileChip));

@@ -5,6 +5,7 @@ import { findChip, DEFAULT_CHIP, UnknownChipError, type ChipParams } from '../..
 import { version } from '../../../package.json';
 import { SideProcessError } from '../../../native/host/supervisor';
 import { ModelReadError } from '../onnx/readOnnx';
+import { inspectModel } from './inspect';
 import { checkExitCode, checkFiles, collectFiles, formatFindingsText } from './check';
 import { matchesAnyRule } from '../config/projectConfig';
 import { toSarif } from './sarif';
@@ -38,6 +39,15 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
     // node's messages are multi-line and mention internals; keep the first line.
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
+}
+
+function inspect(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { format: { type: 'string' }, chip: { type: 'string' } });
+  const format = formatOf(values.format as string | undefined);
+  const chip = chipOf(values.chip as string | undefined);
+  if (positionals.length !== 1) throw new UsageError('inspect takes one model: .onnx, .mlmodel, .mlpackage, model.mil or .mlmodelc');
+  io.out(inspectModel(positionals[0]!, chip, format));
+  return EXIT_OK;
 }
 
 async function check(args: string[], io: Io): Promise<number> {
@@ -105,8 +115,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT_OK;
       case 'check': return await check(rest, io);
       case 'run': return await run(rest, io);
+      case 'inspect': return inspect(rest, io);
       default:
-        throw new UsageError(`unknown command "${command}" (commands: check, run; see --help)`);
+        throw new UsageError(`unknown command "${command}" (commands: check, run, inspect; see --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof ModelReadError) {

@@ -16,14 +16,18 @@ Usage:
   ane-lens run <model.onnx | file.py:ClassName> [--backend sim] [--chip ID]
                [--format text|json] [--python PATH] [--inputs [NAME=]FILE.npy ...]
                [--save-outputs DIR]
+  ane-lens inspect <model> [--chip ID] [--format text|json]
   ane-lens --help | --version
 
 check   Analyse Python sources (*.py; folders are searched, skipping .git, node_modules,
-        __pycache__ and virtual environments) and ONNX models (*.onnx).
+        __pycache__ and virtual environments) and models (*.onnx, *.mlmodel, *.mlpackage,
+        model.mil, *.mlmodelc); model findings are on the lines of the MIL view (see inspect).
         Exit 0 when clean (warnings and info only), 1 when any error is found.
 run     Run a graph on the simulated ANE and report placement, time and fp16 numerics per layer.
         A PyTorch class needs a "# ane: inputs=(1, 3, 224, 224)" pragma above it.
         Exit 0 after a run with every layer able to use the ANE, 1 when a layer cannot.
+inspect Read a model (.onnx, .mlmodel, .mlpackage, model.mil, .mlmodelc) and print its MIL view with
+        per-op placement for the chip, or JSON (docs/inspect.md).
 
 Options:
   --format text|json   output format (default text); check also takes sarif (SARIF 2.1.0)

@@ -182,7 +182,7 @@ function decodeSpec(file: string, bytes: Uint8Array): PbModel {
   try {
     return coremlModelType().decode(bytes) as unknown as PbModel;
   } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) throw new ModelReadError(file, 'messages are nested too deeply to be a Core ML model');
+    if ((e instanceof RangeError && /call stack/i.test(e.message)) || /max depth exceeded/i.test((e as Error).message)) throw new ModelReadError(file, 'messages are nested too deeply to be a Core ML model');
     throw new ModelReadError(file, `not a valid Core ML protobuf (${(e as Error).message})`);
   }
 }
