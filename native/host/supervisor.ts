@@ -2,6 +2,7 @@
 // It owns the child: spawns it, restarts it when it dies (with backoff and a per-minute cap), fails the
 // requests a dead process was holding with an error that says what happened, and kills it on dispose().
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CancellationTokenSource, createMessageConnection, Emitter, ErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter,
@@ -52,6 +53,8 @@ interface Live {
   connection: MessageConnection;
   pending: Set<Pending>;
   exited: boolean;
+  /** Last "...Error: message" line on stderr: why a process that exited with a code died. */
+  lastError?: string;
 }
 
 export function describeTarget(target: RunTarget): string {
@@ -187,6 +190,9 @@ export class SideProcessClient implements Disposable {
   private async spawnProcess(delayMs: number): Promise<Live> {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (this.disposed) throw new SideProcessError(SideProcessErrorCodes.Internal, 'the ANE Lens side-process client was disposed');
+    if (!existsSync(this.scriptPath)) {
+      throw new SideProcessError(SideProcessErrorCodes.Internal, `the ANE Lens side-process script is missing at ${this.scriptPath}; run npm run build`);
+    }
     const child = spawn(this.nodePath, [this.scriptPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -210,11 +216,18 @@ export class SideProcessClient implements Disposable {
       buffered += d;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) this.logEmitter.fire(line);
+      for (const line of lines) {
+        if (/^\w*Error\b/.test(line)) live.lastError = line.trim();
+        this.logEmitter.fire(line);
+      }
     });
     connection.onNotification(ProgressNotification, (p) => this.progressEmitter.fire(p));
     connection.onError(([e]) => this.logEmitter.fire(`side-process connection error: ${e.message}`));
-    child.on('exit', (code, signal) => this.onExit(live, code, signal));
+    // 'close' rather than 'exit': it comes after stderr is drained, so the last error line is known.
+    child.on('close', (code, signal) => {
+      if (buffered) this.logEmitter.fire(buffered);
+      this.onExit(live, code, signal);
+    });
     connection.listen();
     this.live = live;
     return live;
@@ -222,7 +235,7 @@ export class SideProcessClient implements Disposable {
 
   private onExit(live: Live, code: number | null, signal: NodeJS.Signals | null): void {
     live.exited = true;
-    const cause = signal ? `signal ${signal}` : `exit code ${code}`;
+    const cause = signal ? `signal ${signal}` : `exit code ${code}${live.lastError ? `: ${live.lastError}` : ''}`;
     if (this.disposed || this.live !== live) return;
     this.live = undefined;
     this.logEmitter.fire(`the ANE Lens side-process (pid ${live.child.pid}) exited (${cause})`);

@@ -70,6 +70,17 @@ describe('crash and restart', { timeout: 60_000 }, () => {
     assert.equal(report.layers.length, 4);
   });
 
+  test('a missing side-process script is one clear error, not a restart loop', async (t) => {
+    const client = new SideProcessClient({ scriptPath: join(dir, 'nope', 'sideprocess.js') });
+    t.after(() => client.dispose());
+    const restarts: unknown[] = [];
+    client.onDidRestart((e) => restarts.push(e));
+    const e = await rejection(client.ping());
+    assert.equal(e.code, SideProcessErrorCodes.Internal);
+    assert.equal(e.message, `the ANE Lens side-process script is missing at ${join(dir, 'nope', 'sideprocess.js')}; run npm run build`);
+    assert.deepEqual(restarts, []);
+  });
+
   test('concurrent first requests share one process start', async (t) => {
     const client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
     t.after(() => client.dispose());
@@ -158,16 +169,25 @@ describe('jobs', { timeout: 60_000 }, () => {
     assert.equal((await client.run(onnx(small))).layers.length, 4);
   });
 
-  test('concurrent runs are queued and each gets its own progress', async () => {
+  test('concurrent runs are queued, run one at a time, and each gets its own progress', async () => {
     const seen: string[][] = [[], []];
-    const [a, b] = await Promise.all([
-      client.run(onnx(small), undefined, (p) => seen[0].push(p.message)),
-      client.run(onnx(small, { seed: 3 }), undefined, (p) => seen[1].push(p.message)),
-    ]);
-    assert.equal(a.layers.length, 4);
+    const finished: string[] = [];
+    const bigRun = client.run(onnx(chain), undefined, (p) => seen[0].push(p.message)).then((r) => { finished.push('big'); return r; });
+    // The small job is sent once the big one is known to be running, so it must wait behind it.
+    await new Promise<void>((resolve) => {
+      const sub = client.onProgress((p) => {
+        if (p.message.startsWith('running')) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const smallRun = client.run(onnx(small), undefined, (p) => seen[1].push(p.message)).then((r) => { finished.push('small'); return r; });
+    const [a, b] = await Promise.all([bigRun, smallRun]);
+    assert.equal(a.layers.length, 16);
     assert.equal(b.layers.length, 4);
-    assert.ok(seen[0].length > 0 && seen[1].length > 0);
-    assert.ok(seen[1].some((m) => m.startsWith('queued behind')) || seen[0].some((m) => m.startsWith('queued behind')),
-      `one of two simultaneous jobs waits: ${JSON.stringify(seen)}`);
+    assert.deepEqual(finished, ['big', 'small']);
+    assert.equal(seen[1][0], 'queued behind 1 job(s)', JSON.stringify(seen));
+    assert.ok(!seen[0].some((m) => m.startsWith('queued')), JSON.stringify(seen));
   });
 });
