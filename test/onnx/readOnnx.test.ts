@@ -310,8 +310,23 @@ test('truncated and bit-flipped files only ever give ModelReadError', () => {
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const t0 = Date.now();
-  for (let trial = 0; trial < 300; trial++) {
-    const bad = Uint8Array.from(good);
+  // The CNN exercises weights and windows; a small dynamic-axes graph exercises the symbolic shape code.
+  const dynamic = buildModel({
+    opset: 13,
+    nodes: [
+      node({ op: 'Shape', inputs: ['x'], outputs: ['s'] }),
+      node({ op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } }),
+      node({ op: 'Unsqueeze', inputs: ['b', 'axes0'], outputs: ['bu'] }),
+      node({ op: 'Concat', inputs: ['bu', 'minus1'], outputs: ['t'], attrs: { axis: 0 } }),
+      node({ op: 'Reshape', inputs: ['x', 't'], outputs: ['r'] }),
+      node({ op: 'Softmax', inputs: ['r'], outputs: ['y'], attrs: { axis: -1 } }),
+    ],
+    inputs: [valueInfo('x', ['batch', 4, 8])], outputs: [valueInfo('y', undefined)],
+    initializers: [int64Tensor('zero', [0], []), int64Tensor('axes0', [0]), int64Tensor('minus1', [-1])],
+  });
+  for (let trial = 0; trial < 600; trial++) {
+    const source = trial % 2 === 0 ? good : dynamic;
+    const bad = Uint8Array.from(source);
     const flips = 1 + Math.floor(rand() * 8);
     for (let k = 0; k < flips; k++) bad[Math.floor(rand() * bad.length)] ^= 1 << Math.floor(rand() * 8);
     try {
@@ -369,4 +384,31 @@ test('typed data fields, fp16 bit patterns, bf16 widening and Constant nodes dec
   assert.deepEqual(values('bf16'), { dtype: 'fp32', v: [1] });
   assert.deepEqual(values('f64'), { dtype: 'fp64', v: [0.25] });
   assert.deepEqual(graph.constants.find((k) => k.name === 'f64')!.value, [0.25], 'scalars are inlined');
+});
+
+test('dynamic axes: shape arithmetic folds to symbols and constants, then the chain is dropped', () => {
+  const { graph } = read({
+    nodes: [
+      node({ op: 'Shape', inputs: ['x'], outputs: ['s'] }),
+      node({ op: 'Gather', inputs: ['s', 'zero'], outputs: ['batch'], attrs: { axis: 0 } }),
+      node({ op: 'Gather', inputs: ['s', 'one'], outputs: ['chan'], attrs: { axis: 0 } }),
+      node({ op: 'Mul', inputs: ['batch', 'two'], outputs: ['b2'] }),
+      node({ op: 'Div', inputs: ['chan', 'two'], outputs: ['half'] }),
+      node({ op: 'Unsqueeze', inputs: ['b2', 'axes0'], outputs: ['b2u'] }),
+      node({ op: 'Unsqueeze', inputs: ['half', 'axes0'], outputs: ['halfu'] }),
+      node({ op: 'Concat', inputs: ['b2u', 'halfu', 'minus1'], outputs: ['target'], attrs: { axis: 0 } }),
+      node({ op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] }),
+      node({ op: 'Slice', inputs: ['y', 'st', 'en', 'ax'], outputs: ['z'] }),
+    ],
+    inputs: [valueInfo('x', ['batch', 4, 8])],
+    outputs: [valueInfo('z', undefined)],
+    initializers: [int64Tensor('zero', [0], []), int64Tensor('one', [1], []), int64Tensor('two', [2], []), int64Tensor('axes0', [0]), int64Tensor('minus1', [-1]),
+      int64Tensor('st', [1]), int64Tensor('en', [3]), int64Tensor('ax', [1])],
+  });
+  assert.deepEqual(graph.ops.map((o) => o.op), ['reshape', 'slice_by_index'], 'Shape/Gather/Mul/Concat are gone');
+  assert.deepEqual(shapeOf(graph, 'y'), ['2*batch', 2, 8]);
+  assert.equal(graph.ops[0]!.attrs.shape, undefined, 'a symbolic reshape carries no static shape');
+  const slice = graph.ops[1]!;
+  assert.deepEqual(slice.outputs[0]!.type.shape, ['2*batch', 1, 8]);
+  assert.deepEqual(slice.attrs.end_mask, [1, 0, 0], 'the symbolic axis runs to its end');
 });

@@ -47,6 +47,8 @@ enc = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64, batch_
 torch.onnx.export(Cnn().eval(), torch.randn(1, 3, 9, 9), out + '/cnn.onnx', opset_version=11)
 torch.onnx.export(enc, torch.randn(2, 10, 32), out + '/encoder.onnx', opset_version=14)
 torch.onnx.export(Lstm().eval(), torch.randn(1, 12, 16), out + '/lstm.onnx', opset_version=13)
+torch.onnx.export(enc, torch.randn(2, 10, 32), out + '/encoder_dyn.onnx', opset_version=17, input_names=['x'],
+                  dynamic_axes={'x': {0: 'batch', 1: 'seq'}})
 `;
 
 const python = findTorchPython();
@@ -57,7 +59,7 @@ describe('torch.onnx.export models', { skip: python ? false : NO_TORCH }, () => 
   const graphs: Record<string, GraphIR> = {};
   before(() => {
     execFileSync(python!, ['-c', EXPORT_SCRIPT, dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
-    for (const name of ['cnn', 'encoder', 'lstm']) {
+    for (const name of ['cnn', 'encoder', 'lstm', 'encoder_dyn']) {
       const { graph } = readOnnxFile(join(dir, `${name}.onnx`));
       graphs[name] = parseGraphIR(graph, name);
     }
@@ -89,6 +91,17 @@ describe('torch.onnx.export models', { skip: python ? false : NO_TORCH }, () => 
     }
     const last = g.ops[g.ops.length - 1]!;
     assert.deepEqual(last.outputs[0]!.type.shape, [2, 10, 32]);
+  });
+
+  test('dynamic-axes encoder: symbolic shapes everywhere, no leftover shape arithmetic, layer_norm at opset 17', () => {
+    const g = graphs.encoder_dyn!;
+    const ops = g.ops.map((o) => o.op);
+    assert.ok(!ops.some((o) => ['shape', 'gather', 'cast', 'concat', 'fill'].includes(o)), ops.join(', '));
+    assert.equal(ops.filter((o) => o === 'layer_norm').length, 2);
+    assert.deepEqual(g.ops[g.ops.length - 1]!.outputs[0]!.type.shape, ['batch', 'seq', 32]);
+    const placed = placeGraph(g, chip);
+    assert.ok(placed.ops.every((o) => o.placement?.device === 'ane'));
+    assert.ok(placed.warnings.some((w) => w.startsWith('ANE015')));
   });
 
   test('LSTM model: lstm on the CPU with ANE026, the head after it on the ANE', () => {

@@ -100,7 +100,14 @@ export function foldConcat(inputs: Folded[], axisAttr: number): Folded | undefin
 }
 
 /** Resolved per-axis slice: begin, stride and output length. */
-export interface AxisSlice { begin: number; stride: number; length: number }
+export interface AxisSlice {
+  begin: number;
+  stride: number;
+  /** -1 when the axis is symbolic: then begin/end are the raw (possibly negative) ONNX values. */
+  length: number;
+  /** Raw end for a symbolic axis; absent means "to the end". */
+  end?: number;
+}
 
 /** ONNX Slice clamping rules for one axis (negative indices, out-of-range ends, negative steps). */
 export function resolveSlice(dim: number, start: number, end: number, step: number): AxisSlice {

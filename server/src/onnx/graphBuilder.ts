@@ -1,6 +1,6 @@
 // The mutable state of one ONNX read: known value types, constants (for folding and for the blob),
 // emitted MIL ops, and the aliases left by folded Identity/Dropout nodes.
-import type { AttrValue, ConstantDecl, DType, OpNode, TensorType } from '../../../common/graphIR';
+import type { AttrValue, ConstantDecl, Dim, DType, OpNode, TensorType } from '../../../common/graphIR';
 import { dtypeSize } from '../../../common/graphIR';
 import type { Shape } from './shapes';
 import { constBytes, constValues, elementCount, type ConstTensor } from './tensorData';
@@ -16,6 +16,8 @@ export class GraphBuilder {
   /** value_info / graph output declarations, used where our inference has nothing better. */
   readonly declared = new Map<string, TensorType>();
   readonly graphOutputs = new Set<string>();
+  /** Run-time shape tensors whose elements are known symbolically (see symbolicDims.ts). */
+  readonly shapeValues = new Map<string, Dim[]>();
   readonly ops: OpNode[] = [];
   readonly warnings: string[] = [];
   private readonly aliases = new Map<string, string>();
@@ -56,6 +58,32 @@ export class GraphBuilder {
   valuesOf(name: string): number[] | undefined {
     const c = this.constOf(name);
     return c ? constValues(c) : undefined;
+  }
+
+  /** Elements of a small integer tensor: constant values, or symbolic shape values. */
+  dimValuesOf(name: string): Dim[] | undefined {
+    if (!name) return undefined;
+    const c = this.constOf(name);
+    if (c) {
+      if (!c.dtype.startsWith('int') || c.dims.length > 1 || elementCount(c.dims) > 64) return undefined;
+      return constValues(c);
+    }
+    return this.shapeValues.get(this.resolve(name));
+  }
+
+  /** Drop ops whose outputs nothing reads (the shape arithmetic left after symbolic folding). */
+  removeDeadOps(outputs: readonly string[]): number {
+    const live = new Set(outputs);
+    const kept: OpNode[] = [];
+    for (let k = this.ops.length - 1; k >= 0; k--) {
+      const op = this.ops[k]!;
+      if (!op.outputs.some((o) => live.has(o.name))) continue;
+      kept.push(op);
+      for (const i of op.inputs) if (i) live.add(i);
+    }
+    const removed = this.ops.length - kept.length;
+    this.ops.splice(0, this.ops.length, ...kept.reverse());
+    return removed;
   }
 
   /** A name not yet used by any op or value. */
@@ -104,7 +132,8 @@ export class GraphBuilder {
       this.warnings.push(`value "${name}": inferred rank ${inferred.shape.length} differs from declared rank ${declared.shape.length}; using the declared shape`);
       return { dtype, shape: declared.shape };
     }
-    return { dtype, shape: inferred.shape.map((d, k) => (typeof d === 'number' ? d : declared.shape![k]!)) };
+    // A symbol we derived ("batch*4") says more than an exporter's generated name; "?" says less.
+    return { dtype, shape: inferred.shape.map((d, k) => (typeof d === 'number' || d !== '?' ? d : declared.shape![k]!)) };
   }
 
   emit(op: string, originalOp: string, name: string, inputs: string[], outputs: Array<{ name: string; type?: TensorType }>, attrs: Record<string, AttrValue> = {}): OpNode {

@@ -1,6 +1,6 @@
 // One ONNX node → MIL-vocabulary ops (contract 3 in the team brief, docs/graph-ir.md), with shape
 // inference for the ops we normalize and constant folding of torch's shape subgraphs.
-import type { AttrValue, DType, TensorType } from '../../../common/graphIR';
+import type { AttrValue, Dim, DType, TensorType } from '../../../common/graphIR';
 import {
   asFolded, castValues, foldConcat, foldElementwise, foldGather, foldRange, foldSlice, foldTranspose, resolveSlice,
   type AxisSlice, type Folded,
@@ -8,6 +8,7 @@ import {
 import type { GraphBuilder } from './graphBuilder';
 import { int64ToNumber, OnnxAttrType, type OnnxAttribute, type OnnxGraph, type OnnxNode } from './onnxSchema';
 import { broadcastShapes, dimOp, isStatic, matmulShape, normAxis, product, samePadding, windowOut, type Shape } from './shapes';
+import { arithDims, productDims, resolveReshapeSymbolic } from './symbolicDims';
 import { constValues, decodeTensor, MAX_DECODED_ELEMENTS, milDtype } from './tensorData';
 
 /** Largest finite fp32: clip bounds that ONNX leaves open (JSON has no Infinity). */
@@ -130,6 +131,8 @@ export class NodeCtx {
   shape(k: number): Shape | undefined { return this.type(k)?.shape; }
   dtype(k: number): DType { return this.type(k)?.dtype ?? 'unknown'; }
   values(k: number): number[] | undefined { const n = this.input(k); return n ? this.b.valuesOf(n) : undefined; }
+  /** Constant or symbolic elements of a small integer input (shape arithmetic). */
+  dims(k: number): Dim[] | undefined { return this.b.dimValuesOf(this.input(k)); }
   folded(k: number): Folded | undefined {
     const c = this.b.constOf(this.input(k));
     return c ? asFolded(c, constValues(c)) : undefined;
@@ -178,29 +181,13 @@ const FOLD_UNARY: Record<string, (a: number) => number> = {
   Reciprocal: (a) => 1 / a, Exp: Math.exp, Relu: (a) => Math.max(0, a),
 };
 
-/** Reshape target with ONNX 0 (copy) and -1 (infer) resolved; undefined when it cannot be. */
-function resolveReshape(input: Shape | undefined, target: number[], allowZero: boolean): Shape | undefined {
-  if (target.some((d) => !Number.isInteger(d) || d < -1) || target.filter((d) => d === -1).length > 1) return undefined;
-  const out: Shape = target.map((d, k) => (d === 0 && !allowZero ? (input?.[k] ?? -2) : d));
-  if (out.some((d) => d === -2)) return undefined;
-  const inferAt = out.indexOf(-1);
-  if (inferAt >= 0) {
-    if (!isStatic(input)) return out.map((d) => (d === -1 ? '?' : d));
-    const known = product(out.filter((d, k) => k !== inferAt) as number[]);
-    if (known === 0) return undefined;
-    out[inferAt] = product(input) / known;
-    if (!Number.isInteger(out[inferAt])) return undefined;
-  }
-  return out;
-}
-
 /** Emit a reshape (static target) or, for symbolic shapes, expand_dims/squeeze-free reshape with a note. */
 function emitReshape(ctx: NodeCtx, input: string, shape: Shape | undefined, output: string, name: string): void {
   const dtype = ctx.b.typeOf(input)?.dtype ?? 'unknown';
   if (isStatic(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     ctx.b.emit('reshape', ctx.opType, name, [input], [{ name: output, type: { dtype, shape } }], { shape });
   } else {
-    ctx.warn('output shape is not static; reshape has no resolved shape');
+    ctx.warn(`output shape ${shape ? `(${shape.join(', ')})` : '(unknown)'} is not static; the reshape carries no shape attribute`);
     ctx.b.emit('reshape', ctx.opType, name, [input], [{ name: output, type: withShape(dtype, shape) }], {});
   }
 }
@@ -317,7 +304,7 @@ function tryFold(ctx: NodeCtx): boolean {
     }
     case 'Expand': {
       const target = ctx.values(1);
-      if (!target) return false;
+      if (!target || target.some((d) => !Number.isInteger(d) || d < 0) || product(target) > MAX_DECODED_ELEMENTS) return false;
       const f = foldElementwise([first, { dtype: first.dtype, dims: target, values: new Array<number>(product(target)).fill(0) }], first.dtype, (x) => x);
       if (!f) return false;
       ctx.fold(0, f);
@@ -354,15 +341,15 @@ function reshapeTarget(ctx: NodeCtx, input: Shape | undefined): Shape | undefine
   const a = ctx.attrs;
   switch (ctx.opType) {
     case 'Reshape': {
-      const target = ctx.opset < 5 ? a.ints('shape') : ctx.values(1);
-      return target ? resolveReshape(input, target, a.i('allowzero', 0) === 1) : undefined;
+      const target = ctx.opset < 5 ? a.ints('shape') : ctx.dims(1);
+      return target ? resolveReshapeSymbolic(input, target, a.i('allowzero', 0) === 1) : undefined;
     }
     case 'Flatten': {
       if (!input) return undefined;
       const axis = normAxis(a.i('axis', 1), input.length);
       const lead = input.slice(0, axis);
       const rest = input.slice(axis);
-      return [isStatic(lead) ? product(lead) : '?', isStatic(rest) ? product(rest) : '?'];
+      return [productDims(lead), productDims(rest)];
     }
     case 'Squeeze': {
       if (!input) return undefined;
@@ -410,7 +397,8 @@ function sliceSpec(ctx: NodeCtx, input: Shape | undefined): { axes: AxisSlice[];
     if (typeof dim !== 'number') {
       // Symbolic axis: only a full-range slice keeps a known (symbolic) extent.
       if (starts[k] === 0 && ends[k]! >= 2 ** 31 - 1 && step === 1) continue;
-      result[axis] = { begin: starts[k]!, stride: step, length: -1 };
+      const toEnd = step > 0 ? ends[k]! >= 2 ** 31 - 1 : ends[k]! <= -(2 ** 31);
+      result[axis] = toEnd ? { begin: starts[k]!, stride: step, length: -1 } : { begin: starts[k]!, stride: step, length: -1, end: ends[k]! };
       dims[axis] = '?';
       continue;
     }
@@ -711,8 +699,10 @@ function handleSlice(ctx: NodeCtx): void {
   const stride = spec.axes.map((s) => s.stride);
   // end is exclusive; with a negative stride reaching index 0 it would be -1, which MIL reads as "last",
   // so such axes set end_mask instead.
-  const end = spec.axes.map((s) => (s.length < 0 ? 0 : s.begin + s.length * s.stride));
-  const endMask = spec.axes.map((s) => (s.length >= 0 && s.begin + s.length * s.stride < 0 ? 1 : 0));
+  // Symbolic axes keep ONNX's raw (Python-style, possibly negative) indices, with end_mask when they
+  // run to the end.
+  const end = spec.axes.map((s) => (s.length < 0 ? (s.end ?? 0) : s.begin + s.length * s.stride));
+  const endMask = spec.axes.map((s) => (s.length < 0 ? (s.end === undefined ? 1 : 0) : s.begin + s.length * s.stride < 0 ? 1 : 0));
   const attrs: Record<string, AttrValue> = { begin, end: end.map((e, k) => (endMask[k] ? 0 : e)), stride };
   if (endMask.some((m) => m)) attrs.end_mask = endMask;
   ctx.emit('slice_by_index', [ctx.input(0)], withShape(ctx.dtype(0), spec.dims), attrs);
@@ -852,6 +842,91 @@ function unmappedName(opType: string, domain: string): string {
 /** Normalize one node into the builder. */
 export function normalizeNode(b: GraphBuilder, node: OnnxNode, opset: number, index: number): void {
   const ctx = new NodeCtx(b, node, opset, index);
+  const sv = node.domain && node.domain !== 'ai.onnx' ? undefined : shapeValueOf(ctx);
+  if (sv && ctx.out() && sv.values.every((d) => typeof d === 'number')) {
+    // Shape arithmetic that turned out fully static (e.g. the channel count of a dynamic-batch tensor).
+    b.addConst(ctx.out(), { dtype: sv.dtype, dims: sv.scalar ? [] : [sv.values.length], values: sv.values as number[] });
+    return;
+  }
+  normalizeInto(ctx);
+  if (sv && ctx.out() && !b.consts.has(ctx.out())) b.shapeValues.set(ctx.out(), sv.values);
+}
+
+interface ShapeValue { values: Dim[]; scalar: boolean; dtype: DType }
+
+function isScalar(ctx: NodeCtx, k: number): boolean {
+  return ctx.shape(k)?.length === 0;
+}
+
+/**
+ * Follow run-time shape tensors symbolically (Shape of a tensor with symbolic dims and the integer
+ * arithmetic torch applies to it), so a Reshape fed by them still gets a known output shape, and
+ * whatever part is static folds to constants.
+ */
+function shapeValueOf(ctx: NodeCtx): ShapeValue | undefined {
+  const intType = (k: number): DType => { const d = ctx.dtype(k); return d.startsWith('int') ? d : 'int64'; };
+  const make = (values: Dim[] | undefined, scalar: boolean, dtype: DType): ShapeValue | undefined =>
+    values && values.length <= 64 && values.every((d) => d !== undefined) ? { values, scalar, dtype } : undefined;
+  switch (ctx.opType) {
+    case 'Shape': {
+      const shape = ctx.shape(0);
+      if (!shape) return undefined;
+      const rank = shape.length;
+      const start = Math.max(0, normAxis(ctx.attrs.i('start', 0), rank));
+      const end = ctx.attrs.has('end') ? normAxis(ctx.attrs.i('end', rank), rank) : rank;
+      return make(shape.slice(start, Math.min(rank, end)), false, 'int64');
+    }
+    case 'Gather': {
+      const data = ctx.dims(0);
+      const idx = ctx.values(1);
+      const idxConst = ctx.b.constOf(ctx.input(1));
+      if (!data || !idx || !idxConst || idxConst.dims.length > 1 || (ctx.shape(0)?.length ?? 0) !== 1) return undefined;
+      const picked = idx.map((i) => data[i < 0 ? i + data.length : i]);
+      return make(picked as Dim[], idxConst.dims.length === 0, intType(0));
+    }
+    case 'Unsqueeze':
+      return isScalar(ctx, 0) ? make(ctx.dims(0), false, intType(0)) : undefined;
+    case 'Squeeze':
+      return ctx.shape(0)?.length === 1 && ctx.dims(0)?.length === 1 ? make(ctx.dims(0), true, intType(0)) : undefined;
+    case 'Cast': {
+      const to = milDtype(ctx.attrs.i('to', 1));
+      return to.startsWith('int') ? make(ctx.dims(0), isScalar(ctx, 0), to) : undefined;
+    }
+    case 'Identity':
+      return make(ctx.dims(0), isScalar(ctx, 0), intType(0));
+    case 'Reshape': case 'Flatten':
+      return (ctx.shape(0)?.length ?? 2) <= 1 && ctx.opType === 'Reshape' && ctx.values(1)?.length === 1
+        ? make(ctx.dims(0), false, intType(0)) : undefined;
+    case 'Concat': {
+      const parts = ctx.inputs.filter((i) => i).map((i) => ctx.b.dimValuesOf(i));
+      if (parts.length === 0 || !parts.every((p) => p)) return undefined;
+      if (!ctx.inputs.filter((i) => i).every((i) => ctx.b.shapeOf(i)?.length === 1)) return undefined;
+      return make(parts.flat() as Dim[], false, intType(0));
+    }
+    case 'Slice': {
+      const data = ctx.dims(0);
+      if (!data || ctx.shape(0)?.length !== 1) return undefined;
+      const spec = sliceSpec(ctx, [data.length]);
+      const s = spec?.axes[0];
+      if (!s || s.length < 0) return undefined;
+      return make(Array.from({ length: s.length }, (_, k) => data[s.begin + k * s.stride]!), false, intType(0));
+    }
+    case 'Add': case 'Sub': case 'Mul': case 'Div': {
+      const x = ctx.dims(0);
+      const y = ctx.dims(1);
+      if (!x || !y || (x.length !== y.length && x.length !== 1 && y.length !== 1)) return undefined;
+      if (!ctx.dtype(0).startsWith('int') || !ctx.dtype(1).startsWith('int')) return undefined;
+      const n = Math.max(x.length, y.length);
+      const values = Array.from({ length: n }, (_, k) => arithDims(ctx.opType, x[x.length === 1 ? 0 : k]!, y[y.length === 1 ? 0 : k]!));
+      return make(values, isScalar(ctx, 0) && isScalar(ctx, 1), intType(0));
+    }
+    default: return undefined;
+  }
+}
+
+function normalizeInto(ctx: NodeCtx): void {
+  const b = ctx.b;
+  const node = ctx.node;
   const op = ctx.opType;
   const domain = node.domain ?? '';
   if (domain && domain !== 'ai.onnx') {
@@ -885,7 +960,11 @@ export function normalizeNode(b: GraphBuilder, node: OnnxNode, opset: number, in
     case 'LayerNormalization': {
       const xs = ctx.shape(0);
       const rank = xs?.length;
-      const axis = a.i('axis', -1);
+      let axis = a.i('axis', -1);
+      if (rank !== undefined && (normAxis(axis, rank) < 0 || normAxis(axis, rank) >= rank)) {
+        ctx.warn(`axis ${axis} is outside rank ${rank}; normalizing over the last axis`);
+        axis = -1;
+      }
       const axes = rank !== undefined ? Array.from({ length: rank - normAxis(axis, rank) }, (_, k) => normAxis(axis, rank) + k) : [axis];
       const inputs = [ctx.input(0), ctx.input(1), ctx.input(2)];
       while (inputs.length > 1 && !inputs[inputs.length - 1]) inputs.pop();
@@ -1011,8 +1090,15 @@ export function normalizeNode(b: GraphBuilder, node: OnnxNode, opset: number, in
       ctx.emit('shape', [ctx.input(0)], withShape('int64', rank !== undefined ? [rank] : undefined));
       return;
     }
+    case 'ConstantOfShape': {
+      const t = a.raw('value')?.t;
+      const fillDtype = t ? decodeTensor(t, `ConstantOfShape ${ctx.name} value`).dtype : 'fp32';
+      const shape = ctx.dims(0);
+      ctx.emit('fill', [ctx.input(0)], withShape(fillDtype, shape), genericAttrs(ctx.node));
+      return;
+    }
     case 'Expand': {
-      const target = ctx.values(1);
+      const target = ctx.dims(1);
       const xs = ctx.shape(0);
       const outShape = target ? broadcastShapes(xs, target) : undefined;
       // MIL has no broadcast-to; tile carries the per-axis repetition when the shapes are static.

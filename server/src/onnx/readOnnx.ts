@@ -216,6 +216,7 @@ function buildGraph(model: OnnxModel, graph: OnnxGraph, file: string, options: R
     return r;
   });
 
+  b.removeDeadOps(outputs);
   const { constants, weights } = b.finishConstants(outputs);
   const ir: GraphIR = {
     schemaVersion: GRAPH_IR_VERSION,
