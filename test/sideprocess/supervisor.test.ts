@@ -1,7 +1,7 @@
 // The side-process's life cycle through SideProcessClient: restart after a crash, bad input that leaves it
 // alive, timeouts and cancellation that really stop a running job, and the serial queue.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -158,6 +158,36 @@ describe('jobs', { timeout: 60_000 }, () => {
     const report = await client.run(onnx(chain));
     assert.equal(report.layers.length, 16);
     assert.ok(report.totalMs > 0);
+  });
+
+  test('a crash of the native job worker fails only that job; the side-process lives on', async () => {
+    const { pid } = await client.ping();
+    const running = client.run(onnx(chain));
+    await new Promise<void>((resolve) => {
+      const sub = client.onProgress((p) => {
+        if (p.message.startsWith('running')) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    // The worker is the side-process's child started with --job-worker; a segfault in the addon looks like this.
+    const worker = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--job-worker');
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(worker, 'found the job worker');
+    process.kill(Number(worker), 'SIGSEGV');
+    const e = await rejection(running);
+    assert.equal(e.code, SideProcessErrorCodes.Internal);
+    assert.match(e.message, /^the native executor process died \(signal SIGSEGV\) while running job \d+$/);
+    assert.equal((await client.ping()).pid, pid);
+    assert.equal((await client.run(onnx(small))).layers.length, 4);
   });
 
   test('cancelling through the token stops a running job', async () => {
