@@ -20,6 +20,7 @@
         "src/kernels_pool.cpp",
         "src/kernels_layout.cpp",
         "src/kernels_norm.cpp",
+        "src/kernels_index.cpp",
         "src/op_registry.cpp"
       ],
       "include_dirs": [

@@ -17,7 +17,15 @@ struct Stored {
   std::string missing;  // why the value is not available
   Tensor f32;
   std::vector<uint16_t> f16;
+  // Integer and bool values (indices, masks, casts to int) are not fp16 on the device either: the fp16 path
+  // keeps them exact, in `low`, instead of rounding them into `f16`.
+  bool exact = false;
+  std::vector<float> low;
 };
+
+bool isExactDType(DType d) {
+  return d == DType::int64 || d == DType::int32 || d == DType::int16 || d == DType::int8 || d == DType::uint8 || d == DType::boolean;
+}
 
 uint64_t splitmix(uint64_t& s) {
   uint64_t z = (s += 0x9e3779b97f4a7c15ull);
@@ -37,14 +45,15 @@ uint64_t hashName(const std::string& s) {
 void seededInput(const TensorDecl& d, uint64_t seed, std::vector<float>& out) {
   uint64_t s = seed ^ hashName(d.name);
   const bool integer = d.dtype != DType::fp32 && d.dtype != DType::fp16 && d.dtype != DType::fp64;
+  const uint64_t range = d.dtype == DType::boolean ? 2 : 10;
   for (size_t i = 0; i < out.size(); i += 2) {
     const double u1 = (static_cast<double>(splitmix(s) >> 11) + 1.0) / 9007199254740993.0;
     const double u2 = static_cast<double>(splitmix(s) >> 11) / 9007199254740992.0;
     const double r = std::sqrt(-2.0 * std::log(u1));
     const double z0 = r * std::cos(2 * M_PI * u2), z1 = r * std::sin(2 * M_PI * u2);
-    // Integer inputs (ids, masks) get small non-negative integers instead.
-    out[i] = integer ? static_cast<float>(splitmix(s) % 10) : static_cast<float>(z0);
-    if (i + 1 < out.size()) out[i + 1] = integer ? static_cast<float>(splitmix(s) % 10) : static_cast<float>(z1);
+    // Integer inputs (ids) get small non-negative integers instead, bool inputs (masks) 0 or 1.
+    out[i] = integer ? static_cast<float>(splitmix(s) % range) : static_cast<float>(z0);
+    if (i + 1 < out.size()) out[i + 1] = integer ? static_cast<float>(splitmix(s) % range) : static_cast<float>(z1);
   }
 }
 
@@ -78,6 +87,17 @@ void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* we
   }
 }
 
+void compareExact(const std::vector<float>& low, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
+  for (size_t i = 0; i < low.size(); i++) {
+    if (std::isinf(low[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
+    if (std::isnan(low[i])) { num.nanCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
+    if (!std::isfinite(ref[i])) continue;
+    const double abs = std::fabs(static_cast<double>(low[i]) - ref[i]);
+    num.maxAbsError = std::max(num.maxAbsError, abs);
+    num.maxRelError = std::max(num.maxRelError, abs / std::max(std::fabs(static_cast<double>(ref[i])), kRelFloor));
+  }
+}
+
 void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
   for (size_t i = 0; i < h.size(); i++) {
     if (halfIsInf(h[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
@@ -99,12 +119,25 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   res.layers.resize(g.ops.size());
   std::vector<Stored> store(a.values.size());
 
+  std::vector<bool> exact(a.values.size(), false);
+  for (size_t vid = 0; vid < a.values.size(); vid++) {
+    const ValueInfo& v = a.values[vid];
+    const DType d = v.kind == ValueInfo::Kind::Input ? g.inputs[v.index].dtype
+                    : v.kind == ValueInfo::Kind::Constant ? g.constants[v.index].decl.dtype
+                                                          : g.ops[v.index].outputs[v.outIndex].dtype;
+    exact[vid] = isExactDType(d);
+  }
   auto makeReady = [&](int vid, std::vector<float>&& values) {
     Stored& s = store[vid];
     s.f32.shape = a.values[vid].shape;
     s.f32.data = std::move(values);
-    s.f16.resize(s.f32.data.size());
-    floatsToHalves(s.f32.data.data(), s.f16.data(), s.f16.size());
+    s.exact = exact[vid];
+    if (s.exact) {
+      s.low = s.f32.data;
+    } else {
+      s.f16.resize(s.f32.data.size());
+      floatsToHalves(s.f32.data.data(), s.f16.data(), s.f16.size());
+    }
     s.ready = true;
   };
   auto release = [&](int vid) {
@@ -191,8 +224,12 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       if (vid < 0) { in32.push_back(nullptr); in16.push_back(nullptr); continue; }
       in32.push_back(&store[vid].f32);
       wide[i].shape = store[vid].f32.shape;
-      wide[i].data.resize(store[vid].f16.size());
-      halvesToFloats(store[vid].f16.data(), wide[i].data.data(), wide[i].data.size());
+      if (store[vid].exact) {
+        wide[i].data = store[vid].low;
+      } else {
+        wide[i].data.resize(store[vid].f16.size());
+        halvesToFloats(store[vid].f16.data(), wide[i].data.data(), wide[i].data.size());
+      }
       in16.push_back(&wide[i]);
     }
     try {
@@ -206,11 +243,17 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     bool overflow = false;
     for (size_t k = 0; k < outs.size(); k++) {
       Stored& s = store[outs[k]];
-      s.f16.resize(out16[k].data.size());
-      floatsToHalves(out16[k].data.data(), s.f16.data(), s.f16.size());
+      s.exact = exact[outs[k]];
+      if (s.exact) {
+        s.low = std::move(out16[k].data);
+      } else {
+        s.f16.resize(out16[k].data.size());
+        floatsToHalves(out16[k].data.data(), s.f16.data(), s.f16.size());
+      }
       s.f32 = std::move(out32[k]);
       s.ready = true;
-      compare(s.f16, s.f32.data, layer.numerics, overflow);
+      if (s.exact) compareExact(s.low, s.f32.data, layer.numerics, overflow);
+      else compare(s.f16, s.f32.data, layer.numerics, overflow);
     }
     layer.executed = true;
     if (overflow && res.firstOverflowLayer.empty()) res.firstOverflowLayer = op.name;
@@ -228,11 +271,16 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     r.name = name;
     r.shape = s.f32.shape;
     r.fp32 = s.f32.data;
-    r.fp16.resize(s.f16.size());
-    halvesToFloats(s.f16.data(), r.fp16.data(), r.fp16.size());
     LayerNumerics num;
     bool unused = false;
-    compare(s.f16, s.f32.data, num, unused);
+    if (s.exact) {
+      r.fp16 = s.low;
+      compareExact(s.low, s.f32.data, num, unused);
+    } else {
+      r.fp16.resize(s.f16.size());
+      halvesToFloats(s.f16.data(), r.fp16.data(), r.fp16.size());
+      compare(s.f16, s.f32.data, num, unused);
+    }
     r.maxAbsError = num.maxAbsError;
     r.maxRelError = num.maxRelError;
     res.outputs.push_back(std::move(r));

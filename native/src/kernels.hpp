@@ -73,6 +73,14 @@ void padKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> tileShape(const OpNode&, const Shapes&);
 void tileKernel(const OpNode&, const Inputs&, Outputs&);
 
+// --- index-driven (kernels_index.cpp) ---
+std::vector<Shape> gatherShape(const OpNode&, const Shapes&);
+void gatherKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> selectShape(const OpNode&, const Shapes&);
+void selectKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> shapeOfShape(const OpNode&, const Shapes&);
+void shapeOfKernel(const OpNode&, const Inputs&, Outputs&);
+
 // --- normalization (kernels_norm.cpp) ---
 std::vector<Shape> batchNormShape(const OpNode&, const Shapes&);
 void batchNormKernel(const OpNode&, const Inputs&, Outputs&);

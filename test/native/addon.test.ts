@@ -394,3 +394,24 @@ test('constants without data: the reader op and its dependants are not executed'
   assert.equal(result.layers[1].notExecuted, 'upstream m was not executed');
   assert.ok(result.layers[0].bytes > 0);
 });
+
+test('gather keeps integer indices exact on the fp16 path; select; out-of-range index is reported', { skip: missing }, () => {
+  const rows = 2100, dim = 3;
+  const table = Float32Array.from({ length: rows * dim }, (_, i) => Math.floor(i / dim) + (i % dim) / 4);
+  const built = new GraphBuilder().input('ids', [1, 3]).input('mask', [1, 3, 1]).constant('table', [rows, dim], table).constant('fill', [1], [-7])
+    .op({ name: 'embed', op: 'gather', inputs: ['table', 'ids'], outputs: [['e', [1, 3, dim]]], attrs: { axis: 0 } })
+    .op({ name: 'masked', op: 'select', inputs: ['mask', 'e', 'fill'], outputs: [['m', [1, 3, dim]]] })
+    .build(['e', 'm']);
+  built.graph.inputs[0].type.dtype = 'int32';
+  built.graph.inputs[1].type.dtype = 'bool';
+  const { result, outputs } = runGraph(A(), built, { ids: Float32Array.from([2049, 5, -1]), mask: Float32Array.from([1, 0, 1]) });
+  assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+  // Row 2049 (fp16 would round the index to 2048, whose row rounds to 2048, 2048, 2048) and row -1 = 2099;
+  // the table values themselves go through fp16 (2049 ties to even 2048).
+  assert.deepEqual(Array.from(outputs.e.fp32), [2049, 2049.25, 2049.5, 5, 5.25, 5.5, 2099, 2099.25, 2099.5]);
+  assert.deepEqual(Array.from(outputs.e.fp16), [2048, 2050, 2050, 5, 5.25, 5.5, 2100, 2100, 2100]);
+  assert.deepEqual(Array.from(outputs.m.fp32), [2049, 2049.25, 2049.5, -7, -7, -7, 2099, 2099.25, 2099.5]);
+  const bad = runGraph(A(), built, { ids: Float32Array.from([1, 2, 5000]), mask: Float32Array.from([1, 1, 1]) }).result;
+  assert.match(bad.layers[0].notExecuted ?? '', /gather index 5000 is out of range for an axis of size 2100/);
+  assert.equal(bad.layers[1].notExecuted, 'upstream embed was not executed');
+});
