@@ -67,6 +67,17 @@ expected = {
 }
 for k, v in expected.items():
   np.save(out + '/expected_' + k + '.npy', v.numpy().astype(np.float32))
+# Decomposed LayerNorm (opset 14) and erf-GELU, which the reader re-fuses into layer_norm and gelu.
+torch.manual_seed(0)
+m = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.LayerNorm(32), torch.nn.Linear(32, 8)).eval()
+with torch.no_grad():
+  m[2].weight.uniform_(0.5, 1.5)
+  m[2].bias.uniform_(-0.5, 0.5)
+xs = torch.randn(2, 5, 16)
+torch.onnx.export(m, xs, out + '/fused.onnx', opset_version=14, input_names=['xs'], output_names=['fused'])
+np.save(out + '/xs.npy', xs.numpy())
+with torch.no_grad():
+  np.save(out + '/expected_fused.npy', m(xs).numpy())
 `;
 
 const python = findTorchPython();
@@ -75,12 +86,16 @@ test('normalized ONNX ops compute what ONNX specifies (fp16 tolerance)', { skip:
   const dir = mkdtempSync(join(tmpdir(), 'ane-numerics-'));
   execFileSync(python!, ['-c', MAKE_MODEL, dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   const outDir = join(dir, 'out');
-  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [distFile('cli.js'), 'run', join(dir, 'numerics.onnx'), '--inputs', join(dir, 'x.npy'), '--save-outputs', outDir, '--format', 'json'],
+  const run = (model: string, input: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [distFile('cli.js'), 'run', join(dir, model), '--inputs', join(dir, input), '--save-outputs', outDir, '--format', 'json'],
       { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
   });
+  const [result, fused] = await Promise.all([run('numerics.onnx', 'x.npy'), run('fused.onnx', 'xs.npy')]);
   assert.equal(result.code, 0, result.stderr);
-  const names = ['slice', 'pad', 'resize', 'maxpool', 'softmax', 'gemm', 'linear', 'conv1d', 'clip', 'avgpool'];
+  assert.equal(fused.code, 0, fused.stderr);
+  const fusedOps = (JSON.parse(fused.stdout) as { layers: Array<{ op: string }> }).layers.map((l) => l.op);
+  assert.deepEqual(fusedOps.filter((op) => op === 'gelu' || op === 'layer_norm'), ['gelu', 'layer_norm'], fusedOps.join(', '));
+  const names = ['slice', 'pad', 'resize', 'maxpool', 'softmax', 'gemm', 'linear', 'conv1d', 'clip', 'avgpool', 'fused'];
   const failures: string[] = [];
   for (const name of names) {
     const want = readNpyFile(join(dir, `expected_${name}.npy`));

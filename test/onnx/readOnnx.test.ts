@@ -412,3 +412,37 @@ test('dynamic axes: shape arithmetic folds to symbols and constants, then the ch
   assert.deepEqual(slice.outputs[0]!.type.shape, ['2*batch', 1, 8]);
   assert.deepEqual(slice.attrs.end_mask, [1, 0, 0], 'the symbolic axis runs to its end');
 });
+
+test('decomposed LayerNorm and erf-GELU are re-fused, unless an intermediate is used elsewhere', () => {
+  const spec = (leak: boolean): ModelSpec => ({
+    nodes: [
+      node({ op: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: [-1] } }),
+      node({ op: 'Sub', inputs: ['x', 'm'], outputs: ['d'] }),
+      node({ op: 'Pow', inputs: ['d', 'two'], outputs: ['p'] }),
+      node({ op: 'ReduceMean', inputs: ['p'], outputs: ['v'], attrs: { axes: [-1] } }),
+      node({ op: 'Add', inputs: ['v', 'eps'], outputs: ['ve'] }),
+      node({ op: 'Sqrt', inputs: ['ve'], outputs: ['s'] }),
+      node({ op: 'Div', inputs: ['d', 's'], outputs: ['n'] }),
+      node({ op: 'Mul', inputs: ['n', 'gamma'], outputs: ['g'] }),
+      node({ op: 'Add', inputs: ['g', 'beta'], outputs: ['ln'] }),
+      node({ op: 'Div', inputs: ['ln', 'sqrt2'], outputs: ['q'] }),
+      node({ op: 'Erf', inputs: ['q'], outputs: ['e'] }),
+      node({ op: 'Add', inputs: ['e', 'one'], outputs: ['e1'] }),
+      node({ op: 'Mul', inputs: ['ln', 'e1'], outputs: ['xe'] }),
+      node({ op: 'Mul', inputs: ['xe', 'half'], outputs: ['y'] }),
+    ],
+    inputs: [valueInfo('x', [2, 6])],
+    outputs: [valueInfo('y', undefined), ...(leak ? [valueInfo('v', undefined)] : [])],
+    initializers: [floatTensor('two', [], [2]), floatTensor('eps', [], [1e-5]), floatTensor('gamma', [6]), floatTensor('beta', [6]),
+      floatTensor('sqrt2', [], [Math.SQRT2]), floatTensor('one', [], [1]), floatTensor('half', [], [0.5])],
+  });
+  const fused = read(spec(false)).graph;
+  assert.deepEqual(fused.ops.map((o) => o.op), ['layer_norm', 'gelu']);
+  assert.deepEqual(fused.ops[0]!.inputs, ['x', 'gamma', 'beta']);
+  assert.deepEqual(fused.ops[0]!.attrs.axes, [1]);
+  assert.ok(Math.abs((fused.ops[0]!.attrs.epsilon as number) - 1e-5) < 1e-9);
+  assert.deepEqual(fused.ops[1]!.outputs.map((o) => o.name), ['y']);
+  const leaky = read(spec(true)).graph;
+  assert.ok(!leaky.ops.some((o) => o.op === 'layer_norm'), 'the variance is a graph output, so the pattern stays expanded');
+  assert.ok(leaky.ops.some((o) => o.op === 'gelu'));
+});

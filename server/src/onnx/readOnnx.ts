@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { GRAPH_IR_VERSION, type GraphIR, type TensorType, type ValueDecl, type WeightedGraph } from '../../../common/graphIR';
+import { fusePatterns } from './fusePatterns';
 import { GraphBuilder } from './graphBuilder';
 import { normalizeNode } from './normalizeNode';
 import { DATA_LOCATION_EXTERNAL, int64ToNumber, onnxModelType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './onnxSchema';
@@ -217,6 +218,7 @@ function buildGraph(model: OnnxModel, graph: OnnxGraph, file: string, options: R
   });
 
   b.removeDeadOps(outputs);
+  fusePatterns(b);
   const { constants, weights } = b.finishConstants(outputs);
   const ir: GraphIR = {
     schemaVersion: GRAPH_IR_VERSION,
