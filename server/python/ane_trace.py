@@ -404,6 +404,22 @@ def describe_failure(exc, path, cls, tracer):
     return f'{cls.__name__} ({os.path.basename(path)}): {kind}: {text}'
 
 
+def bind_inputs(model, cls, shapes):
+    """Check the shapes against forward()'s parameters; those beyond the shapes keep their defaults."""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if len(shapes) < len(required) or (len(shapes) > len(positional) and not variadic):
+        names = ', '.join(p.name for p in positional)
+        count = str(len(positional)) if len(required) == len(positional) else f'{len(required)} to {len(positional)}'
+        raise TraceFailure(f'{cls.__name__}.forward takes {count} input(s) ({names}) but {len(shapes)} shape(s) were given')
+    return {p.name: p.default for p in positional[len(shapes):]}
+
+
 def example_inputs(torch, shapes, int_inputs, seed):
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -424,20 +440,21 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
             super().__init__()
             self.record_stack_traces = True
 
+    defaults = bind_inputs(model, cls, shapes)
     tracer = Tracer()
     original_iter = torch.fx.proxy.Proxy.__iter__
     torch.fx.proxy.Proxy.__iter__ = _proxy_iter
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            fx_graph = tracer.trace(model)
+            fx_graph = tracer.trace(model, concrete_args=defaults or None)
     finally:
         torch.fx.proxy.Proxy.__iter__ = original_iter
     gm = torch.fx.GraphModule(model, fx_graph, cls.__name__)
-    placeholders = [n for n in gm.graph.nodes if n.op == 'placeholder']
-    if len(placeholders) != len(shapes):
-        names = ', '.join(n.target for n in placeholders)
-        raise TraceFailure(f'{cls.__name__}.forward takes {len(placeholders)} input(s) ({names}) but {len(shapes)} shape(s) were given')
+    # Parameters left at their defaults are placeholders with a default value: constants, not inputs.
+    all_placeholders = [n for n in gm.graph.nodes if n.op == 'placeholder']
+    placeholders = all_placeholders[:len(shapes)]
+    specialized = all_placeholders[len(shapes):]
 
     # Inputs feeding an embedding are indices: random floats would make the example run fail.
     int_inputs = {}
@@ -476,6 +493,8 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
         name = b.unique(ph.name)
         b.inputs.append({'name': name, 'type': {'dtype': 'int64' if i in int_inputs else 'fp32', 'shape': list(shapes[i])}})
         conv.env[ph] = name
+    for ph in specialized:
+        conv.env[ph] = Value(ph.args[0] if ph.args else None)
     for node in gm.graph.nodes:
         if node.op in ('placeholder',):
             continue

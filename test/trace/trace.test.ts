@@ -152,6 +152,15 @@ describe('PyTorch tracing through the side-process', { skip: python ? false : NO
     assert.equal(alive(), false, 'no python process is still tracing slow_import.py');
   });
 
+  test('forward() parameters beyond the given shapes keep their defaults', async () => {
+    const one = await client.run(pytorch('WithDefaults', [[1, 4]]));
+    assert.deepEqual(one.layers.map((l) => l.op), ['linear', 'mul']);
+    const two = await client.run(pytorch('WithDefaults', [[1, 4], [1, 4]]));
+    assert.deepEqual(two.layers.map((l) => l.op), ['linear', 'mul', 'mul']);
+    const many = await rejection(client.run(pytorch('WithDefaults', [[1, 4], [1, 4], [1], [1]])));
+    assert.match(many.message, /WithDefaults\.forward takes 1 to 3 input\(s\) \(x, mask, scale\) but 4 shape\(s\) were given/);
+  });
+
   test('a missing class and a wrong number of input shapes are reported as such', async () => {
     const missing = await rejection(client.run(pytorch('Nope', [[1, 4]])));
     assert.match(missing.message, /tracenet\.py defines no class Nope/);
