@@ -1432,7 +1432,9 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 attrs = {'epsilon': float(const(ins[7]))}
             elif kind in ('aten::mean', 'aten::sum'):
                 op, tensor_ins = ('reduce_mean' if kind == 'aten::mean' else 'reduce_sum'), [inp(ins[0])]
-                attrs = {'axes': list(const(ins[1]) or []), 'keep_dims': bool(const(ins[2]))}
+                dims = const(ins[1]) if len(ins) > 2 else None  # aten::sum(self, dtype): everything
+                rank = len(out_type(ins[0])[1])
+                attrs = {'axes': list(dims) if dims else list(range(rank)), 'keep_dims': bool(const(ins[2])) if len(ins) > 2 else False}
             elif kind == 'aten::adaptive_avg_pool2d' and list(const(ins[1])) == [1, 1]:
                 op, tensor_ins, attrs = 'reduce_mean', [inp(ins[0])], {'axes': [2, 3], 'keep_dims': True}
             elif kind == 'aten::cat':
@@ -1465,9 +1467,36 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 perm = list(range(rank))
                 perm[d0], perm[d1] = perm[d1], perm[d0]
                 op, tensor_ins, attrs = 'transpose', [inp(ins[0])], {'perm': perm}
+            elif kind in ('aten::slice', 'aten::select'):
+                in_shape = out_type(ins[0])[1]
+                rank = len(in_shape)
+                axis = const(ins[1])
+                axis = axis + rank if axis < 0 else axis
+                begin, end, stride = [0] * rank, list(in_shape), [1] * rank
+                if kind == 'aten::slice':
+                    lo, hi, step = const(ins[2]), const(ins[3]), const(ins[4])
+                    lo, hi, step = slice(lo, hi, step).indices(in_shape[axis])
+                else:
+                    idx = const(ins[2])
+                    lo = idx + in_shape[axis] if idx < 0 else idx
+                    hi, step = lo + 1, 1
+                begin[axis], end[axis], stride[axis] = lo, hi, step
+                sliced = list(in_shape)
+                sliced[axis] = len(range(lo, hi, step))
+                op, tensor_ins, attrs = 'slice_by_index', [inp(ins[0])], {'begin': begin, 'end': end, 'stride': stride}
+                if kind == 'aten::select':
+                    # slice, then drop the axis with a reshape to the traced output shape
+                    tensor_ins = [b.add_op(base + '_slice', op, kind, tensor_ins, [(None, ('fp32', sliced))], attrs, src)[0]]
+                    op, attrs = 'reshape', {'shape': types[0][1][1]}
             elif kind in ('aten::lstm', 'aten::gru', 'aten::rnn_tanh', 'aten::rnn_relu'):
+                # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
                 op = {'aten::lstm': 'lstm', 'aten::gru': 'gru'}.get(kind, 'rnn')
-                tensor_ins = [inp(ins[0])]
+                weights = const(ins[2]) or []
+                tensor_ins = [inp(ins[0])] + [b.constant(w, param_names.get(id(w), 'weight')) for w in weights if isinstance(w, torch.Tensor)]
+                attrs = {'hidden_size': int(out_type(outs[1])[1][-1]), 'num_layers': int(const(ins[4])),
+                         'bidirectional': bool(const(ins[7])), 'batch_first': bool(const(ins[8]))}
+                if kind != 'aten::lstm' and kind != 'aten::gru':
+                    attrs['activation'] = 'relu' if kind == 'aten::rnn_relu' else 'tanh'
             else:
                 tensor_ins = [env[i.debugName()] for i in ins if isinstance(env.get(i.debugName()), str)]
         except Exception as e:

@@ -15,7 +15,7 @@ import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
 const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
-const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8] };
+const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -101,6 +101,15 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     assert.ok(r.warnings.some((w) => w.startsWith('Branchy.forward line 91 (zoo.py:91): data-dependent control flow cannot be traced') && w.includes('torch.jit.trace')), r.warnings.join('\n'));
     assert.deepEqual(r.layers.map((l) => [l.name, l.op, l.source?.line]), [
       ['conv', 'conv', 86], ['relu_2', 'relu', 90], ['mul_3', 'mul', 92], ['mean_4', 'reduce_mean', 93], ['fc', 'linear', 87],
+    ]);
+  });
+
+  test('the jit fallback maps slice, select and a full sum, and matches PyTorch', async () => {
+    const r = await compared('JitSlicing');
+    assert.deepEqual(r.layers.map((l) => `${l.op}:${l.originalOp}`), [
+      'tanh:aten::tanh', 'mul:aten::mul', 'slice_by_index:aten::slice', 'slice_by_index:aten::select', 'reshape:aten::select',
+      'linear:aten::linear', 'slice_by_index:aten::slice', 'slice_by_index:aten::slice', 'slice_by_index:aten::slice',
+      'reduce_sum:aten::sum', 'add:aten::add',
     ]);
   });
 
