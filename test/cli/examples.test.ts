@@ -2,12 +2,13 @@
 // SequenceEncoder; this proves it with torch (gated), and checks examples/convnet.onnx is what
 // examples/make_convnet_onnx.py describes (small, committed, readable without Python).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseRunReport } from '../../common/runReport';
 import { readOnnxFile } from '../../server/src/onnx/readOnnx';
-import { findTorchPython, NO_TORCH, ROOT } from '../helpers';
+import { distFile, findTorchPython, NO_TORCH, ROOT } from '../helpers';
 
 const EQUIVALENCE = `
 import sys, torch
@@ -43,4 +44,19 @@ test('examples/convnet.onnx is committed, small, and reads without Python', () =
   const { graph } = readOnnxFile(file);
   assert.equal(graph.inputs[0]?.name, 'image');
   assert.ok(graph.ops.length > 5);
+});
+
+test('ane-lens run file.py:Class traces with the pragma shapes; the LSTM layer is on the CPU with its source line', { skip: findTorchPython() ? false : NO_TORCH }, async () => {
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [distFile('cli.js'), 'run', 'examples/sequence_model.py:RecurrentTagger', '--python', findTorchPython()!, '--format', 'json'],
+      { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const report = parseRunReport(JSON.parse(r.stdout), 'cli');
+  assert.equal(report.model.format, 'pytorch');
+  const lstm = report.layers.find((l) => l.op === 'lstm');
+  assert.equal(lstm?.device, 'cpu');
+  assert.equal(lstm?.rule, 'ANE026');
+  assert.equal(lstm?.source?.line, 46, 'self.lstm = nn.LSTM(...) in examples/sequence_model.py');
+  assert.ok(report.aneResidency < 1);
 });
