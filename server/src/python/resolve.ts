@@ -99,6 +99,14 @@ export class ImportResolver {
     return undefined;
   }
 
+  /** Canonical name of a dotted path given as text (`nn.LSTM`, `torch.nn.functional.pad`). */
+  resolveDotted(path: string): string | undefined {
+    const dot = path.indexOf('.');
+    const root = this.resolveName(dot < 0 ? path : path.slice(0, dot));
+    if (!root) return undefined;
+    return dot < 0 ? root : canonicalize(`${root}${path.slice(dot)}`);
+  }
+
   /**
    * Canonical dotted name of an expression like `nn.LSTM`, `ct.precision.FLOAT32` or `F.linear`;
    * undefined when its root name is not imported or the expression is not a plain dotted path.

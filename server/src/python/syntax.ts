@@ -7,7 +7,16 @@ export interface CallArgs {
   keywords: Map<string, { name: Node; value: Node; node: Node }>;
 }
 
+const argsCache = new WeakMap<Node, CallArgs>();
+
+/** Arguments of a call (cached per node: many rules ask for the same calls). */
 export function callArgs(call: Node): CallArgs {
+  let v = argsCache.get(call);
+  if (!v) argsCache.set(call, (v = readCallArgs(call)));
+  return v;
+}
+
+function readCallArgs(call: Node): CallArgs {
   const positional: Node[] = [];
   const keywords = new Map<string, { name: Node; value: Node; node: Node }>();
   const list = call.childForFieldName('arguments');

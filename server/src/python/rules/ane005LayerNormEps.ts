@@ -4,7 +4,7 @@ import { argument, callArgs } from '../syntax';
 import { evalNumber, formatNumber, toFp16 } from '../values';
 import type { AnalysisContext } from '../context';
 import type { Node } from 'web-tree-sitter';
-import { methodName, stringValue } from './util';
+import { stringValue } from './util';
 
 const FP16_MAX = 65504;
 // Mask fills: value positions of the calls that write a fill value into a tensor.
@@ -58,22 +58,25 @@ function maskHits(ctx: AnalysisContext): RuleHit[] {
     });
   };
   // Infinite fills anywhere inside a model class (buffers and forward alike).
-  const candidates = [...ctx.calls.map((c) => c.node), ...ctx.nodes('unary_operator')];
+  const candidates = [
+    ...ctx.calls.filter((c) => !c.callee && !c.method && /^float\s*\(\s*["']-inf/i.test(c.node.text)).map((c) => c.node),
+    ...ctx.nodesMatching(/-\s*(?:float\s*\(\s*["']inf|[A-Za-z_]\w*\.inf\b)/, ['unary_operator']),
+  ];
   for (const node of candidates) {
-    if (node.type === 'call' && node.parent?.type === 'unary_operator') continue;
     const what = infiniteFill(node, ctx);
     if (what && ctx.moduleMethodOf(node)) push(node, what);
   }
   for (const call of ctx.calls) {
-    if (!ctx.moduleMethodOf(call.node)) continue;
+    const isFinfo = call.callee !== undefined && /finfo$/.test(call.callee);
+    const pos = call.callee ? FILL_FUNCTIONS.get(call.callee) : FILL_METHODS.get(call.method ?? '');
+    if ((!isFinfo && pos === undefined) || !ctx.moduleMethodOf(call.node)) continue;
     // torch.finfo(torch.float32).min: the finfo call sits under the `.min` attribute.
-    const parent = call.node.parent;
-    if (parent?.type === 'attribute' && call.callee && /finfo$/.test(call.callee)) {
+    const parent = isFinfo ? call.node.parent : null;
+    if (parent?.type === 'attribute') {
       const what = infiniteFill(parent, ctx);
       if (what) push(parent, what);
     }
     // Finite fills beyond fp16 (-1e9, -1e10) become -inf too.
-    const pos = call.callee ? FILL_FUNCTIONS.get(call.callee) : FILL_METHODS.get(methodName(call.node) ?? '');
     if (pos === undefined) continue;
     const valueNode = callArgs(call.node).positional[pos] ?? callArgs(call.node).keywords.get('value')?.value;
     const v = evalNumber(valueNode, ctx);

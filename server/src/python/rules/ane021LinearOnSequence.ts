@@ -25,6 +25,7 @@ const SEQUENCE_LAYERS = new Map([
 const SEQUENCE_NAME = /^(seq_len|seq_length|seqlen|sequence_length|max_seq_len|max_seq_length|tokens|n_tokens|num_tokens|token_ids|input_ids|n_ctx|context_length|hidden_states|attention_mask|causal_mask|key_padding_mask)$/;
 // forward() arguments that name sequences in encoder/decoder code.
 const SEQUENCE_ARG = /^(src|tgt|memory|src_mask|tgt_mask|seq|sequence|text|query|key|value)$/;
+const SEQUENCE_NAME_IN_TEXT = new RegExp(`\\b(${SEQUENCE_NAME.source.slice(2, -2)})\\b`);
 const SEQUENCE_DIM_NAME = /^(S|T|L|s|t|l|n_tokens|num_tokens|seq|seq_len|seq_length|seqlen|tokens|n_ctx)$/;
 
 interface Evidence { text: string; node: Node }
@@ -51,8 +52,9 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
   if (!body) return undefined;
   let weak: Evidence | undefined;
   let imageModel = false;
-  for (const call of body.descendantsOfType('call')) {
-    const callee = ctx.imports.resolve(call.childForFieldName('function'));
+  for (const resolved of ctx.callsIn(body)) {
+    const call = resolved.node;
+    const callee = resolved.callee;
     if (callee && IMAGE_LAYERS.has(callee)) imageModel = true;
     const label = callee && SEQUENCE_LAYERS.get(callee);
     if (label) {
@@ -60,9 +62,8 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
       weak ??= { text: label, node: call };
       continue;
     }
-    const fn = call.childForFieldName('function');
-    if (fn?.type !== 'attribute') continue;
-    const method = fn.childForFieldName('attribute')?.text;
+    const method = resolved.method;
+    if (method !== 'transpose' && method !== 'view' && method !== 'reshape') continue;
     const args = callArgs(call).positional;
     if (method === 'transpose' && args.length === 2) {
       const dims = args.map((a) => evalNumber(a, ctx)).sort();
@@ -74,7 +75,7 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
     }
   }
   // `B, S, C = x.shape` / `b, t, c = x.size()`
-  for (const assign of body.descendantsOfType('assignment')) {
+  for (const assign of ctx.nodesIn('assignment', body)) {
     const left = assign.childForFieldName('left');
     const right = assign.childForFieldName('right');
     if (!left || !right || (left.type !== 'pattern_list' && left.type !== 'tuple_pattern')) continue;
@@ -85,13 +86,15 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
   }
   if (imageModel) return undefined;
   if (weak) return weak;
-  for (const fn of body.descendantsOfType('function_definition')) {
+  for (const fn of ctx.nodesIn('function_definition', body)) {
     if (fn.childForFieldName('name')?.text !== 'forward') continue;
     for (const param of fn.childForFieldName('parameters')?.namedChildren ?? []) {
       const name = isSequenceNameParam(param);
       if (name) return { text: `forward's \`${name}\` argument`, node: param };
     }
   }
+  // Cheap text test first: walking every identifier of a large class costs more than the whole rule.
+  if (!SEQUENCE_NAME_IN_TEXT.test(body.text)) return undefined;
   for (const id of body.descendantsOfType('identifier')) {
     if (!SEQUENCE_NAME.test(id.text) || id.parent?.type === 'keyword_argument' || enclosing(id, ['type'])) continue;
     return { text: `the name \`${id.text}\``, node: id };
@@ -113,11 +116,12 @@ function sequenceModules(ctx: AnalysisContext): Map<string, { cls: ModuleClass; 
   while (changed) {
     changed = false;
     for (const [name, { cls }] of [...result]) {
-      for (const call of cls.node.childForFieldName('body')?.descendantsOfType('call') ?? []) {
-        const fn = call.childForFieldName('function');
-        if (fn?.type !== 'identifier' || result.has(fn.text)) continue;
-        const used = byName.get(fn.text);
-        if (used && !ctx.imports.resolveName(fn.text)) {
+      for (const { node: call, method, callee, text } of ctx.callsIn(cls.node)) {
+        if (method !== undefined || callee !== undefined) continue;
+        const fnName = /^[A-Za-z_]\w*/.exec(text)?.[0];
+        if (!fnName || result.has(fnName)) continue;
+        const used = byName.get(fnName);
+        if (used && !ctx.imports.resolveName(fnName)) {
           result.set(used.name, { cls: used, evidence: { text: `it is used by sequence module \`${name}\``, node: call } });
           changed = true;
         }

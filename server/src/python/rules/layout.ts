@@ -24,11 +24,24 @@ function dimArgs(call: Node, ctx: AnalysisContext, skipFirst = false): { dims: (
   return { dims: positional.map((e) => evalNumber(e, ctx)), nodes: positional };
 }
 
-function permutation(call: Node, ctx: AnalysisContext, callee: string | undefined): number[] | undefined {
+/**
+ * The integer arguments of a method call written with literals only (`x.permute(0, 2, 3, 1)`,
+ * `x.transpose(-2, -1)`), read from the text: most layout calls look like this, and reading them
+ * from the tree costs a dozen wasm calls each. Undefined when anything but literals is there.
+ */
+export function literalIntArgs(text: string): number[] | undefined {
+  const m = /\(([-\d\s,()[\]]*)\)\s*$/.exec(text);
+  if (!m || !/\d/.test(m[1]!)) return undefined;
+  const nums = m[1]!.match(/-?\d+/g);
+  return nums ? nums.map(Number) : undefined;
+}
+
+function permutation(call: Node, ctx: AnalysisContext, callee: string | undefined, text?: string): number[] | undefined {
   const isMethod = !callee && PERMUTES.has(methodName(call) ?? '');
   const isFn = callee === 'torch.permute';
   if (!isMethod && !isFn) return undefined;
-  const d = isFn ? evalIntTuple(argument(callArgs(call), 'dims', 1), ctx) : dimArgs(call, ctx)?.dims;
+  const literal = isMethod && text !== undefined ? literalIntArgs(text) : undefined;
+  const d = literal ?? (isFn ? evalIntTuple(argument(callArgs(call), 'dims', 1), ctx) : dimArgs(call, ctx)?.dims);
   if (!d || d.some((v) => v === undefined || !Number.isInteger(v))) return undefined;
   const n = d.length;
   return (d as number[]).map((v) => (v < 0 ? v + n : v));
@@ -50,12 +63,13 @@ export const ANE011: Rule = {
   check(ctx) {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
+      if (call.method !== 'permute' && call.callee !== 'torch.permute' && !call.text.includes('memory_format')) continue;
       const mf = keywordNode(call.node, 'memory_format');
       if (mf && ctx.resolveValue(mf.value) === 'torch.channels_last') {
         hits.push({ node: mf.node, message: `\`${snippet(call.node)}\`: channels_last is a PyTorch memory format only; the converted Core ML graph stays NCHW and the ANE gains nothing from it (and NHWC is the wrong layout for the ANE).` });
         continue;
       }
-      const perm = permutation(call.node, ctx, call.callee);
+      const perm = permutation(call.node, ctx, call.callee, call.text);
       if (!perm || !NHWC.some((p) => p.length === perm.length && p.every((v, i) => v === perm[i]))) continue;
       if (!ctx.inModuleCompute(call.node)) continue;
       const to = perm[3] === 1 ? 'NCHW → NHWC' : 'NHWC → NCHW';
@@ -79,16 +93,18 @@ export const ANE012: Rule = {
   check(ctx) {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
-      const m = call.callee ? undefined : methodName(call.node);
+      const m = call.callee ? undefined : call.method;
+      if (m !== 'transpose' && m !== 'swapaxes' && m !== 'permute' && call.callee !== 'torch.transpose' && call.callee !== 'torch.permute') continue;
       let moved: string | undefined;
       if (m === 'transpose' || m === 'swapaxes' || call.callee === 'torch.transpose') {
-        const args = callArgs(call.node).positional.slice(call.callee ? 1 : 0);
-        if (args.length !== 2) continue;
-        const [a, b] = args.map((x) => evalNumber(x, ctx));
+        const literal = call.callee ? undefined : literalIntArgs(call.text);
+        const args = literal ? [] : callArgs(call.node).positional.slice(call.callee ? 1 : 0);
+        if (literal ? literal.length !== 2 : args.length !== 2) continue;
+        const [a, b] = literal ?? args.map((x) => evalNumber(x, ctx));
         if (a === undefined || b === undefined || a === b || (a !== -1 && b !== -1)) continue;
         moved = `swaps the last axis with axis ${a === -1 ? b : a}`;
       } else {
-        const perm = permutation(call.node, ctx, call.callee);
+        const perm = permutation(call.node, ctx, call.callee, call.text);
         if (!perm || perm[perm.length - 1] === perm.length - 1) continue;
         if (NHWC.some((p) => p.length === perm.length && p.every((v, i) => v === perm[i]))) continue; // ANE011
         moved = `puts axis ${perm[perm.length - 1]} last`;
@@ -104,10 +120,21 @@ export const ANE012: Rule = {
 /** Literal shapes of view/reshape/creation calls in module code and of ct.TensorType/ct.Shape/StateType. */
 interface LiteralShape { node: Node; dims: (number | undefined)[]; label: string; io: boolean }
 
-function literalShapes(ctx: AnalysisContext): LiteralShape[] {
+/**
+ * `io`: only model I/O shapes (ct.TensorType/Shape/ImageType); otherwise also view/reshape/creation
+ * calls in module code — but only those whose text could hold a large dimension (a 5+ digit literal
+ * or a name assigned one somewhere), since evaluating every view's arguments is what costs.
+ */
+function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
   const out: LiteralShape[] = [];
+  const bigNames = new Set<string>();
+  for (const m of ctx.text.matchAll(/\b([A-Za-z_]\w*)\s*=\s*\d{5,}\b/g)) bigNames.add(m[1]!);
+  const bigName = bigNames.size ? new RegExp(`\\b(${[...bigNames].join('|')})\\b`) : undefined;
+  const mayBeLarge = (text: string) => /\d{5}/.test(text) || (bigName !== undefined && bigName.test(text));
   for (const call of ctx.calls) {
-    const m = call.callee ? undefined : methodName(call.node);
+    const m = call.callee ? undefined : call.method;
+    const isIo = call.callee === 'coremltools.TensorType' || call.callee === 'coremltools.Shape' || call.callee === 'coremltools.ImageType';
+    if (io ? !isIo : !isIo && !mayBeLarge(call.text)) continue;
     if (m && SHAPE_METHODS.has(m)) {
       if (!ctx.inModuleCompute(call.node)) continue;
       const d = dimArgs(call.node, ctx);
@@ -129,12 +156,7 @@ function literalShapes(ctx: AnalysisContext): LiteralShape[] {
   return out;
 }
 
-const shapeCache = new WeakMap<AnalysisContext, LiteralShape[]>();
-function shapesOf(ctx: AnalysisContext): LiteralShape[] {
-  let v = shapeCache.get(ctx);
-  if (!v) shapeCache.set(ctx, (v = literalShapes(ctx)));
-  return v;
-}
+
 
 function showDims(dims: (number | undefined)[]): string {
   return `(${dims.map((d) => (d === undefined ? '?' : formatNumber(d))).join(', ')})`;
@@ -152,12 +174,14 @@ export const ANE013: Rule = {
   check(ctx) {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
-      const m = call.callee ? undefined : methodName(call.node);
+      const m = call.callee ? undefined : call.method;
       const isShape = (m && (SHAPE_METHODS.has(m) || PERMUTES.has(m) || m === 'expand')) || call.callee === 'torch.reshape' || call.callee === 'torch.permute';
-      if (!isShape || !ctx.inModuleCompute(call.node)) continue;
-      const d = dimArgs(call.node, ctx, call.callee !== undefined);
-      if (!d || d.dims.length <= 5) continue;
-      hits.push({ node: call.node, message: `\`${snippet(call.node)}\` makes a rank-${d.dims.length} tensor; the ANE supports rank ≤ 5, so this op and its neighbours fall back to the CPU/GPU.` });
+      // At least 6 commas in the text before counting arguments on the tree.
+      if (!isShape || (call.text.match(/,/g)?.length ?? 0) < 5 || !ctx.inModuleCompute(call.node)) continue;
+      let positional = callArgs(call.node).positional.slice(call.callee !== undefined ? 1 : 0);
+      if (positional.length === 1) positional = sequenceElements(positional[0]!) ?? positional;
+      if (positional.length <= 5) continue;
+      hits.push({ node: call.node, message: `\`${snippet(call.node)}\` makes a rank-${positional.length} tensor; the ANE supports rank ≤ 5, so this op and its neighbours fall back to the CPU/GPU.` });
     }
     return hits;
   },
@@ -177,8 +201,12 @@ export const ANE014: Rule = {
   check(ctx) {
     const facts = chipFacts(ctx.chip);
     const hits: RuleHit[] = [];
+    const bigNames = new Set<string>();
+    for (const m of ctx.text.matchAll(/\b([A-Za-z_]\w*)\s*=\s*\d{5,}\b/g)) bigNames.add(m[1]!);
+    const bigName = bigNames.size ? new RegExp(`\\b(${[...bigNames].join('|')})\\b`) : undefined;
     for (const call of ctx.calls) {
-      if (call.callee !== 'torch.nn.Linear' || !ctx.moduleMethodOf(call.node)) continue;
+      if (call.callee !== 'torch.nn.Linear' || !(/\d{5}/.test(call.text) || (bigName !== undefined && bigName.test(call.text)))) continue;
+      if (!ctx.moduleMethodOf(call.node)) continue;
       const args = callArgs(call.node);
       for (const [key, pos] of [['in_features', 0], ['out_features', 1]] as const) {
         const v = evalNumber(argument(args, key, pos), ctx);
@@ -188,7 +216,7 @@ export const ANE014: Rule = {
         }
       }
     }
-    for (const s of shapesOf(ctx)) {
+    for (const s of literalShapes(ctx, false)) {
       const n = s.dims.length;
       for (let i = 1; i < n; i++) {
         const v = s.dims[i];
@@ -217,7 +245,7 @@ export const ANE010: Rule = {
     '**Fix:** put the largest dimension last (sequence last for KV caches), use last dims that are multiples of 32.',
   check(ctx) {
     const hits: RuleHit[] = [];
-    for (const s of shapesOf(ctx)) {
+    for (const s of literalShapes(ctx, true)) {
       if (!s.io || s.dims.length < 2) continue;
       const last = s.dims[s.dims.length - 1];
       const rest = s.dims.slice(0, -1).reduce<number | undefined>((a, d) => (a === undefined || d === undefined ? undefined : a * d), 1);

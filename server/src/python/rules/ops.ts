@@ -121,7 +121,8 @@ export const ANE024: Rule = {
       const d = evalNumber(argument(args, 'embedding_dim', 1), ctx);
       hits.push({ node: call.node, message: `nn.Embedding(${n ?? '?'}, ${d ?? '?'})${where(ctx, call.node)} is a gather lookup: Core ML usually runs it on the CPU (Apple keeps embeddings off the ANE); feed embeddings from the host or a separate model.` });
     }
-    for (const sub of ctx.nodes('subscript')) {
+    // Subscripts whose single index is a name like `idx`, `indices`, `position_ids` (regex first: cheap).
+    for (const sub of ctx.nodesMatching(/\[\s*[A-Za-z_][\w.]*\s*\]/, ['subscript'])) {
       if (sub.parent?.type === 'assignment' && sub.parent.childForFieldName('left')?.id === sub.id) continue; // ANE025
       const index = sub.childrenForFieldName('subscript').filter((c) => c.type !== 'comment');
       if (index.length !== 1) continue;
@@ -164,7 +165,8 @@ export const ANE025: Rule = {
       node: call.node,
       message: `${name}${where(ctx, call.node)} is a scatter: it has no ANE path and runs on the CPU; use torch.where with a precomputed mask, or update outside the model.`,
     }));
-    for (const sub of ctx.nodes('subscript')) {
+    // `x[...] = v` / `x[...] += v`: the `]` right before an assignment operator.
+    for (const sub of ctx.nodesMatching(/\]\s*(?:[-+*/|&]?=)(?!=)/, ['subscript'])) {
       const parent = sub.parent;
       if (!parent || (parent.type !== 'assignment' && parent.type !== 'augmented_assignment') || parent.childForFieldName('left')?.id !== sub.id) continue;
       const index = sub.childrenForFieldName('subscript');

@@ -39,7 +39,8 @@ export const ANE002: Rule = {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
       const node = call.node;
-      const method = call.callee ? undefined : methodName(node);
+      const method = call.callee ? undefined : call.method;
+      if (method !== 'float' && method !== 'double' && method !== 'to' && method !== 'type' && !call.text.includes('dtype')) continue;
       const kw = keywordNode(node, 'dtype');
       const castTo = method === 'to' || method === 'type' ? argument(callArgs(node), 'dtype', 0) : undefined;
       const isCast = method === 'float' || method === 'double';
@@ -182,7 +183,12 @@ export const ANE004: Rule = {
   check(ctx) {
     const covered = new Set(rmsOf(ctx).map((p) => p.square.node.id));
     const hits: RuleHit[] = [];
-    const candidates = [...ctx.nodes('binary_operator'), ...ctx.calls.map((c) => c.node)];
+    const candidates = [
+      // `a ** 2` (match on the operator) and `a * a` (match on the left operand).
+      ...ctx.nodesMatching(/\*\*\s*2(?![\d.\w])/, ['binary_operator']),
+      ...ctx.nodesMatching(/(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])/, ['binary_operator']),
+      ...ctx.calls.filter((c) => c.callee === 'torch.pow' || c.callee === 'torch.square' || (!c.callee && (c.method === 'pow' || c.method === 'square'))).map((c) => c.node),
+    ];
     for (const node of candidates) {
       const sq = squareOf(node, ctx);
       if (!sq || covered.has(node.id) || !isRawActivation(sq.base, ctx) || !ctx.inModuleCompute(node)) continue;

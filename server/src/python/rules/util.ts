@@ -1,19 +1,31 @@
 // Small matchers shared by the rule families: method names, string arguments, (h, w) pairs.
 import type { Node } from 'web-tree-sitter';
-import type { AnalysisContext, ResolvedCall } from '../context';
-import { sequenceElements, unparen } from '../syntax';
+import { CALL_METHODS, type AnalysisContext, type ResolvedCall } from '../context';
+import { callArgs, sequenceElements, unparen } from '../syntax';
 import { evalNumber } from '../values';
+
+// Per-node caches: the same Node objects (ctx.calls) are asked by many rules, and every accessor is a
+// call into the wasm tree.
+const receiverCache = new WeakMap<Node, Node | null>();
 
 /** `x.float()` → "float"; undefined for plain-name calls. */
 export function methodName(call: Node): string | undefined {
+  if (CALL_METHODS.has(call)) return CALL_METHODS.get(call);
   const fn = call.childForFieldName('function');
-  return fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
+  const m = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
+  CALL_METHODS.set(call, m);
+  return m;
 }
 
 /** The receiver of a method call (`mask` in `mask.float()`). */
 export function receiver(call: Node): Node | undefined {
-  const fn = call.childForFieldName('function');
-  return fn?.type === 'attribute' ? fn.childForFieldName('object') ?? undefined : undefined;
+  let r = receiverCache.get(call);
+  if (r === undefined) {
+    const fn = call.childForFieldName('function');
+    r = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    receiverCache.set(call, r);
+  }
+  return r ?? undefined;
 }
 
 /** Literal string value (`'reflect'`, `"bicubic"`), following one simple assignment. */
@@ -68,11 +80,6 @@ export function primeFactors(n: number): number[] {
 
 /** The value node of a keyword argument in a call's argument list. */
 export function keywordNode(call: Node, name: string): { node: Node; value: Node } | undefined {
-  const list = call.childForFieldName('arguments');
-  for (const arg of list?.namedChildren ?? []) {
-    if (arg.type !== 'keyword_argument' || arg.childForFieldName('name')?.text !== name) continue;
-    const value = arg.childForFieldName('value');
-    if (value) return { node: arg, value };
-  }
-  return undefined;
+  const kw = callArgs(call).keywords.get(name);
+  return kw ? { node: kw.node, value: kw.value } : undefined;
 }
