@@ -26,6 +26,7 @@ struct Analysis {
   std::vector<std::vector<int>> opInputs;   // value id per input; -1 for an omitted optional input ("")
   std::vector<std::vector<int>> opOutputs;  // value id per output
   std::vector<int> order;                   // topological order, indices into graph.ops
+  std::vector<std::string> unsupported;     // per op: why its shape function declined (the executor skips it)
 };
 
 /** Checks names, dtypes, static input shapes, constant byte ranges and element counts, then orders the

@@ -205,6 +205,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     // Dependants name the op where the gap started: this one for a missing constant, else the upstream root.
     if (!missing.empty()) { skip(missing, missingConstant ? "upstream " + op.name + " was not executed" : missing); continue; }
     const OpInfo* info = findOp(op.op);
+    if (!a.unsupported.empty() && !a.unsupported[opIndex].empty()) { skip(a.unsupported[opIndex], "upstream " + op.name + " was not executed"); continue; }
     if (!info || !info->kernel) { skip("no fp16 kernel for " + op.op + " yet", "upstream " + op.name + " was not executed"); continue; }
     bool shapesKnown = true;
     for (int vid : outs) shapesKnown = shapesKnown && a.values[vid].known;

@@ -20,6 +20,9 @@ const Tensor& needInput(const OpNode& op, const Inputs& in, size_t i, const char
 inline const Tensor* optInput(const Inputs& in, size_t i) { return i < in.size() ? in[i] : nullptr; }
 inline const Shape* optShape(const Shapes& in, size_t i) { return i < in.size() ? in[i] : nullptr; }
 [[noreturn]] void opError(const OpNode& op, const std::string& what);
+/** A reader that could not resolve an attribute statically leaves it out: the op is then not executed
+ *  (Unsupported) rather than the whole run refused. */
+void requireAttr(const OpNode& op, const char* key);
 Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
 
 /** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. */

@@ -184,6 +184,7 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-12));
     mapUnary(x, o, [eps](float v) { return 1.0f / std::sqrt(v + eps); });
   } else if (t == "clip") {
+    if ((in.size() > 1 && in[1]) || (in.size() > 2 && in[2])) throw Unsupported("no fp16 kernel for clip with tensor bounds yet");
     const float lo = static_cast<float>(op.attrFloat("alpha", -INFINITY));
     const float hi = static_cast<float>(op.attrFloat("beta", INFINITY));
     if (lo > hi) opError(op, "clip has alpha > beta");

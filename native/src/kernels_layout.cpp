@@ -8,8 +8,8 @@ namespace ane {
 
 std::vector<Shape> reshapeShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
+  requireAttr(op, "shape");
   std::vector<int64_t> target = op.attrInts("shape", {});
-  if (!op.has("shape")) opError(op, "attribute 'shape' is missing");
   // The contract asks readers for a resolved shape; 0 (copy) and one -1 (infer) are still accepted.
   Shape out;
   int inferAt = -1;
@@ -42,8 +42,9 @@ std::vector<Shape> reshapeShape(const OpNode& op, const Shapes& in) {
 
 std::vector<Shape> expandDimsShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
+  requireAttr(op, "axes");
   std::vector<int64_t> axes = op.attrInts("axes", {});
-  if (axes.empty()) opError(op, "attribute 'axes' is missing");
+  if (axes.empty()) opError(op, "attribute 'axes' is empty");
   const size_t r = x.size() + axes.size();
   std::vector<bool> isNew(r, false);
   for (int64_t a : axes) {
@@ -83,6 +84,7 @@ void copyKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 
 namespace {
 std::vector<int> permOf(const OpNode& op, size_t rank) {
+  requireAttr(op, "perm");
   std::vector<int64_t> perm = op.attrInts("perm", {});
   if (perm.size() != rank) opError(op, "attribute 'perm' has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
   std::vector<int> p;
@@ -215,6 +217,8 @@ struct SliceAxis {
 // Python slice semantics per axis, with MIL's optional begin_mask / end_mask / squeeze_mask.
 std::vector<SliceAxis> sliceAxes(const OpNode& op, const Shape& x, Shape& outShape) {
   const size_t r = x.size();
+  requireAttr(op, "begin");
+  requireAttr(op, "end");
   std::vector<int64_t> begin = op.attrInts("begin", {}), end = op.attrInts("end", {}), stride = op.attrInts("stride", {});
   std::vector<int64_t> bm = op.attrInts("begin_mask", {}), em = op.attrInts("end_mask", {}), sq = op.attrInts("squeeze_mask", {});
   if (begin.size() != r || end.size() != r) opError(op, "attributes 'begin' and 'end' need one entry per axis (" + std::to_string(r) + ")");
@@ -280,6 +284,7 @@ void sliceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 namespace {
 // Per-axis (before, after) padding; a shorter list pads the last axes, as MIL's pad does.
 std::vector<std::pair<int64_t, int64_t>> padAmounts(const OpNode& op, const Shape& x) {
+  requireAttr(op, "pad");
   std::vector<int64_t> pad = op.attrInts("pad", {});
   if (pad.size() % 2 != 0 || pad.size() > 2 * x.size()) opError(op, "attribute 'pad' must hold (before, after) pairs for at most " + std::to_string(x.size()) + " axes");
   std::vector<std::pair<int64_t, int64_t>> p(x.size(), {0, 0});

@@ -28,6 +28,7 @@ PoolParams poolParams(const OpNode& op, const Shape& x) {
   }
   PoolParams p{};
   p.N = x[0]; p.C = x[1]; p.H = x[2]; p.W = x[3];
+  requireAttr(op, "kernel_sizes");
   std::vector<int64_t> k = op.attrInts("kernel_sizes", {});
   if (k.size() != 2) opError(op, "attribute 'kernel_sizes' must be [kH, kW]");
   p.kH = k[0]; p.kW = k[1];
@@ -92,6 +93,8 @@ void poolKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 
 namespace {
 void upsampleScales(const OpNode& op, double& sh, double& sw) {
+  requireAttr(op, "scale_factor_height");
+  requireAttr(op, "scale_factor_width");
   sh = op.attrFloat("scale_factor_height", 1);
   sw = op.attrFloat("scale_factor_width", 1);
   if (!(sh > 0) || !(sw > 0) || !std::isfinite(sh) || !std::isfinite(sw)) opError(op, "scale factors must be positive");
@@ -133,6 +136,8 @@ void upsampleKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 namespace {
 // Output extent: an explicit target size wins over the scale factor.
 int64_t resizeExtent(const OpNode& op, int64_t in, const char* targetKey, const char* scaleKey) {
+  if (!op.has(targetKey) && !op.has(scaleKey))
+    throw Unsupported("no fp16 kernel for " + op.op + " without a static '" + targetKey + "' or '" + scaleKey + "' attribute yet");
   if (op.has(targetKey)) {
     const int64_t t = op.attrInt(targetKey, 0);
     if (t < 1 || t > (int64_t(1) << 31)) opError(op, std::string("attribute '") + targetKey + "' must be a positive size");

@@ -18,6 +18,10 @@ const Tensor& needInput(const OpNode& op, const Inputs& in, size_t i, const char
 
 void opError(const OpNode& op, const std::string& what) { throw GraphError("op " + op.label() + ": " + what); }
 
+void requireAttr(const OpNode& op, const char* key) {
+  if (!op.has(key)) throw Unsupported("no fp16 kernel for " + op.op + " without a static '" + key + "' attribute yet");
+}
+
 int normAxis(const OpNode& op, int64_t axis, size_t rank, const char* attr) {
   int64_t r = static_cast<int64_t>(rank);
   if (axis < -r || axis >= r)

@@ -8,6 +8,7 @@
 namespace ane {
 
 void inferShapes(const Graph& g, Analysis& a) {
+  a.unsupported.assign(g.ops.size(), std::string());
   for (int opIndex : a.order) {
     const OpNode& op = g.ops[opIndex];
     const std::vector<int>& outs = a.opOutputs[opIndex];
@@ -25,8 +26,9 @@ void inferShapes(const Graph& g, Analysis& a) {
       try {
         shapes = info->shape(op, inShapes);
         computed = true;
-      } catch (const Unsupported&) {
+      } catch (const Unsupported& e) {
         computed = false;  // e.g. 3-D conv: fall back to the declaration, the executor skips the op
+        a.unsupported[opIndex] = e.what();
       }
     }
     if (computed && shapes.size() != outs.size())

@@ -252,6 +252,15 @@ test('ops without a kernel and their dependants are marked, still costed', { ski
   assert.equal(result.layers[2].executed, true);
   assert.ok(result.layers[0].estMs > 0 && result.layers[1].bytes > 0);
   assert.deepEqual(Object.keys(outputs), ['s']);
+  // A reader that could not resolve an attribute (a dynamic slice) leaves it out: that op is skipped, the run goes on.
+  const dyn = new GraphBuilder().input('x', [2, 6]).input('starts', [1])
+    .op({ name: 'dyn_slice', op: 'slice_by_index', inputs: ['x', 'starts'], outputs: [['d', undefined]] })
+    .op({ name: 'after_slice', op: 'relu', inputs: ['d'], outputs: [['e', undefined]] })
+    .op({ name: 'ok', op: 'relu', inputs: ['x'], outputs: [['f', [2, 6]]] }).build(['e', 'f']);
+  const run2 = runGraph(A(), dyn).result;
+  assert.equal(run2.layers[0].notExecuted, "no fp16 kernel for slice_by_index without a static 'begin' attribute yet");
+  assert.equal(run2.layers[1].notExecuted, 'upstream dyn_slice was not executed');
+  assert.equal(run2.layers[2].executed, true);
 });
 
 test('bad graphs throw one clear error naming the op or tensor', { skip: missing }, () => {
