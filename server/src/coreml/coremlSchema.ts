@@ -391,33 +391,6 @@ message ListValue { repeated Value values = 1; }
 
 // ---- decoded shapes (only what the reader touches) ----
 export type Int64 = number | { toNumber(): number };
-export interface PbValueType {
-  tensorType?: { dataType?: number; rank?: Int64; dimensions?: Array<{ constant?: { size?: Int64 }; unknown?: { variadic?: boolean } }> };
-  listType?: unknown; tupleType?: unknown; dictionaryType?: unknown; stateType?: { wrappedType?: PbValueType };
-}
-export interface PbNamedValueType { name?: string; type?: PbValueType }
-export interface PbTensorValue {
-  floats?: { values?: number[] }; doubles?: { values?: number[] }; ints?: { values?: number[] };
-  longInts?: { values?: Int64[] }; bools?: { values?: boolean[] }; strings?: { values?: string[] };
-  bytes?: { values?: Uint8Array };
-}
-export interface PbValue {
-  type?: PbValueType;
-  immediateValue?: { tensor?: PbTensorValue; tuple?: { values?: PbValue[] }; list?: { values?: PbValue[] } };
-  blobFileValue?: { fileName?: string; offset?: Int64 };
-}
-export interface PbBinding { name?: string; value?: PbValue }
-export interface PbOperation {
-  type?: string;
-  inputs?: Record<string, { arguments?: PbBinding[] }>;
-  outputs?: PbNamedValueType[];
-  blocks?: PbBlock[];
-  attributes?: Record<string, PbValue>;
-}
-export interface PbBlock { inputs?: PbNamedValueType[]; outputs?: string[]; operations?: PbOperation[] }
-export interface PbFunction { inputs?: PbNamedValueType[]; opset?: string; block_specializations?: Record<string, PbBlock> }
-export interface PbProgram { version?: Int64; functions?: Record<string, PbFunction> }
-
 export interface PbArrayFeatureType {
   shape?: Int64[]; dataType?: number;
   enumeratedShapes?: { shapes?: Array<{ shape?: Int64[] }> };
@@ -452,12 +425,14 @@ export type PbModel = {
   pipelineClassifier?: { pipeline?: { models?: PbModel[]; names?: string[] } };
   pipelineRegressor?: { pipeline?: { models?: PbModel[]; names?: string[] } };
   neuralNetwork?: PbNeuralNetwork; neuralNetworkClassifier?: PbNeuralNetwork; neuralNetworkRegressor?: PbNeuralNetwork;
-  mlProgram?: PbProgram;
+  /** Serialized MILSpec.Program, decoded by milDecoder.ts. */
+  mlProgram?: Uint8Array;
 } & Record<string, unknown>;
 
 let modelType: protobuf.Type | undefined;
+let specType: protobuf.Type | undefined;
 
-/** The Model decoder, built from the schema text once per process. */
+/** The Model type with the MIL program as messages (for writing test models), built once per process. */
 export function coremlModelType(): protobuf.Type {
   if (!modelType) {
     const root = new protobuf.Root();
@@ -466,6 +441,18 @@ export function coremlModelType(): protobuf.Type {
     modelType = root.lookupType('anelens.coreml.Model');
   }
   return modelType;
+}
+
+/**
+ * The Model decoder the reader uses: `mlProgram` stays undecoded bytes (a view, no copy) for the
+ * Reader-level MIL decoder (milDecoder.ts), which builds the program without a message tree.
+ */
+export function coremlSpecType(): protobuf.Type {
+  if (!specType) {
+    const root = protobuf.parse(COREML_SUBSET_PROTO.replace(/mil\.Program/g, 'bytes'), { keepCase: true }).root;
+    specType = root.lookupType('anelens.coreml.Model');
+  }
+  return specType;
 }
 
 export function int64ToNumber(v: Int64 | undefined | null): number {

@@ -44,8 +44,8 @@ export interface OpView {
   params: string[];
   /** Labels of the blocks this op is nested in, outermost first ([] at function level). */
   path: string[];
-  /** Inline literals and resolved consts shown in the printed program, in parameter order. */
-  literals: Array<[param: string, text: string]>;
+  /** Inline literals and resolved consts shown in the printed program, in parameter order (rendered by the view). */
+  literals: Array<[param: string, value: MilValue]>;
 }
 
 export interface MilGraphParts {
@@ -168,7 +168,7 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
     const tensorParams = TENSOR_PARAMS[op.type] ?? DEFAULT_TENSOR_PARAMS;
     const inputs: string[] = [];
     const params: string[] = [];
-    const literals: Array<[string, string]> = [];
+    const literals: Array<[string, MilValue]> = [];
     const attrs: Record<string, AttrValue> = {};
     const ordered = [...op.inputs].sort((a, b) => rank(a[0]) - rank(b[0]));
     function rank(p: string): number {
@@ -183,7 +183,7 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
         const a = c ? attrOf(c) : undefined;
         if (c && a !== undefined) {
           attrs[param] = a;
-          literals.push([param, literalText(c)]);
+          literals.push([param, c]);
           if ('name' in bindings[0]!) usedConsts.add(bindings[0].name);
           continue;
         }

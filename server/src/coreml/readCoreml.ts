@@ -7,11 +7,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GRAPH_IR_VERSION, type ConstantDecl, type GraphIR, type ModelFormat, type OpNode, type TensorType, type ValueDecl, type WeightedGraph } from '../../../common/graphIR';
 import { ModelReadError } from '../onnx/readOnnx';
-import { arrayDataType, coremlModelType, int64ToNumber, MODEL_TYPE_FIELDS, type PbFeatureDescription, type PbModel, type PbNeuralNetwork } from './coremlSchema';
+import { arrayDataType, coremlSpecType, int64ToNumber, MODEL_TYPE_FIELDS, type PbFeatureDescription, type PbModel, type PbNeuralNetwork } from './coremlSchema';
 import { checkDims, milToGraph, type MilFunction, type OpView } from './milProgram';
 import { parseMilText } from './milText';
 import { neuralNetworkToGraph } from './neuralNetwork';
-import { programFunction } from './pbProgram';
+import { decodeProgram } from './milDecoder';
 import { checkBlobs } from './weightBlob';
 
 /** Protobuf messages cannot exceed 2 GiB. */
@@ -112,7 +112,7 @@ function modelParts(file: string, m: PbModel, depth: number, prefix: string, par
   for (const i of inputs) if (!known.has(i.name)) known.set(i.name, i.type);
   switch (type) {
     case 'mlProgram': {
-      const fn = programFunction(file, m.mlProgram!, m.description?.defaultFunctionName || undefined);
+      const fn = decodeProgram(file, m.mlProgram!, m.description?.defaultFunctionName || undefined);
       addMil(file, fn, parts, depth === 0);
       return;
     }
@@ -180,7 +180,7 @@ function addMil(file: string, fn: MilFunction, parts: Parts, topLevel: boolean):
 function decodeSpec(file: string, bytes: Uint8Array): PbModel {
   if (bytes.length === 0) throw new ModelReadError(file, 'empty file');
   try {
-    return coremlModelType().decode(bytes) as unknown as PbModel;
+    return coremlSpecType().decode(bytes) as unknown as PbModel;
   } catch (e) {
     if ((e instanceof RangeError && /call stack/i.test(e.message)) || /max depth exceeded/i.test((e as Error).message)) throw new ModelReadError(file, 'messages are nested too deeply to be a Core ML model');
     throw new ModelReadError(file, `not a valid Core ML protobuf (${(e as Error).message})`);
@@ -255,8 +255,20 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
   };
 }
 
+/** Names from a corrupt file can hold control characters; an error stays one readable line. */
+function oneLine<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ModelReadError && /[\u0000-\u001f\u007f]/.test(e.message)) {
+      throw new ModelReadError(e.file.replace(/[\u0000-\u001f\u007f]/g, '?'), e.problem.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1)));
+    }
+    throw e;
+  }
+}
+
 export function readMlmodelBytes(bytes: Uint8Array, file: string): ModelReadResult {
-  return specToGraph(file, decodeSpec(file, bytes), 'mlmodel', null);
+  return oneLine(() => specToGraph(file, decodeSpec(file, bytes), 'mlmodel', null));
 }
 
 export function readMlmodelFile(file: string): ModelReadResult {
@@ -313,6 +325,10 @@ export function locatePackageSpec(pkg: string): { spec: string; warnings: string
 }
 
 export function readMlpackage(path: string): ModelReadResult {
+  return oneLine(() => readMlpackageUnguarded(path));
+}
+
+function readMlpackageUnguarded(path: string): ModelReadResult {
   const pkg = basename(path) === 'Manifest.json' ? dirname(path) : path;
   const { spec, warnings } = locatePackageSpec(pkg);
   const bytes = readBytes(spec, MAX_SPEC_BYTES, 'Core ML spec');
@@ -346,6 +362,10 @@ export function readMilText(path: string): ModelReadResult {
 }
 
 export function readMilTextString(text: string, file: string, modelDir: string | null): ModelReadResult {
+  return oneLine(() => readMilTextUnguarded(text, file, modelDir));
+}
+
+function readMilTextUnguarded(text: string, file: string, modelDir: string | null): ModelReadResult {
   const { functions } = parseMilText(file, text);
   const fn = functions.find((f) => f.name === 'main') ?? functions[0]!;
   const parts = emptyParts();

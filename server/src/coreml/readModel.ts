@@ -4,7 +4,19 @@
 import { statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
+import { readOnnxLazy } from './lazyOnnx';
 import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult } from './readCoreml';
+
+/** ONNX files from this size on are analysed without loading their weights. */
+export const LAZY_ONNX_BYTES = 16 << 20;
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 export type ModelKind = 'onnx' | 'mlmodel' | 'mlpackage' | 'mil';
 
@@ -31,7 +43,8 @@ export function readModelFile(path: string): ModelReadResult {
   const kind = modelKindOf(path);
   switch (kind) {
     case 'onnx': {
-      const { graph, weights } = readOnnxFile(path);
+      // Big files are read without their weights (lazyOnnx.ts): analysis needs shapes, not values.
+      const { graph, weights } = fileSize(path) >= LAZY_ONNX_BYTES ? readOnnxLazy(path) : readOnnxFile(path);
       const histogram: Record<string, number> = {};
       for (const op of graph.ops) histogram[op.originalOp] = (histogram[op.originalOp] ?? 0) + 1;
       return {

@@ -38,8 +38,13 @@ export function blobPath(specFile: string, modelDir: string, fileName: string): 
 export function checkBlobs(specFile: string, modelDir: string, refs: BlobRef[]): BlobCheck {
   const result: BlobCheck = { files: [], blobs: 0, warnings: [] };
   const byFile = new Map<string, BlobRef[]>();
+  const paths = new Map<string, string>();
   for (const r of refs) {
-    const path = blobPath(specFile, modelDir, r.fileName);
+    let path = paths.get(r.fileName);
+    if (path === undefined) {
+      path = blobPath(specFile, modelDir, r.fileName);
+      paths.set(r.fileName, path);
+    }
     const list = byFile.get(path) ?? [];
     list.push(r);
     byFile.set(path, list);

@@ -3,7 +3,7 @@
 // hovers land on the right line. Consts are not printed (as in coremltools); small resolved values appear
 // inline as arguments. Ops off the ANE get a trailing `// → CPU (RULE)` note so the text reads on its own.
 import type { AttrValue, GraphIR, OpNode, TensorType } from '../../../common/graphIR';
-import type { OpView } from '../coreml/milProgram';
+import { literalText, type OpView } from '../coreml/milProgram';
 
 export interface MilViewHeader {
   functionName?: string;
@@ -67,7 +67,7 @@ function argsText(op: OpNode, view: OpView | undefined): string {
   const args: string[] = [];
   for (const [param, vals] of groups) args.push(vals.length === 1 && !VARIADIC.has(op.op) ? `${param}=${vals[0]}` : `${param}=(${vals.join(', ')})`);
   if (view && view.literals.length > 0) {
-    for (const [param, text] of view.literals) args.push(`${param}=${text}`);
+    for (const [param, value] of view.literals) args.push(`${param}=${literalText(value)}`);
   } else {
     for (const [k, v] of Object.entries(op.attrs)) if (k !== 'blocks') args.push(`${k}=${attrText(v)}`);
   }
