@@ -138,7 +138,7 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
 
   const constFromBinding = (b: MilBinding): MilValue | undefined => ('value' in b ? b.value : consts.get(b.name));
 
-  const visit = (block: MilBlock, path: string[]) => {
+  const visit = (block: MilBlock, path: string[], parent?: string) => {
     if (path.length > MAX_BLOCK_DEPTH) {
       throw new ModelReadError(file, `blocks are nested more than ${MAX_BLOCK_DEPTH} deep (at ${path.slice(0, 3).join(' > ')} > ...)`);
     }
@@ -155,16 +155,16 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
         if (val.blob) parts.blobs.push({ constName: out, fileName: val.blob.fileName, offset: val.blob.offset });
         continue;
       }
-      emitOp(op, path);
+      emitOp(op, path, parent);
       op.blocks.forEach((b, k) => {
         const label = b.label || `${op.name}_block${k}`;
         parts.blockOutputs[label] = b.outputs;
-        visit(b, [...path, label]);
+        visit(b, [...path, label], op.name);
       });
     }
   };
 
-  const emitOp = (op: MilOp, path: string[]) => {
+  const emitOp = (op: MilOp, path: string[], parent: string | undefined) => {
     const tensorParams = TENSOR_PARAMS[op.type] ?? DEFAULT_TENSOR_PARAMS;
     const inputs: string[] = [];
     const params: string[] = [];
@@ -229,6 +229,8 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
     }
     const node: OpNode = { name: op.name, op: op.type, originalOp: op.type, inputs, outputs: op.outputs, attrs };
     if (op.blocks.length > 0) node.attrs.blocks = op.blocks.map((b, k) => b.label || `${op.name}_block${k}`);
+    // Ops inside cond/while_loop blocks: placement keeps them with their control-flow op.
+    if (parent) node.attrs.parent_op = parent;
     parts.ops.push(node);
     parts.views.push({ params, path, literals });
   };

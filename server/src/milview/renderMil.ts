@@ -66,10 +66,10 @@ function argsText(op: OpNode, view: OpView | undefined): string {
   });
   const args: string[] = [];
   for (const [param, vals] of groups) args.push(vals.length === 1 && !VARIADIC.has(op.op) ? `${param}=${vals[0]}` : `${param}=(${vals.join(', ')})`);
-  if (view && view.literals.length > 0) {
+  if (view) {
     for (const [param, value] of view.literals) args.push(`${param}=${literalText(value)}`);
   } else {
-    for (const [k, v] of Object.entries(op.attrs)) if (k !== 'blocks') args.push(`${k}=${attrText(v)}`);
+    for (const [k, v] of Object.entries(op.attrs)) if (k !== 'blocks' && k !== 'parent_op') args.push(`${k}=${attrText(v)}`);
   }
   args.push(`name=${JSON.stringify(op.name)}`);
   return args.join(', ');

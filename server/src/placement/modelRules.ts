@@ -130,6 +130,9 @@ export function refinePlacement(op: OpNode, current: Placement, ctx: Ctx): Place
     const type = op.originalOp.slice(MODEL_OP_PREFIX.length);
     return { device: 'cpu', reason: `cannot run on the ANE: ${type} is not a neural network (Core ML evaluates it on the CPU)` };
   }
+  if (typeof op.attrs.parent_op === 'string') {
+    return cpu('ANE027', `inside the blocks of control-flow op ${op.attrs.parent_op}, which has no ANE code generation; branch or loop outside the model`);
+  }
   if (kind === 'neuralnetwork') {
     const nn = layerRule(op, ctx);
     if (nn) return nn;
