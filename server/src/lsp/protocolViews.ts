@@ -111,7 +111,7 @@ export function quickFixes(uri: string, fixes: readonly QuickFix[], diagnostics:
         title: `${fix.title} (${fix.finding.rule})`,
         kind: CodeActionKind.QuickFix,
         diagnostics: [diagnostic],
-        isPreferred: true,
+        isPreferred: fix.preferred,
         edit: { changes: { [uri]: [{ range: { start: { line: r.line - 1, character: r.column - 1 }, end: { line: r.endLine - 1, character: r.endColumn - 1 } }, newText: fix.newText }] } },
       });
     }

@@ -35,6 +35,8 @@ export interface QuickFix {
   title: string;
   range: { line: number; column: number; endLine: number; endColumn: number };
   newText: string;
+  /** The one clearly right fix (shown first, applied by "fix all"); false for fixes that need care. */
+  preferred: boolean;
 }
 
 export interface PythonAnalysis {
@@ -79,7 +81,7 @@ export async function analyzePythonDocument(text: string, file: string, options:
           findings.push(finding);
           if (hit.fix) {
             const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
-            fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText });
+            fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText, preferred: hit.fix.preferred !== false });
           }
         }
       } catch (error) {

@@ -4,6 +4,25 @@
 
 const COOKIE = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 
+// Python codec names that are not WHATWG encoding labels (what TextDecoder knows).
+const PYTHON_ALIASES: Record<string, string> = {
+  'latin-1': 'latin1', 'l1': 'latin1', 'iso-8859-1': 'latin1', 'utf8': 'utf-8', 'ascii': 'utf-8', 'us-ascii': 'utf-8',
+  'utf-8-sig': 'utf-8', 'cp1252': 'windows-1252',
+};
+
+/** A decoder for a Python codec name, or UTF-8 when TextDecoder does not know it. */
+function decoderFor(name: string): TextDecoder {
+  const normal = name.toLowerCase().replace(/_/g, '-');
+  for (const label of [PYTHON_ALIASES[normal], normal]) {
+    if (!label) continue;
+    try {
+      return new TextDecoder(label, { fatal: false });
+    } catch { /* try the next spelling */ }
+  }
+  // Unknown encoding name: Python would refuse the file; we read it as UTF-8 with replacements.
+  return new TextDecoder('utf-8', { fatal: false });
+}
+
 export function decodePythonSource(bytes: Uint8Array): string {
   let start = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
@@ -17,10 +36,5 @@ export function decodePythonSource(bytes: Uint8Array): string {
       if (!/^[ \t\f]*(#.*)?$/.test(line)) break; // the cookie must be in a comment-only line
     }
   }
-  try {
-    return new TextDecoder(encoding, { fatal: false }).decode(bytes.subarray(start));
-  } catch {
-    // Unknown encoding name: Python would refuse the file; we read it as UTF-8 with replacements.
-    return new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(start));
-  }
+  return decoderFor(encoding).decode(bytes.subarray(start));
 }

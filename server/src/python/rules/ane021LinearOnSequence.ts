@@ -154,6 +154,35 @@ function describeLinear(call: Node, callee: string, ctx: AnalysisContext): { lay
   return { layer: `nn.Linear(${i}, ${o}${noBias})`, conv: `nn.Conv2d(${i}, ${o}, kernel_size=1${noBias}) on (B, C, 1, S)` };
 }
 
+/**
+ * `nn.Linear(a, b, bias=False)` → `nn.Conv2d(a, b, kernel_size=1, bias=False)`. Not the preferred fix:
+ * the module's inputs must become (B, C, 1, S) and checkpoints need the weight unsqueezed.
+ */
+function conv2dFix(call: Node): RuleHit['fix'] | undefined {
+  const fn = call.childForFieldName('function');
+  const args = call.childForFieldName('arguments');
+  if (!fn || !args || !/Linear$/.test(fn.text)) return undefined;
+  const parts: string[] = [];
+  const positional = callArgs(call).positional;
+  if (positional.length > 3) return undefined;
+  positional.slice(0, 2).forEach((p) => parts.push(p.text));
+  for (const arg of args.namedChildren) {
+    if (arg.type !== 'keyword_argument') continue;
+    const name = arg.childForFieldName('name')?.text;
+    const value = arg.childForFieldName('value')?.text ?? '';
+    const renamed = name === 'in_features' ? 'in_channels' : name === 'out_features' ? 'out_channels' : name;
+    parts.push(`${renamed}=${value}`);
+  }
+  parts.splice(Math.min(2, parts.length), 0, 'kernel_size=1');
+  if (positional[2]) parts.push(`bias=${positional[2].text}`);
+  return {
+    title: 'Replace with a 1×1 nn.Conv2d (inputs must become (B, C, 1, S); unsqueeze Linear weights when loading)',
+    node: call,
+    newText: `${fn.text.replace(/Linear$/, 'Conv2d')}(${parts.join(', ')})`,
+    preferred: false,
+  };
+}
+
 export const ANE021: Rule = {
   id: 'ANE021',
   severity: 'warning',
@@ -179,8 +208,10 @@ export const ANE021: Rule = {
       if (!seq || seq.cls.node.id !== owner.node.id) continue;
       const { layer, conv } = describeLinear(call.node, call.callee!, ctx);
       const line = seq.evidence.node.startPosition.row + 1;
+      const fix = call.callee === 'torch.nn.Linear' ? conv2dFix(call.node) : undefined;
       hits.push({
         node: call.node,
+        ...(fix ? { fix } : {}),
         message: `${layer} in sequence module \`${owner.name}\` (evidence: ${seq.evidence.text}, line ${line}) runs as a matmul on (B, S, C); on the ANE use ${conv}.`,
       });
     }

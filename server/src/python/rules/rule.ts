@@ -10,7 +10,7 @@ export interface RuleHit {
   /** Names the concrete thing (the layer, its sizes, the argument value). */
   message: string;
   /** A mechanical quick fix: replace `node`'s text with `newText`. Only where the fix is unambiguous. */
-  fix?: { title: string; node: Node; newText: string };
+  fix?: { title: string; node: Node; newText: string; /** Default true: the one clearly right fix. */ preferred?: boolean };
   /** Overrides the rule's default severity for this hit (e.g. a hard limit vs a slow path in one rule). */
   severity?: Severity;
 }
