@@ -5,7 +5,6 @@ import type { Finding, Severity } from '../../../common/findings';
 import type { GraphIR } from '../../../common/graphIR';
 import { readModelFile } from '../coreml/readModel';
 import type { ModelDetails } from '../coreml/readCoreml';
-import { refineGraphPlacement } from '../placement/modelRules';
 import { placeGraph, placementSeverity } from '../placement/placeGraph';
 import { summarizePlacement, type PlacementSummary } from '../placement/segments';
 import { renderMil, type RenderedMil } from './renderMil';
@@ -23,9 +22,9 @@ export interface ModelView {
   fileFindings: Finding[];
 }
 
-/** Placement with the model-file rules applied (idempotent when placeGraph already applies them). */
+/** Placement for a model file: placeGraph applies the model-file rules (modelRules.ts) itself. */
 export function placeModel(graph: GraphIR, chip: ChipParams): GraphIR {
-  return refineGraphPlacement(placeGraph(graph, chip), chip);
+  return placeGraph(graph, chip);
 }
 
 function percent(x: number): string {

@@ -162,9 +162,3 @@ export function constantShapes(graph: GraphIR): Map<string, number[]> {
   }
   return m;
 }
-
-/** Apply the model-file rules to a graph the generic table has placed. */
-export function refineGraphPlacement(graph: GraphIR, chip: ChipParams): GraphIR {
-  const ctx: Ctx = { graph, chip, constShapes: constantShapes(graph) };
-  return { ...graph, ops: graph.ops.map((op) => ({ ...op, placement: refinePlacement(op, op.placement ?? { device: 'ane' }, ctx) })) };
-}

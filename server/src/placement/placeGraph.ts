@@ -4,6 +4,7 @@
 import type { ChipParams } from '../../../common/chips';
 import type { Dim, GraphIR, OpNode, Placement } from '../../../common/graphIR';
 import type { Severity } from '../../../common/findings';
+import { constantShapes, refinePlacement } from './modelRules';
 
 interface OffAneEntry { rule: string; reason: string }
 
@@ -149,9 +150,12 @@ function hasSymbolicShape(op: OpNode): boolean {
 
 export function placeGraph(graph: GraphIR, chip: ChipParams): GraphIR {
   let symbolic = 0;
+  // Rules that need resolved attributes, dtypes and the source format (kernel width, resize on M1,
+  // fp32 ML programs, NeuralNetwork layer types...) refine the table's verdict: modelRules.ts.
+  const ctx = { graph, chip, constShapes: constantShapes(graph) };
   const ops = graph.ops.map((op) => {
     if (hasSymbolicShape(op)) symbolic++;
-    const placement: Placement = offAneReason(op, chip) ?? { device: 'ane' };
+    const placement: Placement = refinePlacement(op, offAneReason(op, chip) ?? { device: 'ane' }, ctx);
     return { ...op, placement };
   });
   const warnings = [...graph.warnings];
