@@ -4,7 +4,7 @@
 // ANE028–ANE035, ANE044) and §2 (op support per chip, NeuralNetwork layer types observed off the ANE).
 // `refinePlacement` runs after the generic table: it may move an op off the ANE, or back onto it when the
 // generic table does not know an op that the format does (NeuralNetwork `linear` activations).
-import type { ChipParams } from '../../../common/chips';
+import { nativeFrom, type ChipParams } from '../../../common/chips';
 import type { GraphIR, OpNode, Placement } from '../../../common/graphIR';
 
 const NN_PREFIX = 'NeuralNetwork.';
@@ -19,16 +19,9 @@ const NN_OFF_ANE = /^(addBroadcastable|multiplyBroadcastable|subtractBroadcastab
 const RESIZE_OPS = new Set(['resize', 'resize_bilinear', 'resize_nearest_neighbor', 'upsample_bilinear', 'upsample_nearest_neighbor', 'crop_resize', 'resample', 'affine']);
 const SHAPE_ONLY = new Set(['cast', 'const', 'shape', 'identity']);
 
-export function chipGeneration(chip: ChipParams): { family: 'M' | 'A' | '?'; gen: number } {
-  const m = /^([MA])(\d+)/i.exec(chip.id);
-  if (!m) return { family: '?', gen: Number.POSITIVE_INFINITY };
-  return { family: m[1]!.toUpperCase() as 'M' | 'A', gen: Number(m[2]) };
-}
-
-/** M1-class ANE (the guide's first tier); A-series chips up to A14 share it. */
+/** The first ANE tier (M1-class: 13-wide kernels, pooling windows up to 29). */
 function isFirstTier(chip: ChipParams): boolean {
-  const { family, gen } = chipGeneration(chip);
-  return (family === 'M' && gen <= 1) || (family === 'A' && gen <= 14);
+  return chip.ane.maxKernelWidth <= 13;
 }
 
 export type ProgramKind = 'mlprogram' | 'neuralnetwork' | 'other';
@@ -82,8 +75,8 @@ function opRule(op: OpNode, ctx: Ctx): Placement | undefined {
     const k = kernelOf(op, ctx.graph, ctx.constShapes);
     if (k && k.length === 2) {
       const [kh, kw] = k as [number, number];
-      const capW = first ? 13 : 16;
-      const capH = first ? 29 : 32;
+      const capW = chip.ane.maxKernelWidth;
+      const capH = chip.ane.maxKernelHeight;
       if (kw > capW) return cpu('ANE031', `kernel width ${kw} is above the ${capW} the ${chip.id} ANE accepts; decompose it (k = k1 + k2 - 1) or put the long axis on height`);
       if (kh > capH) return cpu('ANE031', `kernel height ${kh} is above the ${capH} the ${chip.id} ANE accepts; decompose the kernel`);
     }
@@ -102,7 +95,7 @@ function opRule(op: OpNode, ctx: Ctx): Placement | undefined {
     if (op.op === 'resample' || op.op === 'crop_resize' || op.op === 'affine') {
       return cpu('ANE035', `${op.op} was observed on the CPU under Core ML (coremltools #1875); keep sampling at the model boundary`);
     }
-    if (first) return cpu('ANE035', `${op.op} needs the texture engine, which the ${chip.id} ANE lacks (software fallback); use pixel_shuffle or a transposed conv`);
+    if (!nativeFrom(chip, 'resize_bilinear')) return cpu('ANE035', `${op.op} needs the texture engine, which the ${chip.id} ANE lacks (software fallback); use pixel_shuffle or a transposed conv`);
     const mode = op.attrs.sampling_mode ?? op.attrs.mode;
     if (typeof mode === 'string' && /cubic/i.test(mode)) return cpu('ANE035', `resize mode ${mode} has no ANE path; use bilinear or nearest`);
   }
@@ -114,12 +107,11 @@ function opRule(op: OpNode, ctx: Ctx): Placement | undefined {
       const c = rank - 3;
       if ((pad[2 * c] ?? 0) > 0 || (pad[2 * c + 1] ?? 0) > 0) return cpu('ANE044', 'channel padding is not supported on the ANE; concatenate zeros instead');
     }
-    if (mode !== 'constant' && first) return cpu('ANE044', `${mode} padding needs the texture engine, which the ${chip.id} ANE lacks; use constant padding`);
+    if (mode !== 'constant' && !nativeFrom(chip, 'resize_bilinear')) return cpu('ANE044', `${mode} padding needs the texture engine, which the ${chip.id} ANE lacks; use constant padding`);
   }
-  if (op.op === 'random_uniform' && chipGeneration(chip).family === 'M' && chipGeneration(chip).gen < 3) {
-    return cpu('ANE040', `random_uniform runs on the ANE only from M3; ${chip.id} evaluates it on the host`);
+  if (op.op === 'random_uniform' && !nativeFrom(chip, 'random_uniform')) {
+    return cpu('ANE040', `random_uniform runs on the ANE only from M3/A17; ${chip.id} evaluates it on the host`);
   }
-  if (op.op === 'reduce_argmin' || op.op === 'reduce_argmax') return undefined;
   return undefined;
 }
 
