@@ -111,7 +111,9 @@ export class AnalysisContext {
     for (const type of INDEXED_TYPES) this.index.set(type, []);
     const all = this.root.descendantsOfType([...INDEXED_TYPES]);
     for (const node of all) this.index.get(node.type as IndexedType)?.push(node);
-    this.imports = new ImportResolver(all);
+    // Only the statements the resolver reads (every `.type` check is a wasm call).
+    this.imports = new ImportResolver([...this.nodes('import_statement'), ...this.nodes('import_from_statement'),
+      ...this.nodes('class_definition'), ...this.nodes('function_definition')]);
     for (const assign of this.nodes('assignment')) {
       // `name = ...` / `name: T = ...` from the text; the right-hand side node is fetched when asked.
       const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(assign.text);

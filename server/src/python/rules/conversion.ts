@@ -153,7 +153,11 @@ export const ANE048: Rule = {
     for (const call of ctx.calls) {
       if (!call.callee || !/^torch\.nn\.(Linear|Embedding|Conv[12]d)$/.test(call.callee)) continue;
       const m = ctx.moduleMethodOf(call.node);
-      if (!m || m.method !== '__init__' || enclosing(call.node, ['for_statement', 'list_comprehension', 'generator_expression', 'while_statement'])) continue;
+      if (!m || m.method !== '__init__') continue;
+      // Layers built in loops are counted once at most: skip them (the sum is a lower bound).
+      const at = call.node.startIndex;
+      if ([...ctx.nodes('for_statement'), ...ctx.nodes('while_statement')].some((l) => l.startIndex < at && l.endIndex > at)) continue;
+      if (/\bfor\b/.test(ctx.lines[call.node.startPosition.row] ?? '') && enclosing(call.node, ['list_comprehension', 'generator_expression'])) continue;
       const p = literalParams(call.node, call.callee, ctx);
       if (p === undefined) continue;
       const entry = perClass.get(m.cls.node.id) ?? { name: m.cls.name, node: m.cls.node.childForFieldName('name') ?? m.cls.node, params: 0, largest: { node: call.node, params: 0 } };

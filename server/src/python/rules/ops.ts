@@ -4,7 +4,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { AnalysisContext, ResolvedCall } from '../context';
 import { chipFacts } from '../chipFacts';
-import { argument, callArgs, snippet, unparen } from '../syntax';
+import { argument, callArgs, enclosing, snippet, unparen } from '../syntax';
 import { evalNumber, formatNumber } from '../values';
 import type { Rule, RuleHit } from './rule';
 import { keywordNode, methodName, pairValue, primeFactors, shortName, stringValue } from './util';
@@ -142,6 +142,17 @@ const SCATTER_FNS = new Set(['torch.scatter', 'torch.scatter_add', 'torch.index_
 const SCATTER_METHODS = new Set(['scatter', 'scatter_', 'scatter_add', 'scatter_add_', 'scatter_reduce', 'scatter_reduce_', 'index_put', 'index_put_',
   'index_add', 'index_add_', 'index_copy', 'index_copy_', 'masked_scatter', 'masked_scatter_']);
 
+/** `d` in `def f(self, d: Dict[str, T])`: a parameter annotated as a Python container. */
+function isContainerParam(id: Node): boolean {
+  const fn = enclosing(id, ['function_definition']);
+  for (const p of fn?.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (p.type !== 'typed_parameter' && p.type !== 'typed_default_parameter') continue;
+    const name = p.namedChildren.find((c) => c.type === 'identifier')?.text ?? p.childForFieldName('name')?.text;
+    if (name === id.text) return /^(typing\.)?(Dict|List|Mapping|MutableMapping|OrderedDict|dict|list)\b/.test(p.childForFieldName('type')?.text ?? '');
+  }
+  return false;
+}
+
 /** An index element that is a runtime tensor rather than a literal, slice or loop counter. */
 function isTensorIndex(n: Node): boolean {
   const e = unparen(n);
@@ -175,7 +186,7 @@ export const ANE025: Rule = {
       const target = sub.childForFieldName('value');
       if (!tensorIdx || !ctx.inModuleCompute(sub)) continue;
       // Dicts and lists being filled (`out[name] = x`) are Python, not tensor scatters.
-      if (target?.type === 'identifier' && (isPythonValue(target, ctx) || /dict|^out$|^result/.test(target.text))) continue;
+      if (target?.type === 'identifier' && (isPythonValue(target, ctx) || /dict|^out$|^result/.test(target.text) || isContainerParam(target))) continue;
       if (unparen(tensorIdx).type === 'identifier' && isPythonValue(unparen(tensorIdx), ctx)) continue;
       hits.push({ node: sub, message: `In-place assignment \`${snippet(parent, 50)}\`${where(ctx, sub)} indexes with \`${snippet(tensorIdx, 30)}\`: it converts to a scatter/index_put, which has no ANE path; use torch.where(mask, new, old).` });
     }
