@@ -29,7 +29,7 @@ test('bad values become problems at their position, valid keys still apply', () 
     [3, 21, 'error', 'select'],
     [4, 14, 'error', 'severity.ANE021'],
   ]);
-  assert.match(problems[1]!.message, /unknown chip "M9"; known chips: M1, M4, M5/);
+  assert.match(problems[1]!.message, /unknown chip "M9"; known chips: M1, .*M4.*M5/);
 });
 
 test('a TOML syntax error is one problem with its line, never a throw', () => {

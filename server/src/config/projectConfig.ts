@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { CHIPS } from '../../../common/chips';
+import { CHIPS, findChip } from '../../../common/chips';
 import type { Finding, Severity } from '../../../common/findings';
 import { PRAGMA_RULE_ID, RULES } from '../python/rules/index';
 
@@ -118,8 +118,11 @@ export function parseConfigText(text: string, file: string): { config: AneLensCo
   }
   if ('chip' in raw) {
     const chip = raw.chip;
-    const known = CHIPS.find((c) => typeof chip === 'string' && c.id.toLowerCase() === chip.trim().toLowerCase());
-    if (known) config.chip = known.id;
+    let known: string | undefined;
+    try {
+      if (typeof chip === 'string') known = findChip(chip).id;
+    } catch { /* reported below */ }
+    if (known) config.chip = known;
     else problem(`chip: unknown chip ${JSON.stringify(chip)}; known chips: ${CHIPS.map((c) => c.id).join(', ')}`, keyAt('chip'));
   }
   const ruleList = (key: 'select' | 'ignore'): string[] | undefined => {

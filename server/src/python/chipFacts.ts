@@ -1,11 +1,10 @@
-// Per-chip facts the source rules need beyond the roofline parameters in common/chips.ts.
-// Sources (see ../shared/docs/ane-knowledge.md): spatial limit 16384 on M1–M3, 65536 from M4
-// (ane-guide ch.17 / Appendix A, ANEMLL llama_model.py); fp16 conv kernel width cap 13 on M1-class,
-// 16 from M2 (ane-guide Appendix A; its ch.12 says 15 from M4 — we use the measured Appendix A value);
-// sin/cos native only from M3 (ane-guide Appendix A); resize/reflect-pad texture engine from M2
-// (ane-guide Appendix A); the W8A8 int8-int8 fast path on A17 Pro / M4 and newer (coremltools
+// The chip facts the source rules need, read from the shared chip table (common/chips.ts: limits per
+// ANE tier and op families by generation, sourced from ane-knowledge.md §2/§3): spatial limit 16384 on
+// M1–M3 / A14–A17 and 65536 from M4 / A18; fp16 kernel width 13 on M1/A14 and 16 later (ane-guide
+// Appendix A; its ch.12 says 15 from M4); sin/cos native from M3 / A17; the resize/reflect-pad texture
+// engine from M2 (software on M1); the W8A8 int8 fast path on A17 Pro / M4 and newer (coremltools
 // opt-quantization-perf).
-import { CHIPS, DEFAULT_CHIP } from '../../../common/chips';
+import { DEFAULT_CHIP, findChip, nativeFrom, UnknownChipError, type ChipParams } from '../../../common/chips';
 
 export interface ChipFacts {
   id: string;
@@ -23,23 +22,29 @@ export interface ChipFacts {
   w8a8Fast: boolean;
 }
 
-// Generation index: M1 = 1, M2 = 2, ...; chip ids in common/chips.ts are `M<n>` (possibly with suffixes).
-function generation(id: string): number {
-  const m = /^M(\d+)/i.exec(id.trim());
-  return m ? Number(m[1]) : 4;
-}
+const cache = new Map<string, ChipFacts>();
 
+/** Facts for a chip id; an unknown id (validated elsewhere: config, CLI) falls back to the default chip. */
 export function chipFacts(chip: string | undefined): ChipFacts {
-  const known = CHIPS.find((c) => c.id.toLowerCase() === (chip ?? DEFAULT_CHIP).trim().toLowerCase());
-  const id = known?.id ?? DEFAULT_CHIP;
-  const gen = generation(id);
-  return {
-    id,
-    spatialLimit: known?.ane.spatialLimit ?? (gen >= 4 ? 65536 : 16384),
-    channelLimit: 65536,
-    kernelWidthCap: gen >= 2 ? 16 : 13,
-    sinCosNative: gen >= 3,
-    textureEngine: gen >= 2,
-    w8a8Fast: gen >= 4,
+  const key = chip ?? DEFAULT_CHIP;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let params: ChipParams;
+  try {
+    params = findChip(key);
+  } catch (e) {
+    if (!(e instanceof UnknownChipError)) throw e;
+    params = findChip(DEFAULT_CHIP);
+  }
+  const facts: ChipFacts = {
+    id: params.id,
+    spatialLimit: params.ane.spatialLimit,
+    channelLimit: params.ane.channelLimit,
+    kernelWidthCap: params.ane.maxKernelWidth,
+    sinCosNative: nativeFrom(params, 'sin'),
+    textureEngine: nativeFrom(params, 'resize_bilinear'),
+    w8a8Fast: nativeFrom(params, 'quantize'),
   };
+  cache.set(key, facts);
+  return facts;
 }
