@@ -2,18 +2,20 @@
 // client registers is contributed (and vice versa), the trust and activation declarations are there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHIPS, DEFAULT_CHIP } from '../../common/chips';
 import { ROOT } from '../helpers';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const registered = [...readFileSync(join(ROOT, 'client', 'src', 'ctx.ts'), 'utf8').matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]);
+// Commands are registered in ctx.ts and in feature modules (modelEditor.ts); scan every client source.
+const clientSources = readdirSync(join(ROOT, 'client', 'src')).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(ROOT, 'client', 'src', f), 'utf8')).join('\n');
+const registered = [...clientSources.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]);
 
 test('manifest: commands contributed = commands registered, one prefix and category', () => {
   const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command);
   assert.deepEqual([...contributed].sort(), [...registered].sort());
-  assert.deepEqual([...registered].sort(), ['aneLens.restartServer', 'aneLens.restartSideProcess', 'aneLens.runOnAne', 'aneLens.selectChip', 'aneLens.showLogs']);
+  assert.deepEqual([...registered].sort(), ['aneLens.openMilView', 'aneLens.restartServer', 'aneLens.restartSideProcess', 'aneLens.runOnAne', 'aneLens.selectChip', 'aneLens.showLogs']);
   for (const c of pkg.contributes.commands) assert.equal(c.category, 'ANE Lens', c.command);
   const menus = pkg.contributes.menus;
   for (const where of ['editor/title', 'explorer/context']) {

@@ -1,0 +1,78 @@
+// The read-only custom editor for model files (.mlmodel, .onnx, an .mlpackage's Manifest.json): a summary
+// page (inputs/outputs, op histogram, ANE residency, fallbacks with reasons) with "Open as text" (the MIL
+// view) and "▶ Run on ANE" (the simulator runs ONNX; Core ML models cannot run yet and the page says so).
+// `registerModelFiles` is the one hook extension.ts calls.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { RUN_ON_ANE_COMMAND } from '../../common/commands';
+import { modelKindOf } from '../../server/src/coreml/readModel';
+import { errorPage, summaryPage } from '../../server/src/milview/presentation';
+import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, ModelViews, OPEN_MIL_VIEW_COMMAND, openMilView } from './milView';
+
+// The literal id (not OPEN_MIL_VIEW_COMMAND) keeps test/client/manifest.test.ts's scan of registrations simple.
+export const MODEL_EDITOR_VIEW_TYPE = 'aneLens.modelSummary';
+
+const CORE_ML_RUN_NOTE = 'Core ML models cannot run on the simulator yet (it runs ONNX models and PyTorch classes; Core ML weights are not loaded). Placement above is the analysis.';
+
+export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
+  constructor(private readonly views: ModelViews) {}
+
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => undefined };
+  }
+
+  resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
+    const model = document.uri;
+    const canRun = modelKindOf(model.fsPath) === 'onnx';
+    panel.webview.options = { enableScripts: true, localResourceRoots: [] };
+    const render = () => {
+      const options = { cspSource: panel.webview.cspSource, nonce: randomBytes(16).toString('base64') };
+      try {
+        const view = this.views.load(model);
+        panel.webview.html = summaryPage(view, { ...options, canRun, runNote: canRun ? undefined : CORE_ML_RUN_NOTE });
+      } catch (e) {
+        panel.webview.html = errorPage((e as Error).message, options);
+      }
+    };
+    render();
+    const viewUri = milViewUri(model).toString();
+    const subscriptions = [
+      this.views.onDidChange((u) => { if (u.toString() === viewUri) render(); }),
+      panel.webview.onDidReceiveMessage((m: { type?: string }) => {
+        if (m?.type === 'openText') void vscode.commands.executeCommand(OPEN_MIL_VIEW_COMMAND, model);
+        else if (m?.type === 'run' && canRun) void vscode.commands.executeCommand(RUN_ON_ANE_COMMAND, model);
+      }),
+    ];
+    panel.onDidDispose(() => subscriptions.forEach((s) => s.dispose()));
+  }
+}
+
+/** The model a command argument names: an explicit uri, else the active custom editor's or text editor's file. */
+function targetOf(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (tab instanceof vscode.TabInputCustom || tab instanceof vscode.TabInputText) return tab.uri;
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+export function registerModelFiles(log: vscode.LogOutputChannel): vscode.Disposable {
+  const views = new ModelViews(log);
+  const hoverSelector: vscode.DocumentSelector = [{ scheme: MIL_SCHEME }, { scheme: 'file', language: MIL_LANGUAGE }];
+  return vscode.Disposable.from(
+    views,
+    vscode.workspace.registerTextDocumentContentProvider(MIL_SCHEME, views),
+    vscode.languages.registerHoverProvider(hoverSelector, views),
+    vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, new ModelEditorProvider(views), {
+      webviewOptions: { retainContextWhenHidden: false },
+      supportsMultipleEditorsPerDocument: true,
+    }),
+    vscode.commands.registerCommand('aneLens.openMilView', async (arg?: unknown) => {
+      const target = targetOf(arg);
+      if (!target || !modelKindOf(target.fsPath)) {
+        void vscode.window.showWarningMessage('ANE Lens: open a model file (.mlmodel, .mlpackage, .onnx, model.mil) to see its MIL view.');
+        return;
+      }
+      await openMilView(target);
+    }),
+  );
+}
