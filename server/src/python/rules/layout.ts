@@ -127,9 +127,7 @@ interface LiteralShape { node: Node; dims: (number | undefined)[]; label: string
  */
 function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
   const out: LiteralShape[] = [];
-  const bigNames = new Set<string>();
-  for (const m of ctx.text.matchAll(/\b([A-Za-z_]\w*)\s*=\s*\d{5,}\b/g)) bigNames.add(m[1]!);
-  const bigName = bigNames.size ? new RegExp(`\\b(${[...bigNames].join('|')})\\b`) : undefined;
+  const bigName = io ? undefined : bigNamePattern(ctx);
   const mayBeLarge = (text: string) => /\d{5}/.test(text) || (bigName !== undefined && bigName.test(text));
   for (const call of ctx.calls) {
     const m = call.callee ? undefined : call.method;
@@ -157,6 +155,27 @@ function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
 }
 
 
+
+const bigNameCache = new WeakMap<AnalysisContext, RegExp | null>();
+
+/**
+ * A pattern matching names assigned a 5+ digit literal somewhere in the file (`VOCAB = 32000`), or
+ * undefined. Found from the numbers backwards (cheap: most files have none), not by scanning every name.
+ */
+function bigNamePattern(ctx: AnalysisContext): RegExp | undefined {
+  let v = bigNameCache.get(ctx);
+  if (v === undefined) {
+    const names = new Set<string>();
+    for (const m of ctx.text.matchAll(/=[ \t]*\d{5,}\b/g)) {
+      const before = ctx.text.slice(Math.max(0, m.index - 80), m.index);
+      const name = /([A-Za-z_]\w*)[ \t]*$/.exec(before)?.[1];
+      if (name) names.add(name);
+    }
+    v = names.size ? new RegExp(`\\b(${[...names].join('|')})\\b`) : null;
+    bigNameCache.set(ctx, v);
+  }
+  return v ?? undefined;
+}
 
 function showDims(dims: (number | undefined)[]): string {
   return `(${dims.map((d) => (d === undefined ? '?' : formatNumber(d))).join(', ')})`;
@@ -201,9 +220,7 @@ export const ANE014: Rule = {
   check(ctx) {
     const facts = chipFacts(ctx.chip);
     const hits: RuleHit[] = [];
-    const bigNames = new Set<string>();
-    for (const m of ctx.text.matchAll(/\b([A-Za-z_]\w*)\s*=\s*\d{5,}\b/g)) bigNames.add(m[1]!);
-    const bigName = bigNames.size ? new RegExp(`\\b(${[...bigNames].join('|')})\\b`) : undefined;
+    const bigName = bigNamePattern(ctx);
     for (const call of ctx.calls) {
       if (call.callee !== 'torch.nn.Linear' || !(/\d{5}/.test(call.text) || (bigName !== undefined && bigName.test(call.text)))) continue;
       if (!ctx.moduleMethodOf(call.node)) continue;
