@@ -167,7 +167,9 @@ function wall(args) {
 }
 
 async function main() {
-  console.log(`ANE Lens analysis benchmark (node ${process.version}, ${process.platform}/${process.arch})`);
+  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
+  const cpus = (await import('node:os')).cpus().length;
+  console.log(`ANE Lens analysis benchmark (node ${process.version}, ${process.platform}/${process.arch}, ${cpus} CPUs, load average ${load})`);
   const engine = await loadEngine();
   const text = generateModel(5000);
   console.log(`\n1. Generated model file: ${text.split('\n').length - 1} lines, ${(text.length / 1024).toFixed(0)} KiB`);
