@@ -77,7 +77,8 @@ function maskHits(ctx: AnalysisContext): RuleHit[] {
       if (what) push(parent, what);
     }
     // Finite fills beyond fp16 (-1e9, -1e10) become -inf too.
-    if (pos === undefined) continue;
+    // Only literals that can exceed fp16 (`-1e9`, `-100000`) or names need evaluating.
+    if (pos === undefined || !/\de[+-]?\d|\d{5,}|[A-Za-z_]\w*\s*\)\s*$/.test(call.text)) continue;
     const valueNode = callArgs(call.node).positional[pos] ?? callArgs(call.node).keywords.get('value')?.value;
     const v = evalNumber(valueNode, ctx);
     if (valueNode && v !== undefined && Math.abs(v) > FP16_MAX) push(valueNode, `\`${valueNode.text}\` (${formatNumber(v)})`);

@@ -7,6 +7,7 @@ import { pragmaAbove } from '../pragmas';
 import { argument, callArgs, enclosing, snippet } from '../syntax';
 import { evalNumber, formatNumber } from '../values';
 import type { Rule, RuleHit } from './rule';
+import { literalIntArgs } from './layout';
 
 const SEQUENCE_LAYERS = new Map([
   ['torch.nn.MultiheadAttention', 'nn.MultiheadAttention'],
@@ -26,6 +27,7 @@ const SEQUENCE_NAME = /^(seq_len|seq_length|seqlen|sequence_length|max_seq_len|m
 // forward() arguments that name sequences in encoder/decoder code.
 const SEQUENCE_ARG = /^(src|tgt|memory|src_mask|tgt_mask|seq|sequence|text|query|key|value)$/;
 const SEQUENCE_NAME_IN_TEXT = new RegExp(`\\b(${SEQUENCE_NAME.source.slice(2, -2)})\\b`);
+const SEQUENCE_DIM_IN_TEXT = /\b(S|T|L|s|t|l|n_tokens|num_tokens|seq|seq_len|seq_length|seqlen|tokens|n_ctx)\b/;
 const SEQUENCE_DIM_NAME = /^(S|T|L|s|t|l|n_tokens|num_tokens|seq|seq_len|seq_length|seqlen|tokens|n_ctx)$/;
 
 interface Evidence { text: string; node: Node }
@@ -64,9 +66,12 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
     }
     const method = resolved.method;
     if (method !== 'transpose' && method !== 'view' && method !== 'reshape') continue;
-    const args = callArgs(call).positional;
-    if (method === 'transpose' && args.length === 2) {
-      const dims = args.map((a) => evalNumber(a, ctx)).sort();
+    // Cheap text tests before reading arguments from the tree.
+    if ((method === 'view' || method === 'reshape') && !SEQUENCE_DIM_IN_TEXT.test(resolved.text.slice(resolved.text.lastIndexOf('(')))) continue;
+    const literal = method === 'transpose' ? literalIntArgs(resolved.text) : undefined;
+    const args = literal ? [] : callArgs(call).positional;
+    if (method === 'transpose' && (literal ? literal.length === 2 : args.length === 2)) {
+      const dims = (literal ?? args.map((a) => evalNumber(a, ctx))).sort();
       if ((dims[0] === 1 && dims[1] === 2) || (dims[0] === -2 && dims[1] === -1)) return { text: `a transpose of the sequence and channel dims (\`${snippet(call, 40)}\`)`, node: call };
     }
     if ((method === 'view' || method === 'reshape') && args.length >= 3) {

@@ -291,12 +291,18 @@ export const ANE017: Rule = {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
       if (!call.callee || !(CONVS.has(call.callee) || call.callee === 'torch.nn.Linear')) continue;
+      // Channel counts written with no digit at all (`nn.Conv2d(cin, cout, 3)`) are only evaluated when
+      // the file assigns numbers to names; most model code passes them through parameters.
+      if (!/\d/.test(call.text)) continue;
       const args = callArgs(call.node);
       const isConv = CONVS.has(call.callee);
-      const inC = evalNumber(argument(args, isConv ? 'in_channels' : 'in_features', 0), ctx);
-      const outC = evalNumber(argument(args, isConv ? 'out_channels' : 'out_features', 1), ctx);
-      const groupsNode = isConv ? argument(args, 'groups', 6) : undefined;
+      const groupsNode = isConv && call.text.includes('groups') ? argument(args, 'groups', 6) : isConv && args.positional.length > 6 ? args.positional[6] : undefined;
       const groups = evalNumber(groupsNode, ctx);
+      const inNode = argument(args, isConv ? 'in_channels' : 'in_features', 0);
+      const outNode = argument(args, isConv ? 'out_channels' : 'out_features', 1);
+      const cheap = (n: Node | undefined) => n !== undefined && (n.type === 'integer' || n.type === 'identifier' || groups !== undefined);
+      const inC = cheap(inNode) ? evalNumber(inNode, ctx) : undefined;
+      const outC = cheap(outNode) ? evalNumber(outNode, ctx) : undefined;
       const label = `${shortName(call.callee)}(${inC ?? '?'}, ${outC ?? '?'}${groups ? `, groups=${groups}` : ''})`;
       if (groups !== undefined && groups > 1 && inC !== undefined && outC !== undefined) {
         if (inC % groups !== 0 || outC % groups !== 0) {
