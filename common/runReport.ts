@@ -25,6 +25,16 @@ export const LayerReportSchema = z.object({
   /** Why the layer is not on the ANE (absent for ANE layers). */
   reason: z.string().optional(),
   rule: z.string().optional(),
+  /** For a layer off the ANE: 'unsupported' = the ANE cannot run it (placement rule); 'cost' = it could, but the
+   *  Core ML-style segmenter placed it elsewhere because launches and transfers cost more than they save. */
+  fallback: z.enum(['unsupported', 'cost']).optional(),
+  /** Cost-model breakdown: op class, compute and memory time (estMs = max of them + issue, launch, transfer). */
+  opClass: z.string().optional(),
+  computeMs: z.number().nonnegative().optional(),
+  memoryMs: z.number().nonnegative().optional(),
+  /** Dispatch floor of the segment this layer starts, and transfers into it, both included in estMs. */
+  launchMs: z.number().nonnegative().optional(),
+  transferMs: z.number().nonnegative().optional(),
   /** Estimated time in milliseconds on the chosen chip. */
   estMs: z.number().nonnegative(),
   flops: z.number().nonnegative(),
@@ -51,6 +61,15 @@ export const RunReportSchema = z.object({
   aneTimeShare: z.number().min(0).max(1),
   /** Maximal runs of consecutive layers on one device. */
   segments: z.number().int().nonnegative(),
+  /** The segments themselves, in execution order (absent in reports of older backends). */
+  segmentList: z.array(z.object({
+    device: DeviceSchema, firstLayer: z.string(), lastLayer: z.string(), layers: z.number().int().positive(), ms: z.number().nonnegative(),
+  })).optional(),
+  /** One entry per activation that crosses devices (producer → consumer). */
+  transfers: z.array(z.object({
+    value: z.string(), fromLayer: z.string(), toLayer: z.string(), from: DeviceSchema, to: DeviceSchema,
+    bytes: z.number().nonnegative(), ms: z.number().nonnegative(),
+  })).optional(),
   peakActivationBytes: z.number().nonnegative(),
   /** Name of the first layer whose fp16 output holds inf or NaN, or null. */
   firstOverflowLayer: z.string().nullable(),

@@ -13,6 +13,10 @@ export interface AddonRunOptions {
   devices: Device[];
   seed: number;
   execute: boolean;
+  /** 'coreml' (default): the segmenter may move ANE-placed ops to the CPU for cost; 'fixed': devices are final. */
+  segmentation?: 'coreml' | 'fixed';
+  /** Executor threads (default 2). */
+  threads?: number;
 }
 
 const NumericsSchema = z.object({
@@ -33,6 +37,16 @@ export const AddonRunResultSchema = z.object({
     bytes: z.number().nonnegative(),
     estMs: z.number().nonnegative(),
     outputShape: z.array(z.number()),
+    // Cost-model detail (issue 5); optional so results of older addons still parse.
+    device: z.enum(['ane', 'gpu', 'cpu']).optional(),
+    fallback: z.enum(['unsupported', 'cost']).optional(),
+    opClass: z.string().optional(),
+    computeMs: z.number().nonnegative().optional(),
+    memoryMs: z.number().nonnegative().optional(),
+    dramBytes: z.number().nonnegative().optional(),
+    launchMs: z.number().nonnegative().optional(),
+    transferMs: z.number().nonnegative().optional(),
+    spilled: z.boolean().optional(),
     executed: z.boolean(),
     notExecuted: z.string().optional(),
     numerics: z.object({
@@ -43,6 +57,13 @@ export const AddonRunResultSchema = z.object({
     }).optional(),
   })),
   totalMs: z.number().nonnegative(),
+  segments: z.array(z.object({
+    device: z.enum(['ane', 'gpu', 'cpu']), firstLayer: z.string(), lastLayer: z.string(), layers: z.number().int().positive(), ms: z.number().nonnegative(),
+  })).optional(),
+  transfers: z.array(z.object({
+    value: z.string(), fromLayer: z.string(), toLayer: z.string(), from: z.enum(['ane', 'gpu', 'cpu']), to: z.enum(['ane', 'gpu', 'cpu']),
+    bytes: z.number().nonnegative(), ms: z.number().nonnegative(),
+  })).optional(),
   peakActivationBytes: z.number().nonnegative(),
   firstOverflowLayer: z.string().nullable(),
   outputs: z.array(z.object({ name: z.string(), shape: z.array(z.number()), maxAbsError: errorNumber, maxRelError: errorNumber })),

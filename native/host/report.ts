@@ -26,7 +26,8 @@ export function buildRunReport(graph: GraphIR, chip: ChipParams, result: AddonRu
   const layers: LayerReport[] = result.order.map((index) => {
     const op = graph.ops[index];
     const r = result.layers[index];
-    const device = op.placement?.device ?? 'ane';
+    // The cost model's segmenter has the last word on the device (it may keep an ANE-capable op on the CPU).
+    const device = r.device ?? op.placement?.device ?? 'ane';
     const layer: LayerReport = {
       name: op.name,
       op: op.op,
@@ -39,6 +40,15 @@ export function buildRunReport(graph: GraphIR, chip: ChipParams, result: AddonRu
     };
     if (op.placement?.reason) layer.reason = op.placement.reason;
     if (op.placement?.rule) layer.rule = op.placement.rule;
+    if (r.fallback) layer.fallback = r.fallback;
+    if (r.fallback === 'cost' && !layer.reason) {
+      layer.reason = `the ANE can run this ${op.op}, but the segmenter kept it on the ${device.toUpperCase()}: an ANE segment here costs more in launches and transfers than it saves`;
+    }
+    if (r.opClass) layer.opClass = r.opClass;
+    if (r.computeMs !== undefined) layer.computeMs = r.computeMs;
+    if (r.memoryMs !== undefined) layer.memoryMs = r.memoryMs;
+    if (r.launchMs) layer.launchMs = r.launchMs;
+    if (r.transferMs) layer.transferMs = r.transferMs;
     if (r.executed && r.numerics) {
       layer.numerics = {
         maxAbsError: finite(r.numerics.maxAbsError),
@@ -71,7 +81,9 @@ export function buildRunReport(graph: GraphIR, chip: ChipParams, result: AddonRu
     totalMs: result.totalMs,
     aneResidency: layers.length ? aneLayers.length / layers.length : 0,
     aneTimeShare: layerMs > 0 ? Math.min(1, aneMs / layerMs) : (layers.length ? aneLayers.length / layers.length : 0),
-    segments: countSegments(layers.map((l) => l.device)),
+    segments: result.segments ? result.segments.length : countSegments(layers.map((l) => l.device)),
+    ...(result.segments ? { segmentList: result.segments } : {}),
+    ...(result.transfers ? { transfers: result.transfers } : {}),
     peakActivationBytes: result.peakActivationBytes,
     firstOverflowLayer: result.firstOverflowLayer,
     layers,

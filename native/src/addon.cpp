@@ -62,7 +62,7 @@ Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   const ane::BufferPlan plan = ane::planBuffers(g, a, 2);
   if (plan.peakBytes > kMaxActivationBytes)
     throw ane::GraphError("the graph needs " + std::to_string(plan.peakBytes >> 20) + " MiB of fp16 activations at peak, more than the 4 GiB the simulator allows");
-  const std::vector<ane::LayerCost> costs = ane::costLayers(g, a, options);
+  const ane::CostResult costs = ane::costGraph(g, a, options);
   const ane::ExecResult exec = ane::execute(g, a, weights.Data(), weights.ByteLength(), inputs, options);
 
   Napi::Object result = Napi::Object::New(env);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <thread>
 
 #include "errors.hpp"
 #include "fp16.hpp"
@@ -11,6 +13,9 @@
 namespace ane {
 
 namespace {
+
+// Below this many input + output elements an op runs both paths on the calling thread.
+constexpr size_t kParallelMinElems = 16384;
 
 struct Stored {
   bool ready = false;
@@ -234,8 +239,32 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       in16.push_back(&wide[i]);
     }
     try {
-      info->kernel(op, in32, out32);
-      info->kernel(op, in16, out16);
+      // The fp32 reference and the fp16 path are independent: with 2+ threads they run side by side
+      // (small ops stay on one thread, where a thread start would cost more than the op).
+      size_t work = 0;
+      for (const Tensor& t : out32) work += t.data.size();
+      for (const Tensor* t : in32) work += t ? t->data.size() : 0;
+      if (o.threads >= 2 && work >= kParallelMinElems) {
+        std::exception_ptr failed;
+        std::thread reference([&] {
+          try {
+            info->kernel(op, in32, out32);
+          } catch (...) {
+            failed = std::current_exception();
+          }
+        });
+        try {
+          info->kernel(op, in16, out16);
+        } catch (...) {
+          reference.join();
+          throw;
+        }
+        reference.join();
+        if (failed) std::rethrow_exception(failed);
+      } else {
+        info->kernel(op, in32, out32);
+        info->kernel(op, in16, out16);
+      }
     } catch (const Unsupported& e) {
       skip(e.what(), "upstream " + op.name + " was not executed");
       continue;

@@ -90,6 +90,14 @@ struct RunOptions {
   std::vector<Device> devices;  // one per op, graph.ops order
   uint64_t seed = 0;
   bool execute = true;
+  /** ANE on-chip working set (chip.ane.workingSetBytes); operands beyond it spill to DRAM. */
+  double aneWorkingSetBytes = 32.0 * 1024 * 1024;
+  /** A reduction over the last axis longer than this takes the transpose route (192 on M1/M2-tier, 384 from M3). */
+  int64_t aneLastAxisReduceLimit = 384;
+  /** true: Core ML-style segmentation may move ANE-capable ops to the CPU; false: `devices` is final. */
+  bool segment = true;
+  /** Worker threads of the executor's heavy kernels (conv, GEMM). */
+  int threads = 2;
   const Roofline& roofline(Device d) const { return d == Device::ane ? ane : d == Device::gpu ? gpu : cpu; }
 };
 

@@ -335,6 +335,29 @@ RunOptions parseOptions(const Json& j, const Graph& g) {
   if (const Json* seed = j.get("seed"); seed && seed->isNumber() && std::isfinite(seed->number))
     o.seed = static_cast<uint64_t>(static_cast<int64_t>(seed->number));
   if (const Json* ex = j.get("execute"); ex && ex->isBool()) o.execute = ex->boolean;
+  if (const Json* ane = chip->get("ane"); ane && ane->isObject()) {
+    const Json* ws = ane->get("workingSetBytes");
+    if (ws && ws->isNumber() && std::isfinite(ws->number) && ws->number > 0) o.aneWorkingSetBytes = ws->number;
+  }
+  {
+    // ane-guide ch.17: reduced axis >= 192 switches to the transpose route, >= 384 from M3 (A17 Pro on phones).
+    const Json* fam = chip->get("family");
+    const Json* gen = chip->get("generation");
+    if (fam && fam->isString() && gen && gen->isNumber()) {
+      const bool early = (fam->string == "M" && gen->number <= 2) || (fam->string == "A" && gen->number <= 16);
+      o.aneLastAxisReduceLimit = early ? 192 : 384;
+    }
+  }
+  if (const Json* seg = j.get("segmentation"); seg && !seg->isNull()) {
+    if (!seg->isString() || (seg->string != "coreml" && seg->string != "fixed"))
+      throw GraphError("options: 'segmentation' must be \"coreml\" or \"fixed\"");
+    o.segment = seg->string == "coreml";
+  }
+  if (const Json* th = j.get("threads"); th && !th->isNull()) {
+    if (!th->isNumber() || !std::isfinite(th->number) || th->number < 1 || th->number > 64 || th->number != static_cast<int>(th->number))
+      throw GraphError("options: 'threads' must be an integer from 1 to 64");
+    o.threads = static_cast<int>(th->number);
+  }
   return o;
 }
 

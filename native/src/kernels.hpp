@@ -45,6 +45,8 @@ void matmulKernel(const OpNode&, const Inputs&, Outputs&);
 // --- conv (kernels_conv.cpp) ---
 std::vector<Shape> convShape(const OpNode&, const Shapes&);
 void convKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> convTransposeShape(const OpNode&, const Shapes&);
+void convTransposeKernel(const OpNode&, const Inputs&, Outputs&);
 
 // --- reductions (kernels_reduce.cpp) ---
 std::vector<Shape> reduceShape(const OpNode&, const Shapes&);

@@ -39,30 +39,49 @@ void batchNormKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 }
 
 namespace {
-// Number of trailing elements normalized together; throws Unsupported for non-trailing axes.
-int64_t layerNormSpan(const OpNode& op, const Shape& x) {
+// Which axes are normalized, how many elements each group holds, and whether they are the trailing axes
+// (the contiguous fast path).
+struct NormAxes {
+  std::vector<bool> norm;
+  int64_t span = 1;
+  bool trailing = true;
+};
+
+NormAxes layerNormAxes(const OpNode& op, const Shape& x) {
   std::vector<int64_t> axes = op.attrInts("axes", {-1});
   if (axes.empty()) opError(op, "attribute 'axes' is empty");
-  std::vector<bool> norm(x.size(), false);
-  for (int64_t a : axes) norm[normAxis(op, a, x.size(), "axes")] = true;
+  NormAxes n;
+  n.norm.assign(x.size(), false);
+  for (int64_t a : axes) n.norm[normAxis(op, a, x.size(), "axes")] = true;
   size_t first = x.size();
-  while (first > 0 && norm[first - 1]) first--;
-  for (size_t i = 0; i < first; i++)
-    if (norm[i]) throw Unsupported("no fp16 kernel for layer_norm over non-trailing axes yet");
-  int64_t span = 1;
-  for (size_t i = first; i < x.size(); i++) span *= x[i];
-  return span;
+  while (first > 0 && n.norm[first - 1]) first--;
+  for (size_t i = 0; i < x.size(); i++) {
+    if (n.norm[i]) n.span *= x[i];
+    if (i < first && n.norm[i]) n.trailing = false;
+  }
+  return n;
+}
+
+void normalizeGroup(const float* xp, float* o, int64_t span, float eps, const Tensor* gamma, const Tensor* beta) {
+  float mean = 0;
+  for (int64_t i = 0; i < span; i++) mean += xp[i];
+  mean /= static_cast<float>(span);
+  float var = 0;
+  for (int64_t i = 0; i < span; i++) var += (xp[i] - mean) * (xp[i] - mean);
+  var /= static_cast<float>(span);
+  const float inv = 1.0f / std::sqrt(var + eps);
+  for (int64_t i = 0; i < span; i++) {
+    float v = (xp[i] - mean) * inv;
+    if (gamma) v *= gamma->data[i];
+    if (beta) v += beta->data[i];
+    o[i] = v;
+  }
 }
 }  // namespace
 
 std::vector<Shape> layerNormShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
-  int64_t span = 0;
-  try {
-    span = layerNormSpan(op, x);
-  } catch (const Unsupported&) {
-    return {x};  // still shaped; the kernel reports it as not executed
-  }
+  const int64_t span = layerNormAxes(op, x).span;
   for (size_t i = 1; i < 3; i++)
     if (const Shape* s = optShape(in, i); s && numel(*s) != span)
       opError(op, std::string(i == 1 ? "gamma " : "beta ") + formatShape(*s) + " does not have " + std::to_string(span) + " elements (the normalized axes)");
@@ -74,23 +93,45 @@ void layerNormKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor* gamma = optInput(in, 1);
   const Tensor* beta = optInput(in, 2);
   const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-5));
-  const int64_t span = layerNormSpan(op, x.shape);
-  const int64_t rows = span ? numel(x.shape) / span : 0;
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xp = x.data.data() + r * span;
-    float* o = out[0].data.data() + r * span;
-    float mean = 0;
-    for (int64_t i = 0; i < span; i++) mean += xp[i];
-    mean /= static_cast<float>(span);
-    float var = 0;
-    for (int64_t i = 0; i < span; i++) var += (xp[i] - mean) * (xp[i] - mean);
-    var /= static_cast<float>(span);
-    const float inv = 1.0f / std::sqrt(var + eps);
-    for (int64_t i = 0; i < span; i++) {
-      float v = (xp[i] - mean) * inv;
-      if (gamma) v *= gamma->data[i];
-      if (beta) v += beta->data[i];
-      o[i] = v;
+  const NormAxes n = layerNormAxes(op, x.shape);
+  const int64_t total = numel(x.shape);
+  if (n.span == 0 || total == 0) return;
+  if (n.trailing) {
+    for (int64_t r = 0; r < total / n.span; r++)
+      normalizeGroup(x.data.data() + r * n.span, out[0].data.data() + r * n.span, n.span, eps, gamma, beta);
+    return;
+  }
+  // Any other axes (e.g. the channel axis of (B, C, 1, S), Apple's layout): gather each group into a
+  // contiguous row (normalized axes in their order), normalize, scatter back.
+  const size_t r = x.shape.size();
+  std::vector<int64_t> strides(r, 1);
+  for (size_t i = r - 1; i-- > 0;) strides[i] = strides[i + 1] * x.shape[i + 1];
+  std::vector<size_t> outerAxes, innerAxes;
+  for (size_t i = 0; i < r; i++) (n.norm[i] ? innerAxes : outerAxes).push_back(i);
+  std::vector<int64_t> offsets(static_cast<size_t>(n.span));
+  {
+    std::vector<int64_t> idx(innerAxes.size(), 0);
+    for (int64_t k = 0; k < n.span; k++) {
+      int64_t off = 0;
+      for (size_t j = 0; j < innerAxes.size(); j++) off += idx[j] * strides[innerAxes[j]];
+      offsets[k] = off;
+      for (size_t j = innerAxes.size(); j-- > 0;) {
+        if (++idx[j] < x.shape[innerAxes[j]]) break;
+        idx[j] = 0;
+      }
+    }
+  }
+  std::vector<float> row(static_cast<size_t>(n.span)), res(row.size());
+  std::vector<int64_t> idx(outerAxes.size(), 0);
+  for (int64_t g = 0; g < total / n.span; g++) {
+    int64_t base = 0;
+    for (size_t j = 0; j < outerAxes.size(); j++) base += idx[j] * strides[outerAxes[j]];
+    for (int64_t k = 0; k < n.span; k++) row[k] = x.data[base + offsets[k]];
+    normalizeGroup(row.data(), res.data(), n.span, eps, gamma, beta);
+    for (int64_t k = 0; k < n.span; k++) out[0].data[base + offsets[k]] = res[k];
+    for (size_t j = outerAxes.size(); j-- > 0;) {
+      if (++idx[j] < x.shape[outerAxes[j]]) break;
+      idx[j] = 0;
     }
   }
 }

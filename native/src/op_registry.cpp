@@ -65,7 +65,7 @@ const OpInfo* findOp(const std::string& op) {
       {"elu", {unaryShape, unaryKernel}}, {"thresholded_relu", {unaryShape, unaryKernel}}, {"cast", {unaryShape, unaryKernel}},
       {"softmax", {softmaxShape, softmaxKernel}},
       {"linear", {linearShape, linearKernel}}, {"matmul", {matmulShape, matmulKernel}},
-      {"conv", {convShape, convKernel}},
+      {"conv", {convShape, convKernel}}, {"conv_transpose", {convTransposeShape, convTransposeKernel}},
       {"reduce_mean", {reduceShape, reduceKernel}}, {"reduce_sum", {reduceShape, reduceKernel}}, {"reduce_max", {reduceShape, reduceKernel}},
       {"reduce_min", {reduceShape, reduceKernel}}, {"reduce_prod", {reduceShape, reduceKernel}},
       {"reduce_l1_norm", {reduceShape, reduceKernel}}, {"reduce_l2_norm", {reduceShape, reduceKernel}},

@@ -43,16 +43,14 @@ void shape(std::ostringstream& o, const Shape& s) {
 }
 }  // namespace
 
-std::string resultJson(const Graph& g, const Analysis& a, const std::vector<LayerCost>& costs, const BufferPlan& plan, const ExecResult& exec) {
+std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost, const BufferPlan& plan, const ExecResult& exec) {
   std::ostringstream o;
   o << "{\"order\":[";
   for (size_t i = 0; i < a.order.size(); i++) o << (i ? "," : "") << a.order[i];
   o << "],\"layers\":[";
-  double total = 0;
   for (size_t i = 0; i < g.ops.size(); i++) {
-    const LayerCost& c = costs[i];
+    const LayerCost& c = cost.layers[i];
     const LayerRun& r = exec.layers[i];
-    total += c.estMs;
     o << (i ? "," : "") << "{\"name\":";
     str(o, g.ops[i].name);
     o << ",\"flops\":";
@@ -62,6 +60,20 @@ std::string resultJson(const Graph& g, const Analysis& a, const std::vector<Laye
     o << ",\"estMs\":";
     num(o, c.estMs);
     o << ",\"segmentStart\":" << (c.segmentStart ? "true" : "false");
+    o << ",\"device\":\"" << deviceName(c.device) << "\"";
+    if (c.fallback != Fallback::none) o << ",\"fallback\":\"" << (c.fallback == Fallback::unsupported ? "unsupported" : "cost") << "\"";
+    o << ",\"opClass\":\"" << opClassName(c.opClass) << "\"";
+    o << ",\"computeMs\":";
+    num(o, c.computeMs);
+    o << ",\"memoryMs\":";
+    num(o, c.memoryMs);
+    o << ",\"dramBytes\":";
+    num(o, c.dramBytes);
+    o << ",\"launchMs\":";
+    num(o, c.launchMs);
+    o << ",\"transferMs\":";
+    num(o, c.transferMs);
+    o << ",\"spilled\":" << (c.spilled ? "true" : "false");
     o << ",\"outputShape\":";
     const ValueInfo& v = a.values[a.opOutputs[i][0]];
     if (v.known) shape(o, v.shape);
@@ -80,7 +92,34 @@ std::string resultJson(const Graph& g, const Analysis& a, const std::vector<Laye
     o << "}";
   }
   o << "],\"totalMs\":";
-  num(o, total);
+  num(o, cost.totalMs);
+  o << ",\"segments\":[";
+  for (size_t i = 0; i < cost.segments.size(); i++) {
+    const SegmentCost& s = cost.segments[i];
+    o << (i ? "," : "") << "{\"device\":\"" << deviceName(s.device) << "\",\"firstLayer\":";
+    str(o, g.ops[s.firstOp].name);
+    o << ",\"lastLayer\":";
+    str(o, g.ops[s.lastOp].name);
+    o << ",\"layers\":" << s.ops << ",\"ms\":";
+    num(o, s.ms);
+    o << "}";
+  }
+  o << "],\"transfers\":[";
+  for (size_t i = 0; i < cost.transfers.size(); i++) {
+    const TransferCost& t = cost.transfers[i];
+    o << (i ? "," : "") << "{\"value\":";
+    str(o, t.value);
+    o << ",\"fromLayer\":";
+    str(o, g.ops[t.fromOp].name);
+    o << ",\"toLayer\":";
+    str(o, g.ops[t.toOp].name);
+    o << ",\"from\":\"" << deviceName(t.from) << "\",\"to\":\"" << deviceName(t.to) << "\",\"bytes\":";
+    num(o, t.bytes);
+    o << ",\"ms\":";
+    num(o, t.ms);
+    o << "}";
+  }
+  o << "]";
   o << ",\"peakActivationBytes\":" << plan.peakBytes;
   o << ",\"unplannedActivationBytes\":" << plan.unplannedBytes;
   o << ",\"firstOverflowLayer\":";

@@ -10,6 +10,6 @@
 
 namespace ane {
 
-std::string resultJson(const Graph& g, const Analysis& a, const std::vector<LayerCost>& costs, const BufferPlan& plan, const ExecResult& exec);
+std::string resultJson(const Graph& g, const Analysis& a, const CostResult& costs, const BufferPlan& plan, const ExecResult& exec);
 
 }  // namespace ane

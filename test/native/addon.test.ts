@@ -291,7 +291,7 @@ test('bad graphs throw one clear error naming the op or tensor', { skip: missing
   assert.throws(() => A().run(JSON.stringify(blob.graph), blob.weights, opts, { x: new Float32Array(3) }), /inputs\['x'\] has 3 values but shape \(1, 4\) needs 4/);
 });
 
-test('roofline: conv estMs matches the formula on M4; dispatch once per segment', { skip: missing }, () => {
+test('cost model: conv on the ANE keeps activations on chip, streams weights; CPU roofline; launches and transfers', { skip: missing }, () => {
   const chip = chipM4();
   const ws = [64, 64, 3, 3];
   const g = new GraphBuilder().input('x', [1, 64, 56, 56]).constant('w', ws, new Float32Array(ref.size(ws)))
@@ -302,18 +302,96 @@ test('roofline: conv estMs matches the formula on M4; dispatch once per segment'
   const { result } = runGraph(A(), g.build(['r3']), {}, { devices: ['ane', 'ane', 'cpu', 'cpu'], execute: false });
   const flops = 2 * 64 * 56 * 56 * 64 * 3 * 3;
   const act = 1 * 64 * 56 * 64 * 2; // last axis 56 padded to 64 elements (128 bytes) at fp16
-  const bytes = act + 64 * 64 * 9 * 2 + act;
-  const roof = (f: number, b: number, u: { tflops: number; bandwidthGBs: number }) => Math.max(f / (u.tflops * 1e12), b / (u.bandwidthGBs * 1e9)) * 1e3;
-  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, b), `${a} != ${b}`);
-  assert.equal(result.layers[0].flops, flops);
-  assert.equal(result.layers[0].bytes, bytes);
-  close(result.layers[0].estMs, roof(flops, bytes, chip.ane) + chip.ane.dispatchMs);
+  const weights = 64 * 64 * 9 * 2;
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, b), `${a} != ${b}`);
+  const [conv, reluAne, reluCpu, reluCpu2] = result.layers;
+  assert.equal(conv.flops, flops);
+  assert.equal(conv.bytes, act + weights + act, 'bytes touched, last axis padded');
+  assert.equal(conv.spilled, false, '~0.9 MB working set fits the 32 MB buffer');
+  assert.equal(conv.dramBytes, weights, 'only the weights cross DRAM');
+  assert.equal(conv.opClass, 'convKxK');
+  // 64 channels use part of the MAC array: util (64/256)^0.62; 56 columns run as 64 lanes.
+  close(conv.computeMs, flops * (64 / 56) / (chip.ane.tflops * 1e12 * (64 / 256) ** 0.62) * 1e3);
+  close(conv.memoryMs, weights / (chip.ane.bandwidthGBs * 1e9) * 1e3);
+  assert.ok(conv.segmentStart && conv.launchMs === chip.ane.dispatchMs);
+  close(conv.estMs, Math.max(conv.computeMs, conv.memoryMs) + 0.00005 + chip.ane.dispatchMs);
+  assert.equal(reluAne.opClass, 'elementwise');
+  assert.equal(reluAne.launchMs, 0);
   const n = 64 * 56 * 56;
-  close(result.layers[1].estMs, roof(n, 2 * act, chip.ane));
-  close(result.layers[2].estMs, roof(n, 8 * n, chip.cpu) + chip.cpu.dispatchMs);
-  close(result.layers[3].estMs, roof(n, 8 * n, chip.cpu));
+  // The CPU fallback: plain roofline, fp32, everything through DRAM; one transfer in (r1, fp32 copy).
+  close(reluCpu.computeMs, n / (chip.cpu.tflops * 1e12) * 1e3);
+  close(reluCpu.memoryMs, 8 * n / (chip.cpu.bandwidthGBs * 1e9) * 1e3);
+  close(reluCpu.transferMs, 0.01 + 4 * n / (chip.cpu.bandwidthGBs * 1e9) * 1e3);
+  close(reluCpu.estMs, Math.max(reluCpu.computeMs, reluCpu.memoryMs) + 0.001 + chip.cpu.dispatchMs + reluCpu.transferMs);
+  assert.equal(reluCpu2.launchMs + reluCpu2.transferMs, 0);
+  assert.deepEqual(result.segments.map((s) => [s.device, s.firstLayer, s.lastLayer, s.layers]), [['ane', 'conv', 'relu_ane', 2], ['cpu', 'relu_cpu', 'relu_cpu2', 2]]);
+  assert.deepEqual(result.transfers.map((t) => [t.value, t.from, t.to]), [['r1', 'ane', 'cpu']]);
+  assert.ok(result.layers.every((l) => l.fallback === undefined || l.device !== 'ane'));
   close(result.totalMs, result.layers.reduce((s, l) => s + l.estMs, 0));
   assert.ok(result.layers.every((l) => !l.executed && /execution disabled/.test(l.notExecuted ?? '')));
+});
+
+test('conv_transpose (MIL and ONNX attribute names) matches the definition', { skip: missing }, () => {
+  const [C, Co, H, W, k] = [3, 4, 5, 6, 3];
+  const x = pseudoRandom(C * H * W, 3);
+  const w = pseudoRandom(C * Co * k * k, 4);
+  const b = pseudoRandom(Co, 5);
+  // Reference: scatter each input pixel, stride 2, pads [t=1, b=0, l=1, r=1], output_padding [1, 0].
+  const s = 2, [pt, pb, pl, pr] = [1, 0, 1, 1];
+  const Ho = (H - 1) * s - pt - pb + k + 1, Wo = (W - 1) * s - pl - pr + k;
+  const expected = new Float64Array(Co * Ho * Wo);
+  for (let co = 0; co < Co; co++) expected.fill(b[co]!, co * Ho * Wo, (co + 1) * Ho * Wo);
+  for (let ci = 0; ci < C; ci++) for (let ih = 0; ih < H; ih++) for (let iw = 0; iw < W; iw++) for (let co = 0; co < Co; co++)
+    for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) {
+      const oh = ih * s - pt + kh, ow = iw * s - pl + kw;
+      if (oh >= 0 && oh < Ho && ow >= 0 && ow < Wo) expected[(co * Ho + oh) * Wo + ow] += x[(ci * H + ih) * W + iw]! * w[((ci * Co + co) * k + kh) * k + kw]!;
+    }
+  const variants: Array<Record<string, number[] | number>> = [
+    { strides: [2, 2], pad: [pt, pb, pl, pr], dilations: [1, 1], groups: 1, output_padding: [1, 0] },
+    { strides: [2, 2], pads: [pt, pl, pb, pr], group: 1, output_padding: [1, 0], kernel_shape: [3, 3] },
+  ];
+  for (const attrs of variants) {
+    const g = new GraphBuilder().input('x', [1, C, H, W]).constant('w', [C, Co, k, k], w).constant('b', [Co], b)
+      .op({ name: 'up', op: 'conv_transpose', inputs: ['x', 'w', 'b'], outputs: [['y', [1, Co, Ho, Wo]]], attrs })
+      .build(['y']);
+    const { result, outputs } = runGraph(A(), g, { x });
+    assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+    checkOutput('y', outputs.y, { shape: [1, Co, Ho, Wo], data: expected });
+  }
+});
+
+test('layer_norm over non-trailing axes (channel axis of B,C,1,S) and gamma/beta', { skip: missing }, () => {
+  const [C, S] = [6, 5];
+  const x = pseudoRandom(C * S, 9);
+  const gamma = pseudoRandom(C, 10);
+  const beta = pseudoRandom(C, 11);
+  const expected = new Float64Array(C * S);
+  for (let s = 0; s < S; s++) {
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean += x[c * S + s]! / C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x[c * S + s]! - mean) ** 2 / C;
+    for (let c = 0; c < C; c++) expected[c * S + s] = (x[c * S + s]! - mean) / Math.sqrt(v + 1e-5) * gamma[c]! + beta[c]!;
+  }
+  const g = new GraphBuilder().input('x', [1, C, 1, S]).constant('g', [C], gamma).constant('b', [C], beta)
+    .op({ name: 'ln', op: 'layer_norm', inputs: ['x', 'g', 'b'], outputs: [['y', [1, C, 1, S]]], attrs: { axes: [1], epsilon: 1e-5 } })
+    .build(['y']);
+  const { result, outputs } = runGraph(A(), g, { x });
+  assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+  checkOutput('y', outputs.y, { shape: [1, C, 1, S], data: expected });
+});
+
+test('threads: 1 and 2 give bit-identical fp16 and fp32 outputs', { skip: missing }, () => {
+  const ws = [32, 16, 3, 3];
+  const g = new GraphBuilder().input('x', [1, 16, 40, 40]).constant('w', ws, pseudoRandom(ref.size(ws), 2))
+    .op({ name: 'conv', op: 'conv', inputs: ['x', 'w'], outputs: [['c', [1, 32, 40, 40]]], attrs: { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 } })
+    .op({ name: 'act', op: 'gelu', inputs: ['c'], outputs: [['y', [1, 32, 40, 40]]], attrs: { mode: 'EXACT' } })
+    .build(['y']);
+  const one = runGraph(A(), g, {}, { threads: 1 });
+  const two = runGraph(A(), g, {}, { threads: 2 });
+  assert.deepEqual(two.outputs.y!.fp16, one.outputs.y!.fp16);
+  assert.deepEqual(two.outputs.y!.fp32, one.outputs.y!.fp32);
+  assert.throws(() => runGraph(A(), g, {}, { threads: 0 }), /'threads' must be an integer from 1 to 64/);
 });
 
 test('buffer plan: a chain reuses freed buffers', { skip: missing }, () => {

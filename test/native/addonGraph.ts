@@ -12,6 +12,16 @@ export interface AddonLayer {
   bytes: number;
   estMs: number;
   outputShape: number[];
+  device: 'ane' | 'gpu' | 'cpu';
+  fallback?: 'unsupported' | 'cost';
+  opClass: string;
+  computeMs: number;
+  memoryMs: number;
+  dramBytes: number;
+  launchMs: number;
+  transferMs: number;
+  spilled: boolean;
+  segmentStart: boolean;
   executed: boolean;
   notExecuted?: string;
   numerics?: { maxAbsError: number; maxRelError: number; infCount: number; nanCount: number };
@@ -21,6 +31,8 @@ export interface AddonRunResult {
   order: number[];
   layers: AddonLayer[];
   totalMs: number;
+  segments: Array<{ device: string; firstLayer: string; lastLayer: string; layers: number; ms: number }>;
+  transfers: Array<{ value: string; fromLayer: string; toLayer: string; from: string; to: string; bytes: number; ms: number }>;
   peakActivationBytes: number;
   unplannedActivationBytes: number;
   firstOverflowLayer: string | null;
@@ -35,7 +47,8 @@ export interface AneNative {
   };
 }
 
-export const ADDON_PATH = join(ROOT, 'native', 'build', 'Release', 'ane_native.node');
+/** ANE_LENS_ADDON points the tests at another build (e.g. one made outside native/build while iterating). */
+export const ADDON_PATH = process.env.ANE_LENS_ADDON || join(ROOT, 'native', 'build', 'Release', 'ane_native.node');
 
 export function loadAddon(): AneNative {
   return createRequire(__filename)(ADDON_PATH) as AneNative;
@@ -98,9 +111,13 @@ export function runGraph(
   addon: AneNative,
   built: { graph: GraphIR; weights: Uint8Array },
   inputs: Record<string, Float32Array> = {},
-  options: { devices?: Array<'ane' | 'gpu' | 'cpu'>; execute?: boolean; seed?: number } = {},
+  options: { devices?: Array<'ane' | 'gpu' | 'cpu'>; execute?: boolean; seed?: number; segmentation?: 'coreml' | 'fixed'; threads?: number } = {},
 ) {
-  const opts = { chip: chipM4(), devices: options.devices ?? built.graph.ops.map(() => 'ane'), seed: options.seed ?? 7, execute: options.execute ?? true };
+  // The kernel tests take their devices as given; the segmenter has its own tests (test/sim).
+  const opts = {
+    chip: chipM4(), devices: options.devices ?? built.graph.ops.map(() => 'ane'), seed: options.seed ?? 7, execute: options.execute ?? true,
+    segmentation: options.segmentation ?? 'fixed', threads: options.threads ?? 2,
+  };
   const { result, outputs } = addon.run(JSON.stringify(built.graph), built.weights, JSON.stringify(opts), inputs);
   return { result: JSON.parse(result) as AddonRunResult, outputs };
 }

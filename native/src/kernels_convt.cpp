@@ -1,0 +1,104 @@
+// Transposed 2-D convolution (NCHW, weight (Cin, Cout/groups, kH, kW)). Accepts the MIL attribute names
+// (pad [t, b, l, r], groups) and, because the ONNX reader passes ConvTranspose through, the ONNX ones
+// (pads [t, l, b, r], group, output_padding, output_shape). Computed as a scatter of each input pixel.
+#include <algorithm>
+
+#include "kernels.hpp"
+
+namespace ane {
+
+namespace {
+struct ConvTParams {
+  int64_t N, C, H, W, Cout, cog, kH, kW, sH, sW, dH, dW, pt, pb, pl, pr, groups, Ho, Wo;
+};
+
+ConvTParams convTParams(const OpNode& op, const Shape& x, const Shape& w) {
+  if (x.size() != 4 || w.size() != 4)
+    throw Unsupported("no fp16 kernel for conv_transpose of rank " + std::to_string(x.size()) + " yet (2-D only)");
+  ConvTParams p{};
+  p.N = x[0]; p.C = x[1]; p.H = x[2]; p.W = x[3];
+  p.groups = op.has("groups") ? op.attrInt("groups", 1) : op.attrInt("group", 1);
+  if (p.groups < 1 || p.C % p.groups != 0) opError(op, "groups must divide the input channels");
+  if (w[0] != p.C) opError(op, "weight " + formatShape(w) + " must have Cin = " + std::to_string(p.C) + " first");
+  p.cog = w[1]; p.Cout = w[1] * p.groups; p.kH = w[2]; p.kW = w[3];
+  auto two = [&](const char* key, int64_t& a, int64_t& b) {
+    std::vector<int64_t> v = op.attrInts(key, {1, 1});
+    if (v.size() != 2) opError(op, std::string("attribute '") + key + "' must have 2 entries");
+    a = v[0]; b = v[1];
+  };
+  two("strides", p.sH, p.sW);
+  two("dilations", p.dH, p.dW);
+  if (p.sH < 1 || p.sW < 1 || p.dH < 1 || p.dW < 1) opError(op, "strides and dilations must be >= 1");
+  if (op.has("pad")) {
+    std::vector<int64_t> v = op.attrInts("pad", {});
+    if (v.size() != 4) opError(op, "attribute 'pad' must be [top, bottom, left, right]");
+    p.pt = v[0]; p.pb = v[1]; p.pl = v[2]; p.pr = v[3];
+  } else {
+    std::vector<int64_t> v = op.attrInts("pads", {0, 0, 0, 0});
+    if (v.size() != 4) opError(op, "attribute 'pads' must have 4 entries");
+    p.pt = v[0]; p.pl = v[1]; p.pb = v[2]; p.pr = v[3];
+  }
+  if (op.has("auto_pad") && op.attrString("auto_pad", "NOTSET") != "NOTSET")
+    throw Unsupported("no fp16 kernel for conv_transpose with auto_pad yet");
+  std::vector<int64_t> opad = op.attrInts("output_padding", {0, 0});
+  if (opad.size() != 2) opError(op, "attribute 'output_padding' must have 2 entries");
+  p.Ho = (p.H - 1) * p.sH - p.pt - p.pb + p.dH * (p.kH - 1) + 1 + opad[0];
+  p.Wo = (p.W - 1) * p.sW - p.pl - p.pr + p.dW * (p.kW - 1) + 1 + opad[1];
+  std::vector<int64_t> os = op.attrInts("output_shape", {});
+  if (os.size() >= 2) {
+    // ONNX: explicit output size; the total padding follows from it (split evenly, extra at the end).
+    const int64_t th = (p.H - 1) * p.sH + p.dH * (p.kH - 1) + 1 + opad[0] - os[os.size() - 2];
+    const int64_t tw = (p.W - 1) * p.sW + p.dW * (p.kW - 1) + 1 + opad[1] - os.back();
+    p.pt = th / 2; p.pb = th - p.pt; p.pl = tw / 2; p.pr = tw - p.pl;
+    p.Ho = os[os.size() - 2]; p.Wo = os.back();
+  }
+  if (p.Ho <= 0 || p.Wo <= 0) opError(op, "the output would be empty");
+  return p;
+}
+}  // namespace
+
+std::vector<Shape> convTransposeShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  const Shape& w = needShape(op, in, 1, "weight");
+  const ConvTParams p = convTParams(op, x, w);  // Unsupported (rank, auto_pad): the executor skips the op
+  if (const Shape* b = optShape(in, 2); b && numel(*b) != p.Cout)
+    opError(op, "bias " + formatShape(*b) + " does not have " + std::to_string(p.Cout) + " elements");
+  return {{p.N, p.Cout, p.Ho, p.Wo}};
+}
+
+void convTransposeKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Tensor& w = needInput(op, in, 1, "weight");
+  const Tensor* b = optInput(in, 2);
+  const ConvTParams p = convTParams(op, x.shape, w.shape);
+  float* o = out[0].data.data();
+  const int64_t plane = p.Ho * p.Wo, cig = p.C / p.groups;
+  for (int64_t n = 0; n < p.N; n++)
+    for (int64_t co = 0; co < p.Cout; co++) std::fill(o + (n * p.Cout + co) * plane, o + (n * p.Cout + co + 1) * plane, b ? b->data[co] : 0.0f);
+  for (int64_t n = 0; n < p.N; n++)
+    for (int64_t g = 0; g < p.groups; g++)
+      for (int64_t ci = g * cig; ci < (g + 1) * cig; ci++) {
+        const float* xp = x.data.data() + (n * p.C + ci) * p.H * p.W;
+        for (int64_t oc = 0; oc < p.cog; oc++) {
+          const float* wp = w.data.data() + (ci * p.cog + oc) * p.kH * p.kW;
+          float* op_ = o + (n * p.Cout + g * p.cog + oc) * plane;
+          for (int64_t kh = 0; kh < p.kH; kh++)
+            for (int64_t kw = 0; kw < p.kW; kw++) {
+              const float wv = wp[kh * p.kW + kw];
+              if (wv == 0.0f) continue;
+              for (int64_t ih = 0; ih < p.H; ih++) {
+                const int64_t oh = ih * p.sH - p.pt + kh * p.dH;
+                if (oh < 0 || oh >= p.Ho) continue;
+                float* orow = op_ + oh * p.Wo;
+                const float* xrow = xp + ih * p.W;
+                for (int64_t iw = 0; iw < p.W; iw++) {
+                  const int64_t ow = iw * p.sW - p.pl + kw * p.dW;
+                  if (ow >= 0 && ow < p.Wo) orow[ow] += wv * xrow[iw];
+                }
+              }
+            }
+        }
+      }
+}
+
+}  // namespace ane
