@@ -151,7 +151,9 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
         const val = op.attrs.val;
         if (!val) throw new ModelReadError(file, `const "${op.name}" has no value`);
         const out = op.outputs[0]?.name ?? op.name;
-        consts.set(out, { ...val, type: op.outputs[0]?.type ?? val.type });
+        const outType = op.outputs[0]?.type;
+        // The decoder already gives a const's value its output type; copy only when they differ.
+        consts.set(out, !outType || val.type === outType ? val : { ...val, type: outType });
         if (val.blob) parts.blobs.push({ constName: out, fileName: val.blob.fileName, offset: val.blob.offset });
         continue;
       }
@@ -170,11 +172,13 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
     const params: string[] = [];
     const literals: Array<[string, MilValue]> = [];
     const attrs: Record<string, AttrValue> = {};
-    const ordered = [...op.inputs].sort((a, b) => rank(a[0]) - rank(b[0]));
-    function rank(p: string): number {
+    const rank = (p: string): number => {
       const k = tensorParams.indexOf(p);
       return k < 0 ? tensorParams.length : k;
-    }
+    };
+    let sorted = true;
+    for (let k = 1; k < op.inputs.length && sorted; k++) sorted = rank(op.inputs[k - 1]![0]) <= rank(op.inputs[k]![0]);
+    const ordered = sorted ? op.inputs : [...op.inputs].sort((a, b) => rank(a[0]) - rank(b[0]));
     let inlineCount = 0;
     for (const [param, bindings] of ordered) {
       const isTensor = tensorParams.includes(param);
@@ -243,7 +247,7 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
     const c = consts.get(name)!;
     const decl: ConstantDecl = { name, type: c.type };
     const numeric = c.values && c.values.length <= MAX_INLINE_VALUES && isNumeric(c.type.dtype) && c.values.every((x) => typeof x !== 'string');
-    if (numeric) decl.value = c.values!.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : (x as number)));
+    if (numeric) decl.value = c.values!.every((x) => typeof x === 'number') ? (c.values as number[]) : c.values!.map((x) => (x ? 1 : 0));
     else if (c.blob) decl.unavailable = `stored in ${c.blob.fileName.replace('@model_path/', '')} (validated, not loaded: analysis needs no weight values)`;
     else decl.unavailable = 'inline value not kept (only its type matters for analysis)';
     parts.constants.push(decl);
