@@ -116,14 +116,14 @@ export class AnalysisContext {
       ...this.nodes('class_definition'), ...this.nodes('function_definition')]);
     for (const assign of this.nodes('assignment')) {
       // `name = ...` / `name: T = ...` from the text; the right-hand side node is fetched when asked.
-      const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(assign.text);
+      const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(this.text.slice(assign.startIndex, assign.startIndex + 200));
       if (!m) continue;
       const list = this.assignments.get(m[1]!) ?? [];
       list.push({ node: assign, start: assign.startIndex });
       this.assignments.set(m[1]!, list);
     }
     this.calls = this.nodes('call').map((node) => {
-      const text = node.text;
+      const text = this.text.slice(node.startIndex, node.endIndex);
       const paren = argumentListStart(text);
       const head = paren > 0 ? text.slice(0, paren).replace(/\s+/g, '') : '';
       let callee: string | undefined;

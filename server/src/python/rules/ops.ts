@@ -556,7 +556,7 @@ export const ANE045: Rule = {
     const hits: RuleHit[] = [];
     for (const call of ctx.calls) {
       const isNms = (call.callee && NMS.has(call.callee))
-        || (!call.callee && /^(box_ops|ops|boxes)\.(batched_)?nms$/.test(call.node.childForFieldName('function')?.text ?? ''));
+        || (!call.callee && (call.method === 'nms' || call.method === 'batched_nms') && /^(box_ops|ops|boxes)\s*\.\s*(batched_)?nms\s*\(/.test(call.text));
       if (!isNms || !ctx.moduleMethodOf(call.node)) continue;
       hits.push({ node: call.node, message: `\`${snippet(call.node, 40)}\`${where(ctx, call.node)} is non-maximum suppression: it never runs on the ANE and has a data-dependent output size; end the model at boxes/scores and run NMS on the host (Vision/CPU).` });
     }
