@@ -129,11 +129,15 @@ test('MIL view: one line per op at the line the op map gives, consts not printed
   const v = loadModelView(join(DIR, 'Mosaic.mlpackage'), M4);
   const lines = v.mil.text.split('\n');
   assert.match(lines[0]!, /^\/\/ Mosaic: mlProgram/);
+  const bert = loadModelView(join(DIR, 'MobileBERT-spec-only.mlpackage'), M4);
+  assert.match(bert.mil.text, /\}\n\/\/ warning: weights missing: weights\/weight\.bin is not in the package.*\n$/, 'notes after the program');
   v.graph.ops.forEach((op, k) => {
     const line = lines[v.mil.opLines[k]! - 1]!;
     assert.ok(line.includes(`= ${op.op}(`) && line.includes(`name="${op.name}"`), line);
     assert.equal(op.source?.line, v.mil.opLines[k]);
   });
+  const read = readModelFile(join(DIR, 'Mosaic.mlpackage'));
+  assert.deepEqual(read.graph.ops.map((o) => o.source?.line), v.mil.opLines, 'the reader sets the same MIL view lines before placement');
   assert.ok(!/= const\(/.test(v.mil.text));
   const argmax = lines[v.mil.opLines[v.graph.ops.findIndex((o) => o.op === 'reduce_argmax')]! - 1]!;
   assert.match(argmax, /%ArgMax: \(1, 512, 512, int32\)\(Tensor\) = reduce_argmax\(x=%transpose_158, axis=3, keep_dims=False, name="ArgMax"\) {2}\/\/ → CPU \(ANE039\)$/);

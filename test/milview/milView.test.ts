@@ -53,6 +53,7 @@ test('nested cond blocks: flattened ops keep their block path, render indented, 
   assert.deepEqual(placed.ops.map((o) => o.placement?.rule), ['ANE027', 'ANE027', 'ANE027']);
   const mil = renderMil(placed, { functionName: 'main', opset: 'CoreML6' }, { views: r.details.views, blockOutputs: r.details.blockOutputs });
   assert.equal(mil.text, [
+    '// cond',
     'main[CoreML6](%x: (1, 8, fp16)(Tensor),',
     '              %p: (bool)(Scalar)) {',
     '  block0() {',
@@ -67,7 +68,7 @@ test('nested cond blocks: flattened ops keep their block path, render indented, 
     '}',
     '',
   ].join('\n'));
-  assert.deepEqual(mil.opLines, [4, 6, 9]);
+  assert.deepEqual(mil.opLines, [5, 7, 10]);
 });
 
 test('compiled MIL text: consts resolved into conv attributes, BLOBFILE weights, fp32 compute → ANE001', () => {

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
+import { renderMil } from '../milview/renderMil';
 import { readOnnxLazy } from './lazyOnnx';
 import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult } from './readCoreml';
 
@@ -39,7 +40,21 @@ export function modelKindOf(path: string): ModelKind | undefined {
   return undefined;
 }
 
+/**
+ * Any model file into the graph IR. Every op gets its source position: its line in the file for compiled
+ * model.mil text, else its line in the MIL view (renderMil), which does not move when placement adds notes.
+ */
 export function readModelFile(path: string): ModelReadResult {
+  const result = readByKind(path);
+  const { graph, details } = result;
+  if (graph.format !== 'mil') {
+    const mil = renderMil(graph, { functionName: details.functionName, opset: details.opset }, { views: details.views, blockOutputs: details.blockOutputs });
+    graph.ops.forEach((op, k) => { op.source = { file: path, line: mil.opLines[k]!, column: mil.opColumns[k]!.start }; });
+  }
+  return result;
+}
+
+function readByKind(path: string): ModelReadResult {
   const kind = modelKindOf(path);
   switch (kind) {
     case 'onnx': {

@@ -49,9 +49,6 @@ export function loadModelView(path: string, chip: ChipParams): ModelView {
   const header = { functionName: details.functionName, opset: details.opset, title: viewTitle(placed, details, summary, chip.id) };
   const mil = renderMil(placed, header, { views: details.views, blockOutputs: details.blockOutputs });
   const textSource = placed.format === 'mil';
-  placed.ops.forEach((op, k) => {
-    if (!textSource || !op.source) op.source = { file: path, line: mil.opLines[k]!, column: mil.opColumns[k]!.start };
-  });
   const viewFindings: Finding[] = [];
   const fileFindings: Finding[] = [];
   placed.ops.forEach((op, k) => {

@@ -79,8 +79,9 @@ export function renderMil(graph: GraphIR, header: MilViewHeader = {}, extras: Mi
   const lines: string[] = [];
   const opLines: number[] = [];
   const opColumns: Array<{ start: number; end: number }> = [];
-  if (header.title) lines.push(`// ${header.title}`);
-  for (const w of graph.warnings) lines.push(`// warning: ${w.replace(/\n/g, ' ')}`);
+  // The title is always exactly one line and warnings go last, so op lines depend only on the program:
+  // readers set them before placement, and placement notes never shift them.
+  lines.push(`// ${header.title ?? graph.name}`);
   const fn = header.functionName ?? 'main';
   const opset = header.opset ? `[${header.opset}]` : '';
   const head = `${fn}${opset}(`;
@@ -126,5 +127,6 @@ export function renderMil(graph: GraphIR, header: MilViewHeader = {}, extras: Mi
   closeTo(0);
   lines.push(`  } -> (${graph.outputs.map((o) => `%${o}`).join(', ')})`);
   lines.push('}');
+  for (const w of graph.warnings) lines.push(`// warning: ${w.replace(/[\r\n]+/g, ' ')}`);
   return { text: `${lines.join('\n')}\n`, opLines, opColumns };
 }
