@@ -7,7 +7,7 @@ import { AnalysisContext } from './context';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
 import { collectSuppressions, isSuppressed } from './suppressions';
-import { PRAGMA_RULE_ID, RULES } from './rules/index';
+import { PRAGMA_RULE_ID, RULE_GATES, RULES } from './rules/index';
 import { anchorRow, collectRunTargets, statementRow, type RunTargets } from './runTargets';
 
 export type { RunTargetClass, RunTargetConvert, RunTargets } from './runTargets';
@@ -75,6 +75,8 @@ export async function analyzePythonDocument(text: string, file: string, options:
     let fixes: QuickFix[] = [];
     for (const rule of RULES) {
       if (options.skipRules?.has(rule.id)) continue;
+      const gate = RULE_GATES[rule.id];
+      if (gate && !gate.test(text)) continue;
       try {
         for (const hit of rule.check(ctx)) {
           const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);

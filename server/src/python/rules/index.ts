@@ -34,6 +34,24 @@ export const RULES: readonly Rule[] = [
   ANE039, ANE040, ANE044, ANE045, ANE046, ANE047, ANE048, ANE051, ANE052, ANE054,
 ];
 
+/**
+ * Words without which a rule cannot fire: every name a rule matches appears in the source text (in an
+ * import or at the use), so a rule whose gate does not match the file is skipped without touching the
+ * tree. Rules with broad triggers (control flow, squares, subscripts, computed sizes) have no gate.
+ */
+export const RULE_GATES: Readonly<Record<string, RegExp>> = {
+  ANE001: /compute_precision/, ANE006: /Quantizer|Palettizer|quantize_activations/, ANE008: /TensorType/,
+  ANE010: /TensorType|ImageType|Shape/, ANE011: /channels_last|permute/, ANE012: /transpose|swapaxes|permute/,
+  ANE013: /view|reshape|permute|expand/, ANE015: /RangeDim/, ANE016: /EnumeratedShapes/, ANE021: /[Ll]inear/,
+  ANE022: /MultiheadAttention|scaled_dot_product_attention|Transformer|multi_head_attention_forward/, ANE023: /tril|triu/,
+  ANE026: /LSTM|GRU|RNN/, ANE031: /Conv|[Pp]ool/, ANE032: /Conv|[Pp]ool/, ANE033: /Conv/, ANE034: /3d/,
+  ANE035: /interpolate|[Uu]psampl|grid_sample|roi_align|RoIAlign/, ANE036: /roll/, ANE037: /sqrt/,
+  ANE039: /argm|topk|sort|kthvalue|multinomial/,
+  ANE040: /remainder|fmod|logical_|prod|tan|asin|acos|arcsin|arccos|sinh|cosh|one_hot|nonzero|cumprod|sin|cos/,
+  ANE044: /[Pp]ad/, ANE045: /nms/, ANE046: /compute_units/, ANE047: /neuralnetwork|minimum_deployment_target/,
+  ANE048: /Linear|Embedding|Conv/, ANE051: /states/, ANE052: /StateType/, ANE054: /EnumeratedShapes/,
+};
+
 /** Rule families, for docs and SARIF tags. */
 export const FAMILY: Record<string, 'precision' | 'layout' | 'ops' | 'conversion'> = Object.fromEntries([
   ...['ANE001', 'ANE002', 'ANE004', 'ANE005', 'ANE006', 'ANE008', 'ANE037'].map((id) => [id, 'precision']),
