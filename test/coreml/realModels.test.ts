@@ -138,6 +138,10 @@ test('MIL view: one line per op at the line the op map gives, consts not printed
   });
   const read = readModelFile(join(DIR, 'Mosaic.mlpackage'));
   assert.deepEqual(read.graph.ops.map((o) => o.source?.line), v.mil.opLines, 'the reader sets the same MIL view lines before placement');
+  for (const name of ['PoseEstimation_cpm.mlmodel', 'onehot_simple.mlmodel', 'MobileBERT-spec-only.mlpackage']) {
+    const other = loadModelView(join(DIR, name), M4);
+    assert.deepEqual(other.graph.ops.map((o) => [o.source?.line, o.source?.column]), other.mil.opLines.map((l, k) => [l, other.mil.opColumns[k]!.start]), name);
+  }
   assert.ok(!/= const\(/.test(v.mil.text));
   const argmax = lines[v.mil.opLines[v.graph.ops.findIndex((o) => o.op === 'reduce_argmax')]! - 1]!;
   assert.match(argmax, /%ArgMax: \(1, 512, 512, int32\)\(Tensor\) = reduce_argmax\(x=%transpose_158, axis=3, keep_dims=False, name="ArgMax"\) {2}\/\/ → CPU \(ANE039\)$/);

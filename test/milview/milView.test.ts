@@ -8,7 +8,7 @@ import { findChip } from '../../common/chips';
 import { coremlModelType } from '../../server/src/coreml/coremlSchema';
 import { readMilTextString, readMlmodelBytes } from '../../server/src/coreml/readCoreml';
 import { placeModel } from '../../server/src/milview/modelView';
-import { renderMil } from '../../server/src/milview/renderMil';
+import { milOpPositions, renderMil } from '../../server/src/milview/renderMil';
 import { ROOT } from '../helpers';
 
 const t16 = (dims: number[]) => ({ tensorType: { dataType: 10, rank: dims.length, dimensions: dims.map((d) => ({ constant: { size: d } })) } });
@@ -69,6 +69,8 @@ test('nested cond blocks: flattened ops keep their block path, render indented, 
     '',
   ].join('\n'));
   assert.deepEqual(mil.opLines, [5, 7, 10]);
+  assert.deepEqual(milOpPositions(placed, { views: r.details.views }), [{ line: 5, column: 5 }, { line: 7, column: 9 }, { line: 10, column: 9 }]);
+  assert.deepEqual(mil.opColumns.map((c) => c.start), [5, 9, 9]);
 });
 
 test('compiled MIL text: consts resolved into conv attributes, BLOBFILE weights, fp32 compute → ANE001', () => {

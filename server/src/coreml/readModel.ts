@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
-import { renderMil } from '../milview/renderMil';
+import { milOpPositions } from '../milview/renderMil';
 import { readOnnxLazy } from './lazyOnnx';
 import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult } from './readCoreml';
 
@@ -48,8 +48,8 @@ export function readModelFile(path: string): ModelReadResult {
   const result = readByKind(path);
   const { graph, details } = result;
   if (graph.format !== 'mil') {
-    const mil = renderMil(graph, { functionName: details.functionName, opset: details.opset }, { views: details.views, blockOutputs: details.blockOutputs });
-    graph.ops.forEach((op, k) => { op.source = { file: path, line: mil.opLines[k]!, column: mil.opColumns[k]!.start }; });
+    const at = milOpPositions(graph, { views: details.views });
+    graph.ops.forEach((op, k) => { op.source = { file: path, line: at[k]!.line, column: at[k]!.column }; });
   }
   return result;
 }

@@ -75,6 +75,24 @@ function argsText(op: OpNode, view: OpView | undefined): string {
   return args.join(', ');
 }
 
+/**
+ * Where renderMil puts each op (1-based line, first column), computed without building the text: the reader
+ * calls this for every model, so it must stay cheap. Kept in step with renderMil by test/coreml/realModels.test.ts.
+ */
+export function milOpPositions(graph: GraphIR, extras: MilViewExtras = {}): Array<{ line: number; column: number }> {
+  let line = 1 + Math.max(graph.inputs.length, 1) + 1;
+  let path: string[] = [];
+  return graph.ops.map((_, k) => {
+    const want = extras.views?.[k]?.path ?? [];
+    let common = 0;
+    while (common < path.length && common < want.length && path[common] === want[common]) common++;
+    line += path.length - common + (want.length - common);
+    path = want;
+    line++;
+    return { line, column: path.length * 4 + 5 };
+  });
+}
+
 export function renderMil(graph: GraphIR, header: MilViewHeader = {}, extras: MilViewExtras = {}): RenderedMil {
   const lines: string[] = [];
   const opLines: number[] = [];
