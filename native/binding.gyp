@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cpp",
         "src/json_napi.cpp",
+        "src/json_parse.cpp",
         "src/graph_parse.cpp",
         "src/validate.cpp",
         "src/shapes.cpp",

@@ -2,6 +2,7 @@
 // Every failure leaves as a JS Error with a message naming the op or tensor; nothing may crash the host.
 #include <napi.h>
 
+#include <chrono>
 #include <map>
 #include <new>
 
@@ -25,6 +26,9 @@ Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(i
 
 Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  auto since = [](Clock::time_point a) { return std::chrono::duration<double, std::milli>(Clock::now() - a).count(); };
   if (info.Length() < 3) throw ane::GraphError("run(graphJson, weights, optionsJson, inputs) needs at least 3 arguments");
   const ane::Json graphJson = ane::jsonFromArgument(env, info[0], "graphJson");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
@@ -62,11 +66,21 @@ Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   const ane::BufferPlan plan = ane::planBuffers(g, a, 2);
   if (plan.peakBytes > kMaxActivationBytes)
     throw ane::GraphError("the graph needs " + std::to_string(plan.peakBytes >> 20) + " MiB of fp16 activations at peak, more than the 4 GiB the simulator allows");
+  const double prepareMs = since(t0);
+  const Clock::time_point tCost = Clock::now();
   const ane::CostResult costs = ane::costGraph(g, a, options);
+  const double costMs = since(tCost);
+  const Clock::time_point tExec = Clock::now();
   const ane::ExecResult exec = ane::execute(g, a, weights.Data(), weights.ByteLength(), inputs, options);
+  const double executeMs = since(tExec);
 
   Napi::Object result = Napi::Object::New(env);
-  result.Set("result", Napi::String::New(env, ane::resultJson(g, a, costs, plan, exec)));
+  std::string json = ane::resultJson(g, a, costs, plan, exec);
+  // Where the call's time went (parse + validate + shapes + buffer plan / cost model / executor), for benchmarks.
+  json.pop_back();
+  json += ",\"timingMs\":{\"prepare\":" + std::to_string(prepareMs) + ",\"cost\":" + std::to_string(costMs) +
+          ",\"execute\":" + std::to_string(executeMs) + ",\"total\":" + std::to_string(since(t0)) + "}}";
+  result.Set("result", Napi::String::New(env, json));
   Napi::Object outputs = Napi::Object::New(env);
   for (const ane::OutputRun& r : exec.outputs) {
     Napi::Object pair = Napi::Object::New(env);

@@ -151,7 +151,9 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     store[vid].missing = "released";
   };
 
-  for (size_t vid = 0; vid < a.values.size(); vid++) {
+  // With execution disabled (cost model only) no input is materialized: seeding a large input costs more
+  // than costing the whole graph.
+  for (size_t vid = 0; o.execute && vid < a.values.size(); vid++) {
     const ValueInfo& v = a.values[vid];
     if (v.kind != ValueInfo::Kind::Input) continue;
     const TensorDecl& d = g.inputs[v.index];

@@ -60,17 +60,8 @@ Json convert(Napi::Env env, Napi::Value v, const std::string& what, int depth) {
 }  // namespace
 
 Json jsonFromArgument(Napi::Env env, Napi::Value value, const std::string& what) {
-  if (value.IsString()) {
-    Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
-    Napi::Function parse = json.Get("parse").As<Napi::Function>();
-    Napi::Value parsed;
-    try {
-      parsed = parse.Call(json, {value});
-    } catch (const Napi::Error& e) {
-      throw GraphError(what + " is not valid JSON: " + e.Message());
-    }
-    return convert(env, parsed, what, 0);
-  }
+  // Text is read natively (json_parse.cpp); an already-parsed object is walked through N-API.
+  if (value.IsString()) return parseJsonText(value.As<Napi::String>().Utf8Value(), what);
   if (value.IsObject()) return convert(env, value, what, 0);
   throw GraphError(what + " must be a JSON string");
 }
