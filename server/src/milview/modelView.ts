@@ -39,7 +39,8 @@ export function viewTitle(graph: GraphIR, details: ModelDetails, summary: Placem
 function noteSeverity(w: string): { rule: string; severity: Severity; message: string } {
   const m = /^(ANE\d{3}): (.*)$/s.exec(w);
   if (m) return { rule: m[1]!, severity: 'info', message: m[2]! };
-  return { rule: 'ANE000', severity: 'warning', message: w };
+  // Missing weights are worth a warning (the model cannot run); other reader notes are information.
+  return { rule: 'ANE000', severity: /^weights missing/.test(w) ? 'warning' : 'info', message: w };
 }
 
 export function loadModelView(path: string, chip: ChipParams): ModelView {
