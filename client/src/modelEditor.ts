@@ -66,6 +66,16 @@ export function registerModelFiles(log: vscode.LogOutputChannel): vscode.Disposa
       webviewOptions: { retainContextWhenHidden: false },
       supportsMultipleEditorsPerDocument: true,
     }),
+    // An .mlpackage is a folder, which no editor opens: its summary is the custom editor on its Manifest.json.
+    vscode.commands.registerCommand('aneLens.openModelSummary', async (arg?: unknown) => {
+      const target = targetOf(arg);
+      if (!target || !modelKindOf(target.fsPath)) {
+        void vscode.window.showWarningMessage('ANE Lens: choose a model file or .mlpackage folder to summarize.');
+        return;
+      }
+      const file = modelKindOf(target.fsPath) === 'mlpackage' && /\.mlpackage\/?$/i.test(target.path) ? vscode.Uri.joinPath(target, 'Manifest.json') : target;
+      await vscode.commands.executeCommand('vscode.openWith', file, MODEL_EDITOR_VIEW_TYPE);
+    }),
     vscode.commands.registerCommand('aneLens.openMilView', async (arg?: unknown) => {
       const target = targetOf(arg);
       if (!target || !modelKindOf(target.fsPath)) {

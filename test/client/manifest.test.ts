@@ -15,7 +15,7 @@ const registered = [...clientSources.matchAll(/registerCommand\('([^']+)'/g)].ma
 test('manifest: commands contributed = commands registered, one prefix and category', () => {
   const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command);
   assert.deepEqual([...contributed].sort(), [...registered].sort());
-  assert.deepEqual([...registered].sort(), ['aneLens.openMilView', 'aneLens.restartServer', 'aneLens.restartSideProcess', 'aneLens.runOnAne', 'aneLens.selectChip', 'aneLens.showLogs']);
+  assert.deepEqual([...registered].sort(), ['aneLens.openMilView', 'aneLens.openModelSummary', 'aneLens.restartServer', 'aneLens.restartSideProcess', 'aneLens.runOnAne', 'aneLens.selectChip', 'aneLens.showLogs']);
   for (const c of pkg.contributes.commands) assert.equal(c.category, 'ANE Lens', c.command);
   const menus = pkg.contributes.menus;
   for (const where of ['editor/title', 'explorer/context']) {
