@@ -19,8 +19,12 @@ export interface ResolvedCall {
   text: string;
 }
 
-/** Method names by call node, filled while resolving calls; rules/util.ts reads it. */
-export const CALL_METHODS = new WeakMap<Node, string | undefined>();
+/**
+ * Method name of a call, stored on the Node object itself while resolving calls (rules/util.ts reads
+ * it): a WeakMap entry per call cost more than the rest of the call resolution.
+ */
+export const CALL_METHOD = Symbol('callMethod');
+export type NodeWithMethod = Node & { [CALL_METHOD]?: string | null };
 
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 
@@ -140,7 +144,7 @@ export class AnalysisContext {
         callee = this.imports.resolve(fn);
         method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
       }
-      CALL_METHODS.set(node, method);
+      (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
       return { node, callee, method, text };
     });
   }

@@ -1,6 +1,6 @@
 // Small matchers shared by the rule families: method names, string arguments, (h, w) pairs.
 import type { Node } from 'web-tree-sitter';
-import { CALL_METHODS, type AnalysisContext, type ResolvedCall } from '../context';
+import { CALL_METHOD, type AnalysisContext, type NodeWithMethod, type ResolvedCall } from '../context';
 import { callArgs, sequenceElements, unparen } from '../syntax';
 import { evalNumber } from '../values';
 
@@ -10,10 +10,11 @@ const receiverCache = new WeakMap<Node, Node | null>();
 
 /** `x.float()` → "float"; undefined for plain-name calls. */
 export function methodName(call: Node): string | undefined {
-  if (CALL_METHODS.has(call)) return CALL_METHODS.get(call);
+  const known = (call as NodeWithMethod)[CALL_METHOD];
+  if (known !== undefined) return known ?? undefined;
   const fn = call.childForFieldName('function');
   const m = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
-  CALL_METHODS.set(call, m);
+  (call as NodeWithMethod)[CALL_METHOD] = m ?? null;
   return m;
 }
 
