@@ -25,6 +25,9 @@ const CASES: Case[] = [
   { rule: 'ANE006', chip: 'M1', pos: py('import coremltools.optimize as cto', 'm = cto.coreml.experimental.linear_quantize_activations(model, cfg, data)'), match: /no faster int8-int8 path on M1/, neg: py('import coremltools.optimize as cto', 'm = cto.coreml.experimental.linear_quantize_activations(model, cfg, data)') },
   { rule: 'ANE008', pos: py(...CT, 'm = ct.convert(t, inputs=[ct.TensorType(name="x", shape=(1, 3, 224, 224))])'), match: /Model input "x".*is fp32 \(no dtype\)/, neg: py(...CT, 'm = ct.convert(t, inputs=[ct.TensorType(name="x", shape=(1, 3, 224, 224), dtype=np.float16)])') },
   { rule: 'ANE037', pos: M([], ['v = x.pow(2).mean(-1, keepdim=True)', 'return x * torch.rsqrt(v + 1e-6)']), match: /Manual RMSNorm in `M\.forward`/, neg: M(['self.n = nn.RMSNorm(64)'], ['return self.n(x)']) },
+  // The rules' own fix, dividing by the max-abs before squaring, must not be flagged.
+  { rule: 'ANE037', pos: M([], ['v = (x ** 2).mean(1, keepdim=True)', 'return x * torch.rsqrt(v + 1e-5)']), match: /Manual RMSNorm/, neg: M([], ['s = x.abs().amax(dim=1, keepdim=True)', 'v = ((x / s) ** 2).mean(dim=1, keepdim=True)', 'return (x / s) * torch.rsqrt(v + 1e-5)']) },
+  { rule: 'ANE004', pos: M([], ['return (x ** 2).sum(1)']), match: /squares an unnormalised activation/, neg: M([], ['return ((x / x.abs().amax(1, keepdim=True)) ** 2).sum(1)']) },
   // layout
   { rule: 'ANE010', pos: py(...CT, 'i = ct.TensorType(name="x", shape=(1, 512, 64, 1))'), match: /last axis 1 is 2 bytes in fp16, padded to 64.*32× memory/, neg: py(...CT, 'i = ct.TensorType(name="x", shape=(1, 512, 1, 64))') },
   { rule: 'ANE011', pos: py('import torch', 'model = model.to(memory_format=torch.channels_last)'), match: /channels_last is a PyTorch memory format only/, neg: py('import torch', 'model = model.to(torch.float16)') },

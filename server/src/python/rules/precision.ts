@@ -97,9 +97,25 @@ function squareOf(node: Node, ctx: AnalysisContext): Square | undefined {
 // Bases that are not raw activations: shapes and sizes (Python ints), already-normalised values.
 const NOT_ACTIVATION = /shape|size\(|\bdim\b|len\(|\/|normalize|softmax|sigmoid|tanh|norm\(|scale|\bstd\b|\d\.?\d*$/;
 
+/** Max-abs reductions: dividing by one of these bounds |x| by 1 before squaring (the rules' own fix). */
+const MAX_ABS = /\.amax\(|\bamax\(|\.abs\(\)\.max\(|\.norm\(|\bnorm\(/;
+
+/** `x / s` where `s` is (or was assigned) a max-abs of the same data: squares of it cannot overflow fp16. */
+function isMaxAbsScaled(base: Node, ctx: AnalysisContext): boolean {
+  const n = unparen(base);
+  if (n.type !== 'binary_operator' || n.childForFieldName('operator')?.text !== '/') return false;
+  const divisor = n.childForFieldName('right');
+  if (!divisor) return false;
+  if (MAX_ABS.test(divisor.text)) return true;
+  if (divisor.type !== 'identifier') return false;
+  const rhs = ctx.assignedBefore(divisor.text, divisor);
+  return !!rhs && MAX_ABS.test(rhs.text);
+}
+
 function isRawActivation(base: Node, ctx: AnalysisContext): boolean {
   const n = unparen(base);
   if (n.type === 'integer' || n.type === 'float' || n.type === 'string') return false;
+  if (isMaxAbsScaled(n, ctx)) return false;
   if (NOT_ACTIVATION.test(n.text)) return false;
   if (n.type === 'identifier') {
     // Upper-case names (B, H, P, N_HEADS) are sizes by convention; names bound to sizes or ints too.
@@ -123,7 +139,7 @@ function rmsPatterns(ctx: AnalysisContext): RmsPattern[] {
     const arg = call.callee ? callArgs(call.node).positional[0] : receiver(call.node);
     if (!arg) continue;
     const found = findMeanOfSquare(arg, ctx, 0);
-    if (found) out.push({ call: call.node, ...found });
+    if (found && !isMaxAbsScaled(found.square.base, ctx)) out.push({ call: call.node, ...found });
   }
   return out;
 }
