@@ -67,6 +67,7 @@ test('check on clean files and models exits 0; ONNX off-ANE ops become findings'
   assert.match(clean.stdout, /^All checks passed \(2 files\)\.$/m);
   const rewrite = await cli('check', 'examples/sequence_model_ane.py');
   assert.equal(rewrite.code, 0, `no error-severity findings in the ANE rewrite: ${rewrite.stdout}`);
+  assert.match(rewrite.stdout, /^All checks passed \(1 file\)\.$/m, 'the ANE rewrite has no findings at all');
   const model = await cli('check', lstmModel, '--format', 'json');
   assert.equal(model.code, 1);
   const [finding] = JSON.parse(model.stdout) as Finding[];
