@@ -256,17 +256,18 @@ export class AnalysisContext {
     if (this.moduleClassList) return this.moduleClassList;
     const classes = this.nodes('class_definition');
     const found = new Map<string, ModuleClass>();
-    const local = new Map<string, Node>();
+    // Each class's name read once (from the text when it is plain `class Name`), not on every pass.
+    const names = new Map<Node, string | undefined>();
     for (const cls of classes) {
-      const name = cls.childForFieldName('name');
-      if (name) local.set(name.text, cls);
+      const m = /^class[ \t]+([A-Za-z_]\w*)[ \t]*[(:]/.exec(this.text.slice(cls.startIndex, cls.startIndex + 200));
+      names.set(cls, m ? m[1] : cls.childForFieldName('name')?.text);
     }
     // Fixed point: a class deriving from a local module class is a module class too, wherever it is defined.
     let changed = true;
     while (changed) {
       changed = false;
       for (const cls of classes) {
-        const name = cls.childForFieldName('name')?.text;
+        const name = names.get(cls);
         if (!name || found.has(name)) continue;
         const supers = cls.childForFieldName('superclasses');
         if (!supers) continue;
@@ -283,9 +284,9 @@ export class AnalysisContext {
       }
     }
     this.moduleClassList = classes.filter((c) => {
-      const n = c.childForFieldName('name')?.text;
+      const n = names.get(c);
       return n !== undefined && found.get(n)?.node === c;
-    }).map((c) => found.get(c.childForFieldName('name')!.text)!);
+    }).map((c) => found.get(names.get(c)!)!);
     return this.moduleClassList;
   }
 

@@ -59,7 +59,7 @@ function maskHits(ctx: AnalysisContext): RuleHit[] {
   };
   // Infinite fills anywhere inside a model class (buffers and forward alike).
   const candidates = [
-    ...ctx.calls.filter((c) => !c.callee && !c.method && /^float\s*\(\s*["']-inf/i.test(c.node.text)).map((c) => c.node),
+    ...ctx.calls.filter((c) => !c.callee && !c.method && /^float\s*\(\s*["']-inf/i.test(c.text)).map((c) => c.node),
     ...ctx.nodesMatching(/-\s*(?:float\s*\(\s*["']inf|[A-Za-z_]\w*\.inf\b)/, ['unary_operator']),
   ];
   for (const node of candidates) {

@@ -81,6 +81,11 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
   }
   // `B, S, C = x.shape` / `b, t, c = x.size()`
   for (const assign of ctx.nodesIn('assignment', body)) {
+    // Text first: a three-name pattern has two commas before the `=`; when brackets come first the
+    // first `=` may not be the operator, so those go to the tree.
+    const window = ctx.text.slice(assign.startIndex, assign.startIndex + 200);
+    const head = /^[^=]*/.exec(window)![0];
+    if (head.length < window.length && !/[([{\\#]/.test(head) && (head.match(/,/g)?.length ?? 0) < 2) continue;
     const left = assign.childForFieldName('left');
     const right = assign.childForFieldName('right');
     if (!left || !right || (left.type !== 'pattern_list' && left.type !== 'tuple_pattern')) continue;
@@ -92,6 +97,8 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
   if (imageModel) return undefined;
   if (weak) return weak;
   for (const fn of ctx.nodesIn('function_definition', body)) {
+    const defName = /^(?:async\s+)?def\s+([A-Za-z_]\w*)/.exec(ctx.text.slice(fn.startIndex, fn.startIndex + 200))?.[1];
+    if (defName !== undefined && defName !== 'forward') continue;
     if (fn.childForFieldName('name')?.text !== 'forward') continue;
     for (const param of fn.childForFieldName('parameters')?.namedChildren ?? []) {
       const name = isSequenceNameParam(param);
