@@ -5,6 +5,10 @@
 #include <exception>
 #include <thread>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "errors.hpp"
 #include "fp16.hpp"
 #include "op_registry.hpp"
@@ -103,8 +107,8 @@ void compareExact(const std::vector<float>& low, const std::vector<float>& ref, 
   }
 }
 
-void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
-  for (size_t i = 0; i < h.size(); i++) {
+void compareScalar(const uint16_t* h, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+  for (size_t i = 0; i < n; i++) {
     if (halfIsInf(h[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
     if (halfIsNaN(h[i])) { num.nanCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
     if (!std::isfinite(ref[i])) continue;  // the reference itself blew up: no meaningful error
@@ -113,6 +117,59 @@ void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, Laye
     num.maxAbsError = std::max(num.maxAbsError, abs);
     num.maxRelError = std::max(num.maxRelError, abs / std::max(std::fabs(b), kRelFloor));
   }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ANE_HAVE_AVX2_COMPARE 1
+// Same arithmetic as compareScalar (doubles, exact max), 8 values at a time; a block holding an inf/NaN on
+// either side goes through compareScalar, so counts and maxima are bit-identical to the scalar path.
+__attribute__((target("avx2,f16c"))) void compareAvx2(const uint16_t* h, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+  const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor);
+  const __m128i expH = _mm_set1_epi16(0x7c00);
+  const __m256i expF = _mm256_set1_epi32(0x7f800000);
+  __m256d maxAbs = _mm256_setzero_pd(), maxRel = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i hv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    const __m256 b = _mm256_loadu_ps(ref + i);
+    const __m128i hExp = _mm_cmpeq_epi16(_mm_and_si128(hv, expH), expH);
+    const __m256i bExp = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(b), expF), expF);
+    if (!_mm_testz_si128(hExp, hExp) || !_mm256_testz_si256(bExp, bExp)) {
+      compareScalar(h + i, ref + i, 8, num, overflow);
+      continue;
+    }
+    const __m256 a = _mm256_cvtph_ps(hv);
+    for (int half = 0; half < 2; half++) {
+      const __m256d ad = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(a, 1) : _mm256_castps256_ps128(a));
+      const __m256d bd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(b, 1) : _mm256_castps256_ps128(b));
+      const __m256d abs = _mm256_andnot_pd(sign, _mm256_sub_pd(ad, bd));
+      const __m256d den = _mm256_max_pd(_mm256_andnot_pd(sign, bd), floor);
+      maxAbs = _mm256_max_pd(maxAbs, abs);
+      maxRel = _mm256_max_pd(maxRel, _mm256_div_pd(abs, den));
+    }
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, maxAbs);
+  for (double v : lanes) num.maxAbsError = std::max(num.maxAbsError, v);
+  _mm256_storeu_pd(lanes, maxRel);
+  for (double v : lanes) num.maxRelError = std::max(num.maxRelError, v);
+  compareScalar(h + i, ref + i, n - i, num, overflow);
+}
+
+bool hostHasAvx2F16C() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  }();
+  return yes;
+}
+#endif
+
+void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
+#ifdef ANE_HAVE_AVX2_COMPARE
+  if (hostHasAvx2F16C()) return compareAvx2(h.data(), ref.data(), h.size(), num, overflow);
+#endif
+  compareScalar(h.data(), ref.data(), h.size(), num, overflow);
 }
 
 }  // namespace
@@ -240,6 +297,16 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       }
       in16.push_back(&wide[i]);
     }
+    // The fp16 path's outputs are rounded to binary16 on the thread that produced them, while the reference
+    // may still be running.
+    std::vector<std::vector<uint16_t>> halves(outs.size());
+    auto roundOutputs = [&] {
+      for (size_t k = 0; k < outs.size(); k++) {
+        if (exact[outs[k]]) continue;
+        halves[k].resize(out16[k].data.size());
+        floatsToHalves(out16[k].data.data(), halves[k].data(), halves[k].size());
+      }
+    };
     try {
       // The fp32 reference and the fp16 path are independent: with 2+ threads they run side by side
       // (small ops stay on one thread, where a thread start would cost more than the op).
@@ -257,6 +324,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
         });
         try {
           info->kernel(op, in16, out16);
+          roundOutputs();
         } catch (...) {
           reference.join();
           throw;
@@ -266,6 +334,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       } else {
         info->kernel(op, in32, out32);
         info->kernel(op, in16, out16);
+        roundOutputs();
       }
     } catch (const Unsupported& e) {
       skip(e.what(), "upstream " + op.name + " was not executed");
@@ -279,8 +348,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       if (s.exact) {
         s.low = std::move(out16[k].data);
       } else {
-        s.f16.resize(out16[k].data.size());
-        floatsToHalves(out16[k].data.data(), s.f16.data(), s.f16.size());
+        s.f16 = std::move(halves[k]);
       }
       s.f32 = std::move(out32[k]);
       s.ready = true;
