@@ -65,17 +65,26 @@ constexpr int64_t kNR8 = 16;
 
 __attribute__((target("avx2,fma"))) void micro8(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c,
                                                   int64_t ldc, int64_t rows, int64_t cols) {
-  __m256 acc[kMR8][2];
-  for (int r = 0; r < kMR8; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  // Named accumulators, written out: with an array and a loop over rows GCC -O2 keeps the tile in memory.
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int64_t k = 0; k < kn; k++) {
     const __m256 b0 = _mm256_loadu_ps(bp + k * kNR8), b1 = _mm256_loadu_ps(bp + k * kNR8 + 8);
     const float* a = ap + k * kMR8;
-    for (int r = 0; r < kMR8; r++) {
-      const __m256 av = _mm256_broadcast_ss(a + r);
-      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-    }
+    __m256 av = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
   }
+  const __m256 acc[kMR8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (rows == kMR8 && cols == kNR8) {
     for (int r = 0; r < kMR8; r++) {
       float* row = c + r * ldc;
