@@ -68,19 +68,19 @@ namespace {
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) { throw GraphError("graph IR: " + where + ": " + what); }
 
-const Json& need(const Json& obj, const std::string& key, const std::string& where) {
+const Json& need(const Json& obj, const char* key, const std::string& where) {
   const Json* v = obj.get(key);
-  if (!v) bad(where, "missing field '" + key + "'");
+  if (!v) bad(where, std::string("missing field '") + key + "'");
   return *v;
 }
 
-std::string needString(const Json& obj, const std::string& key, const std::string& where) {
+std::string needString(const Json& obj, const char* key, const std::string& where) {
   const Json& v = need(obj, key, where);
   if (!v.isString()) bad(where + "." + key, "expected a string");
   return v.string;
 }
 
-const std::vector<Json>& needArray(const Json& obj, const std::string& key, const std::string& where) {
+const std::vector<Json>& needArray(const Json& obj, const char* key, const std::string& where) {
   const Json& v = need(obj, key, where);
   if (!v.isArray()) bad(where + "." + key, "expected an array");
   return v.array;
@@ -251,6 +251,7 @@ Graph parseGraph(const Json& j) {
     g.constants.push_back(std::move(c));
   }
   const auto& ops = needArray(j, "ops", "graph");
+  g.ops.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); i++) {
     std::string where = "ops[" + std::to_string(i) + "]";
     const Json& o = ops[i];

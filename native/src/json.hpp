@@ -17,13 +17,23 @@ struct Json {
   std::vector<Json> array;
   std::vector<std::pair<std::string, Json>> object;
 
-  const Json* get(const std::string& key) const {
+  // Keys are looked up by literal: a const char* overload avoids building a std::string per lookup.
+  const Json* get(const char* key) const {
     if (kind != Kind::Object) return nullptr;
     for (const auto& kv : object)
       if (kv.first == key) return &kv.second;
     return nullptr;
   }
-  bool isNull() const { return kind == Kind::Null; }
+  const Json* get(const std::string& key) const { return get(key.c_str()); }
+  void swap(Json& o) noexcept {
+    std::swap(kind, o.kind);
+    std::swap(boolean, o.boolean);
+    std::swap(number, o.number);
+    string.swap(o.string);
+    array.swap(o.array);
+    object.swap(o.object);
+  }
+    bool isNull() const { return kind == Kind::Null; }
   bool isNumber() const { return kind == Kind::Number; }
   bool isString() const { return kind == Kind::String; }
   bool isArray() const { return kind == Kind::Array; }
