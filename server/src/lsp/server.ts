@@ -20,7 +20,8 @@ import { TreeTracker } from './treeTracker';
 const LARGE_CHANGE_DEBOUNCE_MS = 150;
 const SMALL_CHANGE_CHARS = 256;
 
-interface Cached { version: number; analysis: PythonAnalysis }
+/** `tree`: the tree the analysis read; its lazy run targets are valid while that tree is tracked for `version`. */
+interface Cached { version: number; analysis: PythonAnalysis; tree: unknown }
 
 export function startServer(connection: Connection): void {
   const trees = new TreeTracker();
@@ -133,19 +134,34 @@ export function startServer(connection: Connection): void {
         onRuleError: (rule, error) => logError(`rule ${rule} on ${doc.uri}`, error),
         ...(oldTree ? { oldTree } : {}),
         keepTree: true,
+        // Code lenses only: computed when asked, off the edit → diagnostics path.
+        runTargets: 'lazy',
       });
     } catch (error) {
       trees.forget(doc.uri);
       throw error;
     }
-    trees.store(doc.uri, analysis.tree!, version, documents.get(doc.uri)?.version);
+    const tree = analysis.tree!;
+    trees.store(doc.uri, tree, version, documents.get(doc.uri)?.version);
     delete analysis.tree;
     pendingChange.delete(doc.uri);
     analysis = withConfig(analysis, loaded, doc.uri);
     // Only keep it if nothing newer was cached meanwhile.
     const current = cache.get(doc.uri);
-    if (!current || current.version <= version) cache.set(doc.uri, { version, analysis });
+    if (!current || current.version <= version) cache.set(doc.uri, { version, analysis, tree });
     return analysis;
+  }
+
+  /** Run targets of the current version: from the cached analysis while its tree is intact, else a fresh run. */
+  async function targetsFor(doc: TextDocument): Promise<PythonAnalysis['targets']> {
+    const analysis = await analysisFor(doc);
+    const hit = cache.get(doc.uri);
+    if (hit && hit.analysis === analysis && hit.version === doc.version && trees.treeFor(doc.uri, doc.version) === hit.tree) {
+      return analysis.targets;
+    }
+    // The tree was dropped or moved on (closed and reopened, edited meanwhile): analyse this text again.
+    const fresh = await analyzePythonDocument(doc.getText(), doc.uri, { chip: configFor(doc.uri).config.chip ?? await chipFor(doc.uri) });
+    return fresh.targets;
   }
 
   /** Applies select/ignore/per-file-ignores/severity to findings, keeping fixes attached to their findings. */
@@ -159,7 +175,8 @@ export function startServer(connection: Connection): void {
       const f = byIndex.get(analysis.findings.indexOf(fx.finding));
       return f ? [{ ...fx, finding: f }] : [];
     });
-    return { ...analysis, findings, fixes };
+    // Assigned, not spread: spreading would read (and so compute) lazy run targets.
+    return Object.assign(analysis, { findings, fixes });
   }
 
   async function validate(uri: string): Promise<void> {
@@ -253,8 +270,7 @@ export function startServer(connection: Connection): void {
   connection.onCodeLens(guard('textDocument/codeLens', [] as CodeLens[], async (params) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc || !isPython(doc)) return [];
-    const analysis = await analysisFor(doc);
-    return runLenses(doc.uri, analysis.targets);
+    return runLenses(doc.uri, await targetsFor(doc));
   }));
 
   connection.onCodeAction(guard('textDocument/codeAction', [] as CodeAction[], async (params) => {

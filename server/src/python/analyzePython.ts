@@ -30,8 +30,10 @@ export interface AnalyzeOptions {
   /**
    * Collect run targets (code lenses, `ane-lens run`); default true. `check` only needs findings, and
    * tracing every convert call back to its model is a tenth of the analysis time on large files.
+   * 'lazy' (with `keepTree`): `targets` is computed on first read, from the kept tree, so the caller
+   * must read it before it edits or deletes that tree (the language server reads it for code lenses).
    */
-  runTargets?: boolean;
+  runTargets?: boolean | 'lazy';
 }
 
 /** A mechanical edit that fixes one finding (1-based range, like the finding). */
@@ -95,10 +97,12 @@ export async function analyzePythonDocument(text: string, file: string, options:
         options.onRuleError?.(rule.id, error);
       }
     }
-    let targets: RunTargets = { classes: [], convertCalls: [] };
+    const noTargets: RunTargets = { classes: [], convertCalls: [] };
+    let targets = noTargets;
+    const lazyTargets = options.runTargets === 'lazy' && options.keepTree === true;
     try {
       findings.push(...pragmaFindings(ctx, file));
-      if (options.runTargets !== false) targets = collectRunTargets(ctx);
+      if (options.runTargets !== false && !lazyTargets) targets = collectRunTargets(ctx);
     } catch (error) {
       options.onRuleError?.(PRAGMA_RULE_ID, error);
     }
@@ -110,10 +114,28 @@ export async function analyzePythonDocument(text: string, file: string, options:
       fixes = fixes.filter((f) => kept.has(f.finding));
     }
     findings.sort((a, b) => a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule));
-    return {
+    const result: PythonAnalysis = {
       findings, fixes, targets, parseMs: t1 - t0, analyzeMs: performance.now() - t1,
       suppressed: before - findings.length, ...(options.keepTree ? { tree } : {}),
     };
+    if (lazyTargets) {
+      let computed: RunTargets | undefined;
+      Object.defineProperty(result, 'targets', {
+        enumerable: true,
+        get: () => {
+          if (!computed) {
+            try {
+              computed = collectRunTargets(ctx);
+            } catch (error) {
+              options.onRuleError?.(PRAGMA_RULE_ID, error);
+              computed = noTargets;
+            }
+          }
+          return computed;
+        },
+      });
+    }
+    return result;
   } finally {
     // Trees live in wasm memory; free them or a long editing session leaks.
     if (!options.keepTree) tree.delete();
