@@ -83,6 +83,8 @@ test('NeuralNetwork files: layer counts, mapped MIL names, original layer types 
   assert.ok(edsr.graph.ops.some((o) => o.op === 'depth_to_space'));
 
   assert.deepEqual(read('Image2Image.mlmodel').graph.ops.map((o) => o.op), ['linear_activation']);
+  const mc = loadModelView(join(DIR, 'NeuralMcNeuralNet.mlmodel'), M4);
+  assert.match(mc.mil.text, /= custom\(x=%conv2d_1_output, class_name="Swish", name="swish_1"\) {2}\/\/ → CPU \(ANE028\)/, 'layer attributes shown in the MIL view');
   assert.deepEqual(read('keras2coreml_Dense_ImageNet_small.mlmodel').graph.ops.map((o) => o.op), ['reshape', 'linear']);
 });
 

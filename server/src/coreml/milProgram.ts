@@ -46,6 +46,8 @@ export interface OpView {
   path: string[];
   /** Inline literals and resolved consts shown in the printed program, in parameter order (rendered by the view). */
   literals: Array<[param: string, value: MilValue]>;
+  /** Show the IR attributes instead (NeuralNetwork layers and pipeline stages have no MIL literals). */
+  showAttrs?: boolean;
 }
 
 export interface MilGraphParts {

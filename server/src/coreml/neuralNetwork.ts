@@ -388,7 +388,7 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
     });
     if (layer.isUpdatable) attrs.updatable = true;
     parts.ops.push({ name, op, originalOp: `${NN_PREFIX}${type}`, inputs: opInputs, outputs, attrs });
-    parts.views.push({ params, path: [], literals: [] });
+    parts.views.push({ params, path: [], literals: [], showAttrs: true });
   });
   return parts;
 }

@@ -154,7 +154,7 @@ function modelParts(file: string, m: PbModel, depth: number, prefix: string, par
 function pushStage(parts: Parts, name: string, type: string, inputs: string[], outputs: ValueDecl[], known: Map<string, TensorType>): void {
   for (const o of outputs) known.set(o.name, o.type);
   parts.ops.push({ name, op: type, originalOp: `${MODEL_OP_PREFIX}${type}`, inputs, outputs, attrs: {} });
-  parts.views.push({ params: inputs.map((_, k) => (k === 0 ? 'x' : `x${k}`)), path: [], literals: [] });
+  parts.views.push({ params: inputs.map((_, k) => (k === 0 ? 'x' : `x${k}`)), path: [], literals: [], showAttrs: true });
   parts.histogram[type] = (parts.histogram[type] ?? 0) + 1;
   parts.sourceOps++;
 }

@@ -66,7 +66,7 @@ function argsText(op: OpNode, view: OpView | undefined): string {
   });
   const args: string[] = [];
   for (const [param, vals] of groups) args.push(vals.length === 1 && !VARIADIC.has(op.op) ? `${param}=${vals[0]}` : `${param}=(${vals.join(', ')})`);
-  if (view) {
+  if (view && !view.showAttrs) {
     for (const [param, value] of view.literals) args.push(`${param}=${literalText(value)}`);
   } else {
     for (const [k, v] of Object.entries(op.attrs)) if (k !== 'blocks' && k !== 'parent_op') args.push(`${k}=${attrText(v)}`);
