@@ -18,8 +18,10 @@ namespace ane {
 
 namespace {
 
-// Below this many input + output elements an op runs both paths on the calling thread.
-constexpr size_t kParallelMinElems = 16384;
+// Below this many input + output elements an op runs both paths on the calling thread: starting a thread
+// and waiting for it costs tens of µs, more on a busy machine, which small ops (most of a mobile net)
+// cannot win back.
+constexpr size_t kParallelMinElems = 65536;
 
 struct Stored {
   bool ready = false;
@@ -76,7 +78,10 @@ T readLE(const uint8_t* p) {
 void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, std::vector<float>& out) {
   const int64_t n = numel(shape);
   out.assign(static_cast<size_t>(n), 0.0f);
-  if (c.hasData) {
+  if (c.hasData && c.decl.dtype == DType::fp32) {
+    // Most weights: one copy instead of a dtype switch per element.
+    std::memcpy(out.data(), weights + c.offset, sizeof(float) * static_cast<size_t>(n));
+  } else if (c.hasData) {
     const uint8_t* p = weights + c.offset;
     for (int64_t i = 0; i < n; i++) {
       switch (c.decl.dtype) {

@@ -31,7 +31,7 @@ inline v4 load4(const float* p) {
 inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 
 // C[0:rows, 0:cols] += Ap(kn × 4) · Bp(kn × 8).
-void micro(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+void micro(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t rows, int64_t cols, bool add) {
   v4 c00 = {0, 0, 0, 0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int64_t k = 0; k < kn; k++) {
     const v4 b0 = load4(bp + k * kNR), b1 = load4(bp + k * kNR + 4);
@@ -44,14 +44,17 @@ void micro(int64_t kn, const float* __restrict ap, const float* __restrict bp, f
   const v4 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   for (int64_t r = 0; r < rows; r++) {
     float* row = c + r * ldc;
-    if (cols == kNR) {
+    if (cols == kNR && add) {
       store4(row, load4(row) + acc[r][0]);
       store4(row + 4, load4(row + 4) + acc[r][1]);
+    } else if (cols == kNR) {
+      store4(row, acc[r][0]);
+      store4(row + 4, acc[r][1]);
     } else {
       float tmp[kNR];
       store4(tmp, acc[r][0]);
       store4(tmp + 4, acc[r][1]);
-      for (int64_t j = 0; j < cols; j++) row[j] += tmp[j];
+      for (int64_t j = 0; j < cols; j++) row[j] = add ? row[j] + tmp[j] : tmp[j];
     }
   }
 }
@@ -64,7 +67,7 @@ constexpr int64_t kMR8 = 6;
 constexpr int64_t kNR8 = 16;
 
 __attribute__((target("avx2,fma"))) void micro8(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c,
-                                                  int64_t ldc, int64_t rows, int64_t cols) {
+                                                  int64_t ldc, int64_t rows, int64_t cols, bool add) {
   // Named accumulators, written out: with an array and a loop over rows GCC -O2 keeps the tile in memory.
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -88,8 +91,8 @@ __attribute__((target("avx2,fma"))) void micro8(int64_t kn, const float* __restr
   if (rows == kMR8 && cols == kNR8) {
     for (int r = 0; r < kMR8; r++) {
       float* row = c + r * ldc;
-      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
-      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+      _mm256_storeu_ps(row, add ? _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]) : acc[r][0]);
+      _mm256_storeu_ps(row + 8, add ? _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]) : acc[r][1]);
     }
     return;
   }
@@ -98,7 +101,7 @@ __attribute__((target("avx2,fma"))) void micro8(int64_t kn, const float* __restr
     _mm256_storeu_ps(tmp, acc[r][0]);
     _mm256_storeu_ps(tmp + 8, acc[r][1]);
     float* row = c + r * ldc;
-    for (int64_t j = 0; j < cols; j++) row[j] += tmp[j];
+    for (int64_t j = 0; j < cols; j++) row[j] = add ? row[j] + tmp[j] : tmp[j];
   }
 }
 
@@ -111,15 +114,18 @@ bool hostHasAvx2Fma() {
 }
 #endif
 
-using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t);
+using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
 
 // Packing and blocking around an MR×NR micro-kernel. The summation order over K depends only on the block
 // sizes, never on threads, so results are reproducible run to run.
 template <int64_t MR, int64_t NR>
 void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                  int64_t ldc) {
-  for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
-  if (M == 0 || N == 0 || K == 0) return;
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
   thread_local std::vector<float> bp, ap;
   bp.resize(static_cast<size_t>(kKC * ((std::min(kNC, N) + NR - 1) / NR) * NR));
   // A is packed once per K block for all rows, then reused across every N block.
@@ -149,14 +155,39 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
       for (int64_t s = 0; s < strips; s++) {
         const int64_t i0 = s * MR, rows = std::min(MR, M - i0);
         for (int64_t p = 0; p < panels; p++)
-          kernel(kn, ap.data() + s * kn * MR, bp.data() + p * kn * NR, C + i0 * ldc + j0 + p * NR, ldc, rows, std::min(NR, jn - p * NR));
+          kernel(kn, ap.data() + s * kn * MR, bp.data() + p * kn * NR, C + i0 * ldc + j0 + p * NR, ldc, rows, std::min(NR, jn - p * NR),
+                 k0 > 0);  // the first K block stores, so C needs no clearing
       }
     }
   }
 }
 }  // namespace
 
+// Σ a[k]·b[k] with eight interleaved partial sums combined in a fixed order (deterministic, and
+// vectorizable without -ffast-math).
+static float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  v4 s0 = {0, 0, 0, 0}, s1 = s0;
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    s0 += load4(a + k) * load4(b + k);
+    s1 += load4(a + k + 4) * load4(b + k + 4);
+  }
+  const v4 s = s0 + s1;
+  float t = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; k < n; k++) t += a[k] * b[k];
+  return t;
+}
+
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  // A single output column (1×1 convs on a 1×1 map, e.g. squeeze-excitation): packing would fill 1 of
+  // 16 tile columns, so take dot products with the (gathered) column instead.
+  if (N == 1 && M > 0 && K > 0) {
+    thread_local std::vector<float> col;
+    col.resize(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; k++) col[k] = B[k * ldb];
+    for (int64_t i = 0; i < M; i++) C[i * ldc] = dot(A + i * lda, col.data(), K);
+    return;
+  }
 #ifdef ANE_HAVE_AVX2_PATH
   if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, ldb, C, ldc);
 #endif
@@ -181,10 +212,17 @@ void linearKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& w = needInput(op, in, 1, "weight");
   const Tensor* b = optInput(in, 2);
   const int64_t N = w.shape[0], K = w.shape[1], M = K ? numel(x.shape) / K : 0;
+  float* o = out[0].data.data();
+  // A few rows (a classifier head on one image): dot products against the weight rows as stored beat
+  // transposing the whole weight for a GEMM that would fill 1 of 6 tile rows.
+  if (M < 6 && K > 0) {
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) o[m * N + n] = dot(x.data.data() + m * K, w.data.data() + n * K, K) + (b ? b->data[n] : 0.0f);
+    return;
+  }
   std::vector<float> wt(static_cast<size_t>(K * N));
   for (int64_t n = 0; n < N; n++)
     for (int64_t k = 0; k < K; k++) wt[k * N + n] = w.data[n * K + k];
-  float* o = out[0].data.data();
   if (K == 0) std::fill(o, o + M * N, 0.0f);
   else gemm(M, N, K, x.data.data(), K, wt.data(), N, o, N);
   if (b)
