@@ -12,7 +12,7 @@ import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, ModelViews, OPEN_MIL_VIEW_COMMAND
 // The literal id (not OPEN_MIL_VIEW_COMMAND) keeps test/client/manifest.test.ts's scan of registrations simple.
 export const MODEL_EDITOR_VIEW_TYPE = 'aneLens.modelSummary';
 
-const CORE_ML_RUN_NOTE = 'Core ML models cannot run on the simulator yet (it runs ONNX models and PyTorch classes; Core ML weights are not loaded). Placement above is the analysis.';
+const CORE_ML_RUN_NOTE = 'Core ML models cannot run on the simulator yet (it runs ONNX models and PyTorch classes; Core ML weights are not loaded). The placement below is the analysis.';
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly views: ModelViews) {}
