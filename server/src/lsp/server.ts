@@ -40,7 +40,8 @@ export function startServer(connection: Connection): void {
     },
   });
   const cache = new Map<string, Cached>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  /** Pending analysis per document: a timer for large changes, an immediate for typing. */
+  const timers = new Map<string, { cancel: () => void }>();
   const chipByUri = new Map<string, string>();
   let configurationSupported = false;
   /** Chip from settings pushed in didChangeConfiguration, for clients that do not answer workspace/configuration. */
@@ -197,14 +198,20 @@ export function startServer(connection: Connection): void {
   }
 
   function schedule(uri: string, delayMs: number): void {
-    const pending = timers.get(uri);
-    if (pending) clearTimeout(pending);
-    // setTimeout(0) still lets notifications already received (a burst of keystrokes) update the
-    // document first, so one run covers them all.
-    timers.set(uri, setTimeout(() => {
+    timers.get(uri)?.cancel();
+    const run = () => {
       timers.delete(uri);
       void validate(uri);
-    }, delayMs));
+    };
+    // setImmediate still lets notifications already received (a burst of keystrokes in one read)
+    // update the document first, so one run covers them all; setTimeout(0) would add its 1 ms clamp.
+    if (delayMs <= 0) {
+      const handle = setImmediate(run);
+      timers.set(uri, { cancel: () => clearImmediate(handle) });
+    } else {
+      const handle = setTimeout(run, delayMs);
+      timers.set(uri, { cancel: () => clearTimeout(handle) });
+    }
   }
 
   connection.onInitialize((params): InitializeResult => {
@@ -250,8 +257,7 @@ export function startServer(connection: Connection): void {
   });
   documents.onDidClose((e) => {
     const uri = e.document.uri;
-    const pending = timers.get(uri);
-    if (pending) clearTimeout(pending);
+    timers.get(uri)?.cancel();
     timers.delete(uri);
     cache.delete(uri);
     chipByUri.delete(uri);
@@ -283,7 +289,7 @@ export function startServer(connection: Connection): void {
 
   connection.onShutdown(() => {
     shuttingDown = true;
-    for (const t of timers.values()) clearTimeout(t);
+    for (const t of timers.values()) t.cancel();
     timers.clear();
     cache.clear();
     trees.clear();
