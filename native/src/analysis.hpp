@@ -38,5 +38,7 @@ void inferShapes(const Graph& g, Analysis& a);
 
 /** Throws when a shape has more than 2^31 elements. */
 void checkElementCount(const Shape& s, const std::string& what);
+/** The same test without a message, so hot paths build the message only when it is needed. */
+bool elementCountOk(const Shape& s);
 
 }  // namespace ane

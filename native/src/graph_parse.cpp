@@ -98,14 +98,15 @@ DType parseDType(const std::string& s, const std::string& where) {
   return it->second;
 }
 
-TensorDecl parseDecl(const Json& j, const std::string& where) {
+// `detailed` = false skips building the error paths (see parseGraph's ops loop); errors still throw.
+TensorDecl parseDecl(const Json& j, const std::string& where, bool detailed = true) {
   if (!j.isObject()) bad(where, "expected an object");
   TensorDecl d;
   d.name = needString(j, "name", where);
-  const std::string w = where + " '" + d.name + "'";
+  const std::string w = detailed ? where + " '" + d.name + "'" : where;
   const Json& type = need(j, "type", w);
   if (!type.isObject()) bad(w + ".type", "expected an object");
-  d.dtype = parseDType(needString(type, "dtype", w + ".type"), w + ".type.dtype");
+  d.dtype = parseDType(needString(type, "dtype", detailed ? w + ".type" : w), detailed ? w + ".type.dtype" : w);
   const Json* shape = type.get("shape");
   if (shape && !shape->isNull()) {
     if (!shape->isArray()) bad(w + ".type.shape", "expected an array");
@@ -252,13 +253,16 @@ Graph parseGraph(const Json& j) {
   }
   const auto& ops = needArray(j, "ops", "graph");
   g.ops.reserve(ops.size());
-  for (size_t i = 0; i < ops.size(); i++) {
-    std::string where = "ops[" + std::to_string(i) + "]";
+  // Each op is read first without composing its error paths ("ops[12] 'conv_3'.outputs[0]...": a dozen string
+  // allocations per op, a visible share of a 4,000-op call); only an op that fails is read again with them,
+  // so the error names the exact field.
+  auto parseOp = [&](size_t i, bool detailed) {
+    std::string where = detailed ? "ops[" + std::to_string(i) + "]" : std::string();
     const Json& o = ops[i];
     if (!o.isObject()) bad(where, "expected an object");
     OpNode n;
     n.name = needString(o, "name", where);
-    where += " '" + n.name + "'";
+    if (detailed) where += " '" + n.name + "'";
     n.op = needString(o, "op", where);
     const Json* orig = o.get("originalOp");
     n.originalOp = orig && orig->isString() ? orig->string : n.op;
@@ -267,15 +271,24 @@ Graph parseGraph(const Json& j) {
       n.inputs.push_back(in.string);
     }
     const auto& outs = needArray(o, "outputs", where);
-    for (size_t k = 0; k < outs.size(); k++) n.outputs.push_back(parseDecl(outs[k], where + ".outputs[" + std::to_string(k) + "]"));
+    for (size_t k = 0; k < outs.size(); k++)
+      n.outputs.push_back(parseDecl(outs[k], detailed ? where + ".outputs[" + std::to_string(k) + "]" : where, detailed));
     if (const Json* attrs = o.get("attrs"); attrs && !attrs->isNull()) {
       if (!attrs->isObject()) bad(where + ".attrs", "expected an object");
-      for (const auto& kv : attrs->object) n.attrs[kv.first] = parseAttr(kv.second, where + ".attrs." + kv.first);
+      for (const auto& kv : attrs->object) n.attrs[kv.first] = parseAttr(kv.second, detailed ? where + ".attrs." + kv.first : where);
     }
     if (const Json* p = o.get("placement"); p && p->isObject()) {
       if (const Json* d = p->get("device"); d && d->isString()) n.placementDevice = d->string;
     }
-    g.ops.push_back(std::move(n));
+    return n;
+  };
+  for (size_t i = 0; i < ops.size(); i++) {
+    try {
+      g.ops.push_back(parseOp(i, false));
+    } catch (const GraphError&) {
+      parseOp(i, true);  // throws the same error with its path
+      throw;
+    }
   }
   return g;
 }

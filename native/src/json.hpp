@@ -2,6 +2,7 @@
 // copies the result into this tree, so the C++ side never hand-parses JSON text and never touches
 // napi values after the conversion.
 #pragma once
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,8 +21,9 @@ struct Json {
   // Keys are looked up by literal: a const char* overload avoids building a std::string per lookup.
   const Json* get(const char* key) const {
     if (kind != Kind::Object) return nullptr;
+    const size_t n = std::strlen(key);
     for (const auto& kv : object)
-      if (kv.first == key) return &kv.second;
+      if (kv.first.size() == n && std::memcmp(kv.first.data(), key, n) == 0) return &kv.second;
     return nullptr;
   }
   const Json* get(const std::string& key) const { return get(key.c_str()); }

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "errors.hpp"
 #include "json_napi.hpp"
@@ -29,6 +31,8 @@ class Reader {
   const std::string& s_;
   const std::string& what_;
   size_t p_ = 0;
+  std::vector<Json> items_;                            // open arrays' elements, innermost last
+  std::vector<std::pair<std::string, Json>> members_;  // open objects' members, innermost last
 
   [[noreturn]] void fail(const std::string& why) const {
     throw GraphError(what_ + " is not valid JSON: " + why + " at offset " + std::to_string(p_));
@@ -60,21 +64,34 @@ class Reader {
       p_++;
       out.kind = Json::Kind::Object;
       if (eat('}')) return out;
+      // Members collect on a shared stack and move into an exactly sized vector once the object closes:
+      // growing each vector member by member reallocated and moved every node several times.
+      const size_t base = members_.size();
       do {
         ws();
         if (p_ >= s_.size() || s_[p_] != '"') fail("expected a string key");
         std::string key = string();
         expect(':');
-        out.object.emplace_back(std::move(key), value(depth + 1));
+        Json v = value(depth + 1);
+        members_.emplace_back(std::move(key), std::move(v));
       } while (eat(','));
       expect('}');
+      out.object.reserve(members_.size() - base);
+      std::move(members_.begin() + static_cast<std::ptrdiff_t>(base), members_.end(), std::back_inserter(out.object));
+      members_.resize(base);
     } else if (c == '[') {
       p_++;
       out.kind = Json::Kind::Array;
       if (eat(']')) return out;
-      do out.array.push_back(value(depth + 1));
-      while (eat(','));
+      const size_t base = items_.size();
+      do {
+        Json v = value(depth + 1);
+        items_.push_back(std::move(v));
+      } while (eat(','));
       expect(']');
+      out.array.reserve(items_.size() - base);
+      std::move(items_.begin() + static_cast<std::ptrdiff_t>(base), items_.end(), std::back_inserter(out.array));
+      items_.resize(base);
     } else if (c == '"') {
       out.kind = Json::Kind::String;
       out.string = string();

@@ -39,7 +39,7 @@ void inferShapes(const Graph& g, Analysis& a) {
       if (computed) {
         if (decl.isStatic() && decl.staticShape() != shapes[k])
           throw GraphError("op " + op.label() + ": output '" + decl.name + "' is declared " + formatDecl(decl) + " but the inputs give " + formatShape(shapes[k]));
-        checkElementCount(shapes[k], "output '" + decl.name + "' of op " + op.label());
+        if (!elementCountOk(shapes[k])) checkElementCount(shapes[k], "output '" + decl.name + "' of op " + op.label());
         v.shape = shapes[k];
         v.known = true;
       } else if (decl.isStatic()) {

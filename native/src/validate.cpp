@@ -18,6 +18,19 @@ std::string joinLabels(const Graph& g, const std::vector<int>& ops) {
 }
 }  // namespace
 
+bool elementCountOk(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0) return false;
+    if (d == 0) return true;
+  }
+  for (int64_t d : s) {
+    if (n > kMaxElements / d) return false;
+    n *= d;
+  }
+  return n <= kMaxElements;
+}
+
 void checkElementCount(const Shape& s, const std::string& what) {
   int64_t n = 1;
   for (int64_t d : s) {
@@ -33,13 +46,14 @@ void checkElementCount(const Shape& s, const std::string& what) {
 
 Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
   Analysis a;
-  auto addValue = [&](ValueInfo v, const std::string& producer) {
-    if (v.name.empty()) throw GraphError(producer + " declares a value with an empty name");
+  // `producer` is only needed for an error message: callers pass a callable so the text is built only then.
+  auto addValue = [&](ValueInfo v, const auto& producerOf) {
+    if (v.name.empty()) throw GraphError(producerOf() + " declares a value with an empty name");
     auto it = a.valueIds.find(v.name);
     if (it != a.valueIds.end()) {
       const ValueInfo& prev = a.values[it->second];
       std::string prevWhat = prev.kind == ValueInfo::Kind::Input ? "graph input" : prev.kind == ValueInfo::Kind::Constant ? "constant" : "op " + g.ops[prev.index].label();
-      throw GraphError("value '" + v.name + "' is defined twice: by " + prevWhat + " and by " + producer);
+      throw GraphError("value '" + v.name + "' is defined twice: by " + prevWhat + " and by " + producerOf());
     }
     a.valueIds[v.name] = static_cast<int>(a.values.size());
     a.values.push_back(std::move(v));
@@ -61,7 +75,7 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
     v.known = true;
     v.shape = d.staticShape();
     checkElementCount(v.shape, "graph input '" + d.name + "'");
-    addValue(std::move(v), "graph input");
+    addValue(std::move(v), [] { return std::string("graph input"); });
   }
 
   for (size_t i = 0; i < g.constants.size(); i++) {
@@ -96,7 +110,7 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
       if (static_cast<int64_t>(c.value.size()) != n && c.value.size() != 1)
         throw GraphError(what + " has " + std::to_string(c.value.size()) + " inline values but shape " + formatShape(v.shape) + " needs " + std::to_string(n));
     }
-    addValue(std::move(v), what);
+    addValue(std::move(v), [&] { return what; });
   }
 
   a.opInputs.resize(g.ops.size());
@@ -111,8 +125,11 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
       v.name = d.name;
       v.index = static_cast<int>(i);
       v.outIndex = static_cast<int>(k);
-      if (d.isStatic()) checkElementCount(d.staticShape(), "output '" + d.name + "' of op " + op.label());
-      addValue(std::move(v), "op " + op.label());
+      if (d.isStatic()) {
+        const Shape shape = d.staticShape();
+        if (!elementCountOk(shape)) checkElementCount(shape, "output '" + d.name + "' of op " + op.label());
+      }
+      addValue(std::move(v), [&] { return "op " + op.label(); });
       a.opOutputs[i].push_back(a.valueIds[d.name]);
     }
   }
