@@ -96,12 +96,12 @@ function chipGeneration(chip: ChipParams): number {
 function offAneReason(op: OpNode, chip: ChipParams): Placement | undefined {
   const table = OFF_ANE[op.op];
   if (table) return { device: 'cpu', reason: table.reason, rule: table.rule };
-  const isM = /^M/i.test(chip.id);
-  const gen = chipGeneration(chip);
-  if ((op.op === 'sin' || op.op === 'cos') && isM && gen < 3) {
+  // Chip-generation checks only for the few ops they concern: two regexes per op showed in a 4,000-op profile.
+  const isM = () => /^M/i.test(chip.id);
+  if ((op.op === 'sin' || op.op === 'cos') && isM() && chipGeneration(chip) < 3) {
     return { device: 'cpu', rule: 'ANE040', reason: `${op.op} runs on the ANE only from M3; ${chip.id} evaluates it on the host (precompute tables)` };
   }
-  if ((op.op === 'topk' || op.op === 'argsort') && isM && gen < 2) {
+  if ((op.op === 'topk' || op.op === 'argsort') && isM() && chipGeneration(chip) < 2) {
     return { device: 'cpu', rule: 'ANE039', reason: `${op.op} has no ANE path on ${chip.id} (M2 and later only)` };
   }
   if (op.op === 'conv' || op.op === 'conv_transpose') {
