@@ -3,6 +3,10 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #if defined(__x86_64__)
@@ -177,6 +181,60 @@ void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, Laye
   compareScalar(h.data(), ref.data(), h.size(), num, overflow);
 }
 
+// One helper thread for the whole run, fed an op at a time. A thread per op paid its start-up and, worse,
+// began with empty thread-local GEMM/im2col buffers each time, so every op page-faulted them in afresh.
+class Helper {
+ public:
+  Helper() : thread_([this] { loop(); }) {}
+  ~Helper() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  /** Runs `job` on the helper; the job must not throw (callers capture exceptions themselves). */
+  void start(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      job_ = std::move(job);
+      pending_ = true;
+      done_ = false;
+    }
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [&] { return pending_ || quit_; });
+        if (!pending_) return;
+        job = std::move(job_);
+        pending_ = false;
+      }
+      job();
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        done_ = true;
+      }
+      cv_.notify_all();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool pending_ = false, done_ = true, quit_ = false;
+  std::function<void()> job_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 }  // namespace
 
 ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, uint64_t weightsSize,
@@ -185,6 +243,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   ExecResult res;
   res.layers.resize(g.ops.size());
   std::vector<Stored> store(a.values.size());
+  std::unique_ptr<Helper> helper;  // created at the first op big enough to split (threads >= 2)
 
   std::vector<bool> exact(a.values.size(), false);
   for (size_t vid = 0; vid < a.values.size(); vid++) {
@@ -320,7 +379,8 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       for (const Tensor* t : in32) work += t ? t->data.size() : 0;
       if (o.threads >= 2 && work >= kParallelMinElems) {
         std::exception_ptr failed;
-        std::thread reference([&] {
+        if (!helper) helper = std::make_unique<Helper>();
+        helper->start([&] {
           try {
             info->kernel(op, in32, out32);
           } catch (...) {
@@ -331,10 +391,10 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
           info->kernel(op, in16, out16);
           roundOutputs();
         } catch (...) {
-          reference.join();
+          helper->wait();
           throw;
         }
-        reference.join();
+        helper->wait();
         if (failed) std::rethrow_exception(failed);
       } else {
         info->kernel(op, in32, out32);

@@ -143,7 +143,10 @@ static void convGemm(const ConvParams& p, const float* xd, const float* wd, floa
   const int64_t P = p.Ho * p.Wo, K = p.cg * p.kH * p.kW, Mg = p.Cout / p.groups;
   const bool direct = p.kH == 1 && p.kW == 1 && p.sH == 1 && p.sW == 1 && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
   const int64_t rowsPerBand = std::max<int64_t>(1, std::min<int64_t>(p.Ho, kColLimit / std::max<int64_t>(1, K * p.Wo)));
-  std::vector<float> col(direct ? 0 : static_cast<size_t>(K * rowsPerBand * p.Wo));
+  // Reused across calls on the same thread (the executor keeps its threads for the whole run), so a band
+  // is not page-faulted in again for every conv.
+  thread_local std::vector<float> col;
+  if (!direct) col.resize(static_cast<size_t>(K * rowsPerBand * p.Wo));
   for (int64_t n = 0; n < p.N; n++) {
     for (int64_t g = 0; g < p.groups; g++) {
       const float* wg = wd + g * Mg * K;
