@@ -9,7 +9,7 @@
 import * as esbuild from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,11 +97,14 @@ async function main() {
   const raw = createRequire(__filename)(addonPath);
   const times: number[] = [], native: number[] = [], costOnly: number[] = [];
   let segments = 0, total = 0;
-  for (let i = 0; i < 7; i++) {
+  // Two untimed warm-up rounds, like the executor and onnxruntime get above: the first calls run placement
+  // and JSON handling before V8 has optimized them.
+  for (let i = -2; i < 7; i++) {
     const t0 = performance.now();
     const placed = placeGraph(g, chip);
     const r = raw.run(JSON.stringify(placed), weights, JSON.stringify({ chip, devices: devicesOf(placed), seed: 1, execute: false }), {});
     const result = JSON.parse(r.result);
+    if (i < 0) continue;
     times.push(performance.now() - t0);
     native.push(result.timingMs.total);
     costOnly.push(result.timingMs.cost);
@@ -113,7 +116,10 @@ async function main() {
 main().catch((e) => { console.error(e); process.exit(1); });
 `;
 
+// The box is shared: print the load around the run, since every figure below moves with it.
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 try {
+  console.log(`bench:sim: load average ${load()} (1/5/15 min)`);
   console.log(`bench:sim: exporting resnet50 and mobilenet_v3_small with ${python} (random weights)...`);
   execFileSync(python, [join(root, 'test', 'sim', 'export_models.py'), work, 'resnet50', 'mobilenet_v3_small'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const bundle = join(work, 'bench-sim.cjs');
@@ -124,6 +130,7 @@ try {
   });
   const r = spawnSync(process.execPath, [bundle, addonPath, work], { stdio: 'inherit', env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
   process.exitCode = r.status ?? 1;
+  console.log(`bench:sim: load average ${load()} (1/5/15 min)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
