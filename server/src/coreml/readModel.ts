@@ -2,7 +2,7 @@
 // folder or its Manifest.json), compiled MIL text (model.mil or an .mlmodelc folder). Dispatches by name
 // and, for folders, by content.
 import { statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { modelKindOf } from '../../../common/modelKind';
 import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
 import { milOpPositions } from '../milview/renderMil';
 import { readOnnxLazy } from './lazyOnnx';
@@ -19,26 +19,8 @@ function fileSize(path: string): number {
   }
 }
 
-export type ModelKind = 'onnx' | 'mlmodel' | 'mlpackage' | 'mil';
-
-/** The model kind a path names, or undefined when it is not a model file the project reads. */
-export function modelKindOf(path: string): ModelKind | undefined {
-  const name = basename(path.replace(/[\\/]+$/, '')).toLowerCase();
-  const ext = extname(name);
-  if (ext === '.onnx') return 'onnx';
-  if (ext === '.mlmodel') return 'mlmodel';
-  if (ext === '.mlpackage') return 'mlpackage';
-  if (name === 'manifest.json') {
-    try {
-      if (statSync(join(path, '..', 'Data')).isDirectory()) return 'mlpackage';
-    } catch {
-      return undefined;
-    }
-    return undefined;
-  }
-  if (ext === '.mil' || ext === '.mlmodelc') return 'mil';
-  return undefined;
-}
+// modelKindOf lives in common/ so the extension host can dispatch by name without bundling the readers.
+export { modelKindOf, type ModelKind } from '../../../common/modelKind';
 
 /**
  * Any model file into the graph IR. Every op gets its source position: its line in the file for compiled
