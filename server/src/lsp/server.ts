@@ -9,6 +9,8 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import { applyConfig, clearConfigCache, disabledRules, loadConfigFor, type LoadedConfig } from '../config/projectConfig';
 import { analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
+import { modelViewRequest, type ModelViewParams, type ModelViewResponse } from '../../../common/lspExtensions';
+import { modelViewFor } from './modelRequests';
 import { DIAGNOSTIC_SOURCE, hoverFor, ignoreActions, quickFixes, runLenses, toDiagnostic } from './protocolViews';
 import { TreeTracker } from './treeTracker';
 
@@ -286,6 +288,11 @@ export function startServer(connection: Connection): void {
     const analysis = await analysisFor(doc);
     return [...quickFixes(doc.uri, analysis.fixes, params.context.diagnostics), ...ignoreActions(doc, params.context.diagnostics)];
   }));
+
+  // Model files are read here, not in the extension host; errors come back as `{ error }`.
+  // By method name: vscode-languageserver bundles its own (older) vscode-jsonrpc, whose RequestType class
+  // is a different type from the one common/lspExtensions.ts (and the client) use; the types are the same.
+  connection.onRequest<ModelViewResponse, void>(modelViewRequest.method, (params: ModelViewParams) => modelViewFor(params, log));
 
   connection.onShutdown(() => {
     shuttingDown = true;
