@@ -2,6 +2,7 @@
 // bar, commands) and disposes it in one place; restarts go through here.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { modelViewRequest, type ModelViewParams, type ModelViewResponse } from '../../common/lspExtensions';
 import { createLanguageClient } from './languageClient';
 import { runOnAne } from './runOnAne';
 import { selectChip } from './selectChip';
@@ -16,6 +17,8 @@ export class AneLensContext implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
   private readonly disposables: vscode.Disposable[] = [];
   private client: LanguageClient | undefined;
+  /** The client once started; requests wait on it (models may be opened while the server starts). */
+  private clientReady: Promise<LanguageClient> | undefined;
   /** A restart in progress; a second request while one runs joins it instead of racing it. */
   private restarting: Promise<void> | undefined;
   private readonly sideProcess: SideProcess;
@@ -48,8 +51,10 @@ export class AneLensContext implements vscode.Disposable {
   async startServer(): Promise<void> {
     const client = createLanguageClient(this.extension, this.output);
     this.client = client;
+    const ready = client.start().then(() => client);
+    this.clientReady = ready;
     try {
-      await client.start();
+      await ready;
       this.output.info('Language server started');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -58,6 +63,13 @@ export class AneLensContext implements vscode.Disposable {
       void vscode.window.showErrorMessage(`ANE Lens: the language server failed to start: ${message}`, showLogs)
         .then((choice) => { if (choice === showLogs) this.output.show(true); });
     }
+  }
+
+  /** The model view from the language server, which reads model files (never this extension host). */
+  async modelView(params: ModelViewParams): Promise<ModelViewResponse> {
+    if (!this.clientReady) throw new Error('the ANE Lens language server is not running (command "ANE Lens: Restart Language Server")');
+    const client = await this.clientReady;
+    return client.sendRequest(modelViewRequest, params);
   }
 
   restartServer(): Promise<void> {
@@ -75,6 +87,7 @@ export class AneLensContext implements vscode.Disposable {
   async stopServer(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.clientReady = undefined;
     if (!client) return;
     try {
       if (client.isRunning()) await client.stop(STOP_GRACE_MS);

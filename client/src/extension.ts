@@ -9,10 +9,12 @@ let ctx: AneLensContext | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   ctx = new AneLensContext(context);
   context.subscriptions.push(ctx);
-  // Model files: the summary editor, the MIL view, their diagnostics and hovers (read in this host).
-  context.subscriptions.push(registerModelFiles(ctx.output));
-  // Not awaited: commands and the panel work even while (or if) the server is still starting.
+  // Not awaited: commands and the panel work even while (or if) the server is still starting. Started
+  // before the model views so that their first requests wait for it.
   void ctx.startServer();
+  // Model files: the summary editor, the MIL view, their diagnostics and hovers (read by the language server).
+  const owner = ctx;
+  context.subscriptions.push(registerModelFiles(ctx.output, (params) => owner.modelView(params)));
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,4 +1,5 @@
-// The language client for dist/server.js (Python diagnostics, hovers, quick fixes, run lenses).
+// The language client for dist/server.js (Python diagnostics, hovers, quick fixes, run lenses, and the
+// aneLens/modelView request through which model files are read in the server, see ctx.ts modelView).
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { readSettings, SECTION } from './settings';

@@ -1,13 +1,14 @@
 // The read-only custom editor for model files (.mlmodel, .onnx, an .mlpackage's Manifest.json): a summary
 // page (inputs/outputs, op histogram, ANE residency, fallbacks with reasons) with "Open as text" (the MIL
 // view) and "▶ Run on ANE" (the simulator runs ONNX; Core ML models cannot run yet and the page says so).
-// `registerModelFiles` is the one hook extension.ts calls.
+// `registerModelFiles` is the one hook extension.ts calls. The page is built from the language server's
+// answer (aneLens/modelView): this host reads no model file.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { RUN_ON_ANE_COMMAND } from '../../common/commands';
-import { modelKindOf } from '../../server/src/coreml/readModel';
+import { modelKindOf } from '../../common/modelKind';
 import { errorPage, summaryPage } from '../../server/src/milview/presentation';
-import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, ModelViews, OPEN_MIL_VIEW_COMMAND, openMilView } from './milView';
+import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, type ModelViewRequester, ModelViews, OPEN_MIL_VIEW_COMMAND, openMilView } from './milView';
 
 // The literal id (not OPEN_MIL_VIEW_COMMAND) keeps test/client/manifest.test.ts's scan of registrations simple.
 export const MODEL_EDITOR_VIEW_TYPE = 'aneLens.modelSummary';
@@ -21,29 +22,35 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     return { uri, dispose: () => undefined };
   }
 
-  resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
+  async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     const model = document.uri;
     const canRun = modelKindOf(model.fsPath) === 'onnx';
     panel.webview.options = { enableScripts: true, localResourceRoots: [] };
-    const render = () => {
+    let disposed = false;
+    /** Renders are numbered so that a slow answer for an older chip never replaces a newer page. */
+    let latest = 0;
+    const render = async () => {
+      const mine = ++latest;
       const options = { cspSource: panel.webview.cspSource, nonce: randomBytes(16).toString('base64') };
+      let html: string;
       try {
-        const view = this.views.load(model);
-        panel.webview.html = summaryPage(view, { ...options, canRun, runNote: canRun ? undefined : CORE_ML_RUN_NOTE });
+        const view = await this.views.load(model);
+        html = summaryPage(view, { ...options, canRun, runNote: canRun ? undefined : CORE_ML_RUN_NOTE });
       } catch (e) {
-        panel.webview.html = errorPage((e as Error).message, options);
+        html = errorPage((e as Error).message, options);
       }
+      if (!disposed && mine === latest) panel.webview.html = html;
     };
-    render();
+    await render();
     const viewUri = milViewUri(model).toString();
     const subscriptions = [
-      this.views.onDidChange((u) => { if (u.toString() === viewUri) render(); }),
+      this.views.onDidChange((u) => { if (u.toString() === viewUri) void render(); }),
       panel.webview.onDidReceiveMessage((m: { type?: string }) => {
         if (m?.type === 'openText') void vscode.commands.executeCommand(OPEN_MIL_VIEW_COMMAND, model);
         else if (m?.type === 'run' && canRun) void vscode.commands.executeCommand(RUN_ON_ANE_COMMAND, model);
       }),
     ];
-    panel.onDidDispose(() => subscriptions.forEach((s) => s.dispose()));
+    panel.onDidDispose(() => { disposed = true; subscriptions.forEach((s) => s.dispose()); });
   }
 }
 
@@ -55,8 +62,8 @@ function targetOf(arg: unknown): vscode.Uri | undefined {
   return vscode.window.activeTextEditor?.document.uri;
 }
 
-export function registerModelFiles(log: vscode.LogOutputChannel): vscode.Disposable {
-  const views = new ModelViews(log);
+export function registerModelFiles(log: vscode.LogOutputChannel, request: ModelViewRequester): vscode.Disposable {
+  const views = new ModelViews(log, request);
   const hoverSelector: vscode.DocumentSelector = [{ scheme: MIL_SCHEME }, { scheme: 'file', language: MIL_LANGUAGE }];
   return vscode.Disposable.from(
     views,

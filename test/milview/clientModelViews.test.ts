@@ -1,12 +1,15 @@
 // The client's MIL view and model summary editor against a minimal stand-in for the vscode module:
 // diagnostics and hovers on the right lines, a bad file as one diagnostic (never an exception), the
-// summary page's actions, and re-placement when the chip setting changes.
+// summary page's actions, and re-placement when the chip setting changes. The aneLens/modelView request
+// is answered by the server's handler in this process, through a JSON round trip as on the wire.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ModelViewParams, ModelViewResponse } from '../../common/lspExtensions';
+import { modelViewFor } from '../../server/src/lsp/modelRequests';
 import { SHARED_MODELS } from '../helpers';
 
 class Uri {
@@ -43,6 +46,7 @@ const fake = {
   languages: {
     createDiagnosticCollection: () => ({
       set: (uri: Uri, list: Diagnostic[]) => { diagnostics.set(uri.toString(), list); },
+      delete: (uri: Uri) => { diagnostics.delete(uri.toString()); },
       dispose: () => undefined,
     }),
   },
@@ -66,6 +70,11 @@ const { ModelViews, milViewUri } = require('../../client/src/milView') as typeof
 const { ModelEditorProvider } = require('../../client/src/modelEditor') as typeof import('../../client/src/modelEditor');
 
 const log = { info() {}, warn() {}, error() {} } as unknown as import('vscode').LogOutputChannel;
+const requests: ModelViewParams[] = [];
+const request = async (params: ModelViewParams): Promise<ModelViewResponse> => {
+  requests.push(params);
+  return JSON.parse(JSON.stringify(modelViewFor(params, () => undefined))) as ModelViewResponse;
+};
 const DIR = join(SHARED_MODELS, 'coreml');
 const skip = existsSync(DIR) ? false : `skipped: ${DIR} is absent (the shared real model files)`;
 
@@ -74,35 +83,38 @@ class FakePanel {
   private handler: ((m: unknown) => void) | undefined;
   readonly webview = {
     cspSource: 'vscode-webview:', options: {},
-    set html(v: string) { panelHtml.current = v; }, get html() { return panelHtml.current; },
+    set html(v: string) { panelHtml.current = v; panelHtml.waiter?.(v); }, get html() { return panelHtml.current; },
     onDidReceiveMessage: (h: (m: unknown) => void) => { this.handler = h; return { dispose() {} }; },
   };
   onDidDispose() { return { dispose() {} }; }
   send(m: unknown) { this.handler?.(m); }
 }
-const panelHtml = { current: '' };
+const panelHtml: { current: string; waiter?: (html: string) => void } = { current: '' };
+/** The next page the editor renders. */
+const nextPage = () => new Promise<string>((resolve) => { panelHtml.waiter = (html) => { panelHtml.waiter = undefined; resolve(html); }; });
 
-test('MIL view document: text, diagnostics on op lines and on the model, hover; a bad file is one diagnostic', { skip }, (t) => {
-  const views = new ModelViews(log);
+test('MIL view document: text, diagnostics on op lines and on the model, hover; a bad file is one diagnostic', { skip }, async (t) => {
+  const views = new ModelViews(log, request);
   const model = Uri.file(join(DIR, 'Mosaic.mlpackage'));
   const viewUri = milViewUri(model as never) as unknown as Uri;
   assert.equal(viewUri.scheme, 'ane-lens-mil');
-  const text = views.provideTextDocumentContent(viewUri as never);
+  const text = await views.provideTextDocumentContent(viewUri as never);
   const lines = text.split('\n');
   const onView = diagnostics.get(viewUri.toString())!;
   const argmax = onView.find((d) => d.code === 'ANE039')!;
   assert.match(lines[argmax.range.startLine]!, /= reduce_argmax\(/);
   assert.equal(argmax.severity, 1, 'ANE039 is a warning');
   assert.ok(diagnostics.get(model.toString())!.some((d) => d.code === 'ANE039'), 'also in the Problems panel under the model file');
-  const hover = views.provideHover({ uri: viewUri } as never, { line: argmax.range.startLine } as never) as unknown as Hover;
+  const hover = await views.provideHover({ uri: viewUri } as never, { line: argmax.range.startLine } as never) as unknown as Hover;
   assert.match(hover.contents.value, /reduce\\_argmax.*\n\n.*\*\*CPU\*\* \(ANE039\)/);
-  assert.equal(views.provideHover({ uri: viewUri } as never, { line: 0 } as never), undefined);
+  assert.equal(await views.provideHover({ uri: viewUri } as never, { line: 0 } as never), undefined);
+  assert.equal(requests.length, 1, 'the text, diagnostics and hovers share one request');
 
   const dir = mkdtempSync(join(tmpdir(), 'ane-lens-client-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const bad = join(dir, 'bad.mlmodel');
   writeFileSync(bad, readFileSync(join(DIR, 'PoseEstimation_cpm.mlmodel')).subarray(0, 5000));
-  const badText = views.provideTextDocumentContent(milViewUri(Uri.file(bad) as never) as never);
+  const badText = await views.provideTextDocumentContent(milViewUri(Uri.file(bad) as never) as never);
   assert.match(badText, /^\/\/ ANE Lens cannot read this model:\n\/\/ .*bad\.mlmodel: /);
   const badDiags = diagnostics.get(Uri.file(bad).toString())!;
   assert.equal(badDiags.length, 1);
@@ -110,20 +122,39 @@ test('MIL view document: text, diagnostics on op lines and on the model, hover; 
   views.dispose();
 });
 
-test('model summary editor: page, Open as text, Run only for ONNX, re-rendered when the chip changes', { skip }, () => {
-  const views = new ModelViews(log);
+test('model summary editor: page, Open as text, Run only for ONNX, re-rendered when the chip changes', { skip }, async () => {
+  const views = new ModelViews(log, request);
   const provider = new ModelEditorProvider(views);
   const model = Uri.file(join(DIR, 'Mosaic.mlpackage', 'Manifest.json'));
   const panel = new FakePanel();
-  provider.resolveCustomEditor(provider.openCustomDocument(model as never) as never, panel as never);
+  await provider.resolveCustomEditor(provider.openCustomDocument(model as never) as never, panel as never);
   assert.match(panelHtml.current, /ANE residency on M4: 164\/165 ops/);
   assert.match(panelHtml.current, /id="run" disabled/);
   panel.send({ type: 'openText' });
   panel.send({ type: 'run' });
   assert.deepEqual(commands.map((c) => c.id), ['aneLens.openMilView']);
   settings.chip = 'M1';
+  const rerendered = nextPage();
   for (const l of configListeners) l({ affectsConfiguration: (s: string) => s === 'aneLens.chip' || s === 'aneLens' });
-  assert.match(panelHtml.current, /ANE residency on M1: 158\/165 ops/);
+  assert.match(await rerendered, /ANE residency on M1: 158\/165 ops/);
+  assert.equal(requests.at(-1)?.chip, 'M1');
   settings.chip = 'M4';
+  views.dispose();
+});
+
+test('the server not answering (not started, restarting) is one diagnostic, and a later request retries', async () => {
+  let fail = true;
+  const flaky = async (params: ModelViewParams): Promise<ModelViewResponse> => {
+    if (fail) throw new Error('the ANE Lens language server is not running');
+    return { error: `${params.uri}: answered` };
+  };
+  const views = new ModelViews(log, flaky);
+  const model = Uri.file('/nowhere/x.onnx');
+  const text = await views.provideTextDocumentContent(milViewUri(model as never) as never);
+  assert.match(text, /not running/);
+  assert.equal(diagnostics.get(model.toString())!.length, 1);
+  fail = false;
+  await assert.rejects(views.load(model as never), /answered/);
+  assert.match(diagnostics.get(model.toString())![0]!.message, /answered/);
   views.dispose();
 });

@@ -6,14 +6,16 @@ import { Window } from 'happy-dom';
 import { findChip } from '../../common/chips';
 import { loadModelView } from '../../server/src/milview/modelView';
 import { errorPage, hoverMarkdown, opAtLine, summaryPage } from '../../server/src/milview/presentation';
+import { toModelViewData } from '../../server/src/milview/viewData';
 import { SHARED_MODELS } from '../helpers';
 
 const DIR = join(SHARED_MODELS, 'coreml');
 const skip = existsSync(DIR) ? false : `skipped: ${DIR} is absent (the shared real model files)`;
 
 test('hover on a MIL view line: op, placement with rule and reason, shapes and dtypes of outputs and inputs', { skip }, () => {
-  const v = loadModelView(join(DIR, 'Mosaic.mlpackage'), findChip('M4'));
-  const k = v.graph.ops.findIndex((o) => o.op === 'reduce_argmax');
+  // The data the language server sends, round-tripped through JSON as on the wire.
+  const v = JSON.parse(JSON.stringify(toModelViewData(loadModelView(join(DIR, 'Mosaic.mlpackage'), findChip('M4')))));
+  const k = v.ops.findIndex((o: { op: string }) => o.op === 'reduce_argmax');
   const line = v.mil.opLines[k]!;
   assert.equal(opAtLine(v, line)?.index, k);
   const md = hoverMarkdown(v, line)!;
@@ -21,7 +23,7 @@ test('hover on a MIL view line: op, placement with rule and reason, shapes and d
   assert.match(md, /Runs on the \*\*CPU\*\* \(ANE039\): Core ML never places arg-reductions/);
   assert.match(md, /- out `ArgMax`: int32 \(1, 512, 512\)/);
   assert.match(md, /- in `transpose_158`: \(1, 512, 512, 32, fp16\)\(Tensor\)/);
-  const conv = hoverMarkdown(v, v.mil.opLines[v.graph.ops.findIndex((o) => o.op === 'conv')]!)!;
+  const conv = hoverMarkdown(v, v.mil.opLines[v.ops.findIndex((o: { op: string }) => o.op === 'conv')]!)!;
   assert.match(conv, /Runs on the \*\*ANE\*\* of the M4/);
   assert.match(conv, /`strides=\[2,2\]`/);
   assert.match(conv, /- in `transpose_0_to_fp16`: \(32, 3, 3, 3, fp16\)\(Tensor\) const/);
@@ -29,7 +31,7 @@ test('hover on a MIL view line: op, placement with rule and reason, shapes and d
 });
 
 test('summary page: strict CSP, residency, fallbacks with reasons, run disabled with a reason for Core ML', { skip }, () => {
-  const v = loadModelView(join(DIR, 'NeuralMcNeuralNet.mlmodel'), findChip('M4'));
+  const v = JSON.parse(JSON.stringify(toModelViewData(loadModelView(join(DIR, 'NeuralMcNeuralNet.mlmodel'), findChip('M4')))));
   const html = summaryPage(v, { cspSource: 'vscode-resource:', nonce: 'abc123', canRun: false, runNote: 'Core ML models cannot run on the simulator yet' });
   const doc = new Window().document;
   doc.write(html);
