@@ -44,50 +44,6 @@ function skip(r: Reader, wire: number): void {
   r.skipType(wire);
 }
 
-/**
- * A short ASCII string field, interned: op types, parameter and attribute keys and most value names repeat
- * across (and within) models, so a hit costs a byte loop and one Map probe instead of a UTF-8 decode and a
- * fresh string, and equal names share one string (hashed once for the Maps milToGraph builds).
- */
-const INTERN_MAX_LENGTH = 40;
-const INTERN_MAX_ENTRIES = 8192;
-const interned = new Map<number, string>();
-
-function str(r: Reader): string {
-  const at = r.pos;
-  const n = r.uint32();
-  const s = r.pos;
-  const e = s + n;
-  if (n > INTERN_MAX_LENGTH || e > r.len) {
-    r.pos = at;
-    return r.string();
-  }
-  const buf = r.buf;
-  let h = n;
-  for (let k = s; k < e; k++) {
-    const b = buf[k]!;
-    if (b > 127) {
-      r.pos = at;
-      return r.string();
-    }
-    h = Math.imul(h ^ b, 16777619);
-  }
-  const hit = interned.get(h);
-  if (hit !== undefined && hit.length === n) {
-    let same = true;
-    for (let k = 0; k < n; k++) if (hit.charCodeAt(k) !== buf[s + k]) { same = false; break; }
-    if (same) {
-      r.pos = e;
-      return hit;
-    }
-  }
-  r.pos = at;
-  const out = r.string();
-  if (interned.size >= INTERN_MAX_ENTRIES) interned.clear();
-  interned.set(h, out);
-  return out;
-}
-
 class MilDecoder {
   constructor(private readonly file: string) {}
 
@@ -154,7 +110,7 @@ class MilDecoder {
     while (r.pos < end) {
       const tag = r.uint32();
       const f = tag >>> 3;
-      if (f === 1 && (tag & 7) === LEN) name = str(r);
+      if (f === 1 && (tag & 7) === LEN) name = r.string();
       else if (f === 2 && (tag & 7) === LEN) type = this.valueType(r, sub(r), 0);
       else skip(r, tag & 7);
     }
@@ -187,7 +143,7 @@ class MilDecoder {
             default: throw new Fail('bad tensor value');
           }
         };
-        if (kind === 4) vals.push(str(r));
+        if (kind === 4) vals.push(r.string());
         else if (kind === 7) {
           const bytes = r.bytes();
           if (bytes.length > MAX_INLINE_VALUES * 2) elided = true;
@@ -223,7 +179,7 @@ class MilDecoder {
         let offset = 0;
         while (r.pos < e) {
           const tg = r.uint32();
-          if (tg >>> 3 === 1 && (tg & 7) === LEN) fileName = str(r);
+          if (tg >>> 3 === 1 && (tg & 7) === LEN) fileName = r.string();
           else if (tg >>> 3 === 2 && (tg & 7) === 0) offset = varint(r);
           else skip(r, tg & 7);
         }
@@ -253,7 +209,7 @@ class MilDecoder {
       while (r.pos < e) {
         const tag = r.uint32();
         if (tag >>> 3 === STRING_PATH[depth] && (tag & 7) === LEN) {
-          if (depth === STRING_PATH.length - 1) { if (out === undefined) out = str(r); else skip(r, LEN); }
+          if (depth === STRING_PATH.length - 1) { if (out === undefined) out = r.string(); else skip(r, LEN); }
           else walk(sub(r), depth + 1);
         } else skip(r, tag & 7);
       }
@@ -268,7 +224,7 @@ class MilDecoder {
     while (r.pos < end) {
       const tag = r.uint32();
       const f = tag >>> 3;
-      if (f === 1 && (tag & 7) === LEN) b = { name: str(r) };
+      if (f === 1 && (tag & 7) === LEN) b = { name: r.string() };
       else if (f === 2 && (tag & 7) === LEN) b = { value: this.value(r, sub(r)) };
       else skip(r, tag & 7);
     }
@@ -287,14 +243,14 @@ class MilDecoder {
       const tag = r.uint32();
       const f = tag >>> 3;
       if ((tag & 7) !== LEN) { skip(r, tag & 7); continue; }
-      if (f === 1) type = str(r);
+      if (f === 1) type = r.string();
       else if (f === 2) {
         const e = sub(r);
         let key = '';
         const bindings: MilBinding[] = [];
         while (r.pos < e) {
           const tg = r.uint32();
-          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = str(r);
+          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = r.string();
           else if (tg >>> 3 === 2 && (tg & 7) === LEN) {
             const ae = sub(r);
             while (r.pos < ae) {
@@ -312,7 +268,7 @@ class MilDecoder {
         let key = '';
         while (r.pos < e) {
           const tg = r.uint32();
-          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = str(r);
+          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = r.string();
           else if (tg >>> 3 === 2 && (tg & 7) === LEN) {
             const ve = sub(r);
             // Writers put the key first. A const is named by its output, so its `name` is skipped unread;
@@ -348,7 +304,7 @@ class MilDecoder {
       const f = tag >>> 3;
       if ((tag & 7) !== LEN) { skip(r, tag & 7); continue; }
       if (f === 1) inputs.push(this.namedValueType(r, sub(r)));
-      else if (f === 2) outputs.push(str(r));
+      else if (f === 2) outputs.push(r.string());
       else if (f === 3) ops.push(this.operation(r, sub(r), depth, ops.length, label));
       else skip(r, LEN);
     }
@@ -366,7 +322,7 @@ class MilDecoder {
         let range: [number, number] = [r.pos, r.pos];
         while (r.pos < e) {
           const tg = r.uint32();
-          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = str(r);
+          if (tg >>> 3 === 1 && (tg & 7) === LEN) key = r.string();
           else if (tg >>> 3 === 2 && (tg & 7) === LEN) { const ve = sub(r); range = [r.pos, ve]; r.pos = ve; }
           else skip(r, tg & 7);
         }
@@ -411,7 +367,7 @@ export function decodeProgram(file: string, bytes: Uint8Array, preferred?: strin
     const blocks = new Map<string, [number, number]>();
     d.entries(r, fe, 3, blocks, (f, wire) => {
       if (f === 1 && wire === LEN) { inputs.push(d.namedValueType(r, sub(r))); return true; }
-      if (f === 2 && wire === LEN) { opset = str(r); return true; }
+      if (f === 2 && wire === LEN) { opset = r.string(); return true; }
       return false;
     });
     for (const [k, i] of inputs.entries()) if (!i.name) throw new ModelReadError(file, `input #${k} of function ${name} has no name`);
