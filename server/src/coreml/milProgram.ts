@@ -148,7 +148,9 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
     for (const op of block.ops) {
       parts.totalOps++;
       parts.histogram[op.type] = (parts.histogram[op.type] ?? 0) + 1;
-      for (const o of op.outputs) types.set(o.name, o.type);
+      // A const's output is typed through `consts` (same type object), so most of a program's names go
+      // into one Map, not two: first-time hashing of long fresh name strings is the hot spot here.
+      for (let k = op.type === 'const' ? 1 : 0; k < op.outputs.length; k++) types.set(op.outputs[k]!.name, op.outputs[k]!.type);
       if (op.type === 'const') {
         const val = op.attrs.val;
         if (!val) throw new ModelReadError(file, `const "${op.name}" has no value`);
@@ -225,7 +227,7 @@ export function milToGraph(file: string, fn: MilFunction): MilGraphParts {
       if (padType === 'valid') attrs.pad = new Array<number>(spatial * 2).fill(0);
       else if (padType === 'same' || padType === 'same_lower') {
         const kernel = Array.isArray(attrs.kernel_sizes) ? (attrs.kernel_sizes as number[]) : [];
-        const p = samePad(types.get(inputs[0] ?? ''), kernel, attrs.strides as number[], (attrs.dilations as number[] | undefined) ?? ones, padType === 'same_lower');
+        const p = samePad(types.get(inputs[0] ?? '') ?? consts.get(inputs[0] ?? '')?.type, kernel, attrs.strides as number[], (attrs.dilations as number[] | undefined) ?? ones, padType === 'same_lower');
         if (p) attrs.pad = p;
       }
     }
