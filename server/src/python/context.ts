@@ -156,17 +156,7 @@ export class AnalysisContext {
     const list = this.nodes(type);
     let starts = this.nodeStarts.get(type);
     if (!starts) this.nodeStarts.set(type, (starts = list.map((n) => n.startIndex)));
-    const from = node.startIndex;
-    const to = node.endIndex;
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! < from) lo = mid + 1;
-      else hi = mid;
-    }
-    let end = lo;
-    while (end < starts.length && starts[end]! < to) end++;
+    const [lo, end] = indexRangeWithin(starts, node);
     return list.slice(lo, end);
   }
 
@@ -175,18 +165,7 @@ export class AnalysisContext {
   /** The calls inside `node` (document order), without walking its subtree. */
   callsIn(node: Node): ResolvedCall[] {
     this.callStarts ??= this.calls.map((c) => c.node.startIndex);
-    const starts = this.callStarts;
-    const from = node.startIndex;
-    const to = node.endIndex;
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! < from) lo = mid + 1;
-      else hi = mid;
-    }
-    let end = lo;
-    while (end < starts.length && starts[end]! < to) end++;
+    const [lo, end] = indexRangeWithin(this.callStarts, node);
     return this.calls.slice(lo, end);
   }
 
@@ -453,4 +432,23 @@ export class AnalysisContext {
     this.initOnly.set(cls.node.id, result);
     return result;
   }
+}
+
+/**
+ * [first, end) of the sorted start offsets that fall inside `node`: a binary search, so rules can ask for the
+ * nodes of one class or function without walking its subtree through the wasm boundary.
+ */
+function indexRangeWithin(starts: readonly number[], node: Node): [number, number] {
+  const from = node.startIndex;
+  const to = node.endIndex;
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < starts.length && starts[end]! < to) end++;
+  return [lo, end];
 }
