@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { SideProcessErrorCodes, type RunParams } from '../../common/sideProcessProtocol';
-import { SideProcessClient, SideProcessError, type RestartEvent } from '../../native/host/supervisor';
+import { SideProcessClient, type RestartEvent } from '../../native/host/supervisor';
 import { distFile } from '../helpers';
 import { matmulChainOnnx } from './onnxModel';
+import { rejection } from './rejection';
 
 let dir: string;
 let chain: string;
@@ -28,15 +29,6 @@ function onnx(path: string, extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'onnx', path }, backend: 'sim', chip: 'M4', ...extra };
 }
 
-async function rejection(p: Promise<unknown>): Promise<SideProcessError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SideProcessError, `expected SideProcessError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the request to fail');
-}
 
 describe('crash and restart', { timeout: 60_000 }, () => {
   test('a crash fails the pending requests with a clear error, the process is restarted, and ping works again', async (t) => {

@@ -9,8 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import { SideProcessErrorCodes, type RunParams } from '../../common/sideProcessProtocol';
 import type { RunReport } from '../../common/runReport';
 import { readNpyFile } from '../../native/host/npy';
-import { SideProcessClient, SideProcessError } from '../../native/host/supervisor';
+import { SideProcessClient } from '../../native/host/supervisor';
 import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
+import { rejection } from '../sideprocess/rejection';
 
 const python = findTorchPython();
 const FILE = join(FIXTURES, 'pytorch', 'tracenet.py');
@@ -20,15 +21,6 @@ function pytorch(className: string, inputShapes: number[][], extra: Partial<RunP
   return { target: { kind: 'pytorch', file: FILE, className, inputShapes, pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
 }
 
-async function rejection(p: Promise<unknown>): Promise<SideProcessError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SideProcessError, `expected SideProcessError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the request to fail');
-}
 
 describe('PyTorch tracing through the side-process', { skip: python ? false : NO_TORCH, timeout: 180_000 }, () => {
   let client: SideProcessClient;
