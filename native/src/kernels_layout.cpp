@@ -336,10 +336,7 @@ void padKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       off += s * xs[k];
     }
     out[0].data[i] = inside ? x.data[off] : cval;
-    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
-      if (++idx[k] < os[k]) break;
-      idx[k] = 0;
-    }
+    nextIndex(idx, os);
   }
 }
 
@@ -375,10 +372,7 @@ void tileKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     int64_t off = 0;
     for (size_t k = 0; k < r; k++) off += (idx[k] % x.shape[k]) * xs[k];
     out[0].data[i] = x.data[off];
-    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
-      if (++idx[k] < os[k]) break;
-      idx[k] = 0;
-    }
+    nextIndex(idx, os);
   }
 }
 

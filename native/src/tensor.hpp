@@ -26,6 +26,14 @@ inline std::vector<int64_t> stridesOf(const Shape& s) {
   return st;
 }
 
+/** Steps a row-major multi-index to the next element of `shape` (last axis fastest); wraps to zeros at the end. */
+inline void nextIndex(std::vector<int64_t>& idx, const Shape& shape) {
+  for (int k = static_cast<int>(shape.size()) - 1; k >= 0; k--) {
+    if (++idx[k] < shape[k]) return;
+    idx[k] = 0;
+  }
+}
+
 /** Normalizes a possibly negative axis; throws a GraphError naming the op when it is out of range. */
 int normAxis(const OpNode& op, int64_t axis, size_t rank, const char* attr);
 
