@@ -28,14 +28,16 @@ namespace {
 constexpr size_t kParallelMinElems = 65536;
 
 struct Stored {
-  bool ready = false;
+  bool ready = false;   // available (a constant may still be undecoded: see haveF32 / haveLow)
   std::string missing;  // why the value is not available
-  Tensor f32;
-  std::vector<uint16_t> f16;
-  // Integer and bool values (indices, masks, casts to int) are not fp16 on the device either: the fp16 path
-  // keeps them exact, in `low`, instead of rounding them into `f16`.
+  Tensor f32;           // the fp32 reference's value
+  // The fp16 path's value, every element exactly a binary16 value (rounded when produced), kept as fp32 so
+  // kernels read it without a widening pass. Integer and bool values (indices, masks, casts to int) are not
+  // fp16 on the device either: with `exact` they are kept unrounded.
+  Tensor low;
   bool exact = false;
-  std::vector<float> low;
+  // Constants are decoded lazily, each path's copy on the thread that runs that path.
+  bool haveF32 = false, haveLow = false;
 };
 
 bool isExactDType(DType d) {
@@ -57,7 +59,7 @@ uint64_t hashName(const std::string& s) {
 
 // Standard normal values from (seed, input name), so a run is reproducible and adding an input does
 // not change the others.
-void seededInput(const TensorDecl& d, uint64_t seed, std::vector<float>& out) {
+void seededInput(const TensorDecl& d, uint64_t seed, FloatBuf& out) {
   uint64_t s = seed ^ hashName(d.name);
   const bool integer = d.dtype != DType::fp32 && d.dtype != DType::fp16 && d.dtype != DType::fp64;
   const uint64_t range = d.dtype == DType::boolean ? 2 : 10;
@@ -79,9 +81,9 @@ T readLE(const uint8_t* p) {
   return v;
 }
 
-void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, std::vector<float>& out) {
+void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, FloatBuf& out) {
   const int64_t n = numel(shape);
-  out.assign(static_cast<size_t>(n), 0.0f);
+  out.resize(static_cast<size_t>(n));
   if (c.hasData && c.decl.dtype == DType::fp32) {
     // Most weights: one copy instead of a dtype switch per element.
     std::memcpy(out.data(), weights + c.offset, sizeof(float) * static_cast<size_t>(n));
@@ -105,26 +107,34 @@ void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* we
   }
 }
 
-void compareExact(const std::vector<float>& low, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
-  for (size_t i = 0; i < low.size(); i++) {
+// The fp32 reference for a constant: a view of the blob when its fp32 data are aligned for float reads.
+void decodeReference(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, FloatBuf& out) {
+  const uint8_t* p = weights + c.offset;
+  if (c.hasData && c.decl.dtype == DType::fp32 && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0)
+    return out.view(reinterpret_cast<const float*>(p), static_cast<size_t>(numel(shape)));
+  decodeConstant(c, shape, weights, out);
+}
+
+// The fp16 path's copy of a constant: the weights rounded to binary16 (integer constants kept exact).
+void decodeLow(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, bool exact, FloatBuf& out) {
+  const uint8_t* p = weights + c.offset;
+  if (!exact && c.hasData && c.decl.dtype == DType::fp32 && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
+    out.resize(static_cast<size_t>(numel(shape)));
+    return roundToHalves(reinterpret_cast<const float*>(p), out.data(), out.size());  // one pass, no fp32 copy first
+  }
+  decodeConstant(c, shape, weights, out);
+  if (!exact) roundToHalves(out.data(), out.data(), out.size());
+}
+
+// `low` is the fp16 path's value (binary16-exact, or an exact integer), `ref` the reference's.
+void compareScalar(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+  for (size_t i = 0; i < n; i++) {
     if (std::isinf(low[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
     if (std::isnan(low[i])) { num.nanCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
-    if (!std::isfinite(ref[i])) continue;
+    if (!std::isfinite(ref[i])) continue;  // the reference itself blew up: no meaningful error
     const double abs = std::fabs(static_cast<double>(low[i]) - ref[i]);
     num.maxAbsError = std::max(num.maxAbsError, abs);
     num.maxRelError = std::max(num.maxRelError, abs / std::max(std::fabs(static_cast<double>(ref[i])), kRelFloor));
-  }
-}
-
-void compareScalar(const uint16_t* h, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
-  for (size_t i = 0; i < n; i++) {
-    if (halfIsInf(h[i])) { num.infCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
-    if (halfIsNaN(h[i])) { num.nanCount++; if (std::isfinite(ref[i])) overflow = true; continue; }
-    if (!std::isfinite(ref[i])) continue;  // the reference itself blew up: no meaningful error
-    const double a = halfToFloat(h[i]), b = ref[i];
-    const double abs = std::fabs(a - b);
-    num.maxAbsError = std::max(num.maxAbsError, abs);
-    num.maxRelError = std::max(num.maxRelError, abs / std::max(std::fabs(b), kRelFloor));
   }
 }
 
@@ -132,22 +142,20 @@ void compareScalar(const uint16_t* h, const float* ref, size_t n, LayerNumerics&
 #define ANE_HAVE_AVX2_COMPARE 1
 // Same arithmetic as compareScalar (doubles, exact max), 8 values at a time; a block holding an inf/NaN on
 // either side goes through compareScalar, so counts and maxima are bit-identical to the scalar path.
-__attribute__((target("avx2,f16c"))) void compareAvx2(const uint16_t* h, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+__attribute__((target("avx2"))) void compareAvx2(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
   const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor);
-  const __m128i expH = _mm_set1_epi16(0x7c00);
   const __m256i expF = _mm256_set1_epi32(0x7f800000);
   __m256d maxAbs = _mm256_setzero_pd(), maxRel = _mm256_setzero_pd();
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m128i hv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    const __m256 a = _mm256_loadu_ps(low + i);
     const __m256 b = _mm256_loadu_ps(ref + i);
-    const __m128i hExp = _mm_cmpeq_epi16(_mm_and_si128(hv, expH), expH);
+    const __m256i aExp = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(a), expF), expF);
     const __m256i bExp = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(b), expF), expF);
-    if (!_mm_testz_si128(hExp, hExp) || !_mm256_testz_si256(bExp, bExp)) {
-      compareScalar(h + i, ref + i, 8, num, overflow);
+    if (!_mm256_testz_si256(aExp, aExp) || !_mm256_testz_si256(bExp, bExp)) {
+      compareScalar(low + i, ref + i, 8, num, overflow);
       continue;
     }
-    const __m256 a = _mm256_cvtph_ps(hv);
     for (int half = 0; half < 2; half++) {
       const __m256d ad = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(a, 1) : _mm256_castps256_ps128(a));
       const __m256d bd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(b, 1) : _mm256_castps256_ps128(b));
@@ -162,23 +170,23 @@ __attribute__((target("avx2,f16c"))) void compareAvx2(const uint16_t* h, const f
   for (double v : lanes) num.maxAbsError = std::max(num.maxAbsError, v);
   _mm256_storeu_pd(lanes, maxRel);
   for (double v : lanes) num.maxRelError = std::max(num.maxRelError, v);
-  compareScalar(h + i, ref + i, n - i, num, overflow);
+  compareScalar(low + i, ref + i, n - i, num, overflow);
 }
 
-bool hostHasAvx2F16C() {
+bool hostHasAvx2() {
   static const bool yes = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2");
   }();
   return yes;
 }
 #endif
 
-void compare(const std::vector<uint16_t>& h, const std::vector<float>& ref, LayerNumerics& num, bool& overflow) {
+void compare(const FloatBuf& low, const FloatBuf& ref, LayerNumerics& num, bool& overflow) {
 #ifdef ANE_HAVE_AVX2_COMPARE
-  if (hostHasAvx2F16C()) return compareAvx2(h.data(), ref.data(), h.size(), num, overflow);
+  if (hostHasAvx2()) return compareAvx2(low.data(), ref.data(), low.size(), num, overflow);
 #endif
-  compareScalar(h.data(), ref.data(), h.size(), num, overflow);
+  compareScalar(low.data(), ref.data(), low.size(), num, overflow);
 }
 
 // One helper thread for the whole run, fed an op at a time. A thread per op paid its start-up and, worse,
@@ -253,18 +261,18 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
                                                           : g.ops[v.index].outputs[v.outIndex].dtype;
     exact[vid] = isExactDType(d);
   }
-  auto makeReady = [&](int vid, std::vector<float>&& values) {
+  auto makeReady = [&](int vid, FloatBuf&& values) {
     Stored& s = store[vid];
-    s.f32.shape = a.values[vid].shape;
+    s.f32.shape = s.low.shape = a.values[vid].shape;
     s.f32.data = std::move(values);
     s.exact = exact[vid];
     if (s.exact) {
-      s.low = s.f32.data;
+      s.low.data = s.f32.data;
     } else {
-      s.f16.resize(s.f32.data.size());
-      floatsToHalves(s.f32.data.data(), s.f16.data(), s.f16.size());
+      s.low.data.resize(s.f32.data.size());
+      roundToHalves(s.f32.data.data(), s.low.data.data(), s.low.data.size());
     }
-    s.ready = true;
+    s.haveF32 = s.haveLow = s.ready = true;
   };
   auto release = [&](int vid) {
     if (a.values[vid].graphOutput) return;
@@ -278,14 +286,16 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     const ValueInfo& v = a.values[vid];
     if (v.kind != ValueInfo::Kind::Input) continue;
     const TensorDecl& d = g.inputs[v.index];
-    std::vector<float> data(static_cast<size_t>(numel(v.shape)));
+    FloatBuf data;
+    data.resize(static_cast<size_t>(numel(v.shape)));
     auto it = inputs.find(d.name);
     if (it != inputs.end()) std::memcpy(data.data(), it->second.data, sizeof(float) * data.size());
     else seededInput(d, o.seed, data);
     makeReady(static_cast<int>(vid), std::move(data));
   }
 
-  // Constants are decoded when first read and dropped after their last reader.
+  // Constants are checked here, decoded when first read (each path's copy by decodeFor, on that path's
+  // thread) and dropped after their last reader.
   auto constantReady = [&](int vid) -> bool {
     Stored& s = store[vid];
     if (s.ready) return true;
@@ -295,10 +305,21 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       s.missing = "constant '" + c.decl.name + "' has no data" + (c.unavailable.empty() ? "" : " (" + c.unavailable + ")");
       return false;
     }
-    std::vector<float> values;
-    decodeConstant(c, v.shape, weights, values);
-    makeReady(vid, std::move(values));
+    s.exact = exact[vid];
+    s.f32.shape = s.low.shape = v.shape;
+    s.ready = true;
     return true;
+  };
+  auto decodeFor = [&](int vid, bool reference) {
+    Stored& s = store[vid];
+    const ConstantDecl& c = g.constants[a.values[vid].index];
+    if (reference && !s.haveF32) {
+      decodeReference(c, s.f32.shape, weights, s.f32.data);
+      s.haveF32 = true;
+    } else if (!reference && !s.haveLow) {
+      decodeLow(c, s.low.shape, weights, s.exact, s.low.data);
+      s.haveLow = true;
+    }
   };
 
   for (size_t pos = 0; pos < a.order.size(); pos++) {
@@ -339,57 +360,49 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     for (int vid : outs) shapesKnown = shapesKnown && a.values[vid].known;
     if (!shapesKnown) { skip("output shape of " + op.op + " is unknown", "upstream " + op.name + " was not executed"); continue; }
 
-    std::vector<Tensor> out32(outs.size()), out16(outs.size());
-    for (size_t k = 0; k < outs.size(); k++) {
-      out32[k].shape = out16[k].shape = a.values[outs[k]].shape;
-      out32[k].data.assign(static_cast<size_t>(numel(out32[k].shape)), 0.0f);
-      out16[k].data.assign(out32[k].data.size(), 0.0f);
-    }
-    std::vector<const Tensor*> in32;
-    std::vector<Tensor> wide(ins.size());
-    std::vector<const Tensor*> in16;
+    std::vector<const Tensor*> in32(ins.size(), nullptr), in16(ins.size(), nullptr);
     for (size_t i = 0; i < ins.size(); i++) {
-      const int vid = ins[i];
-      if (vid < 0) { in32.push_back(nullptr); in16.push_back(nullptr); continue; }
-      in32.push_back(&store[vid].f32);
-      wide[i].shape = store[vid].f32.shape;
-      if (store[vid].exact) {
-        wide[i].data = store[vid].low;
-      } else {
-        wide[i].data.resize(store[vid].f16.size());
-        halvesToFloats(store[vid].f16.data(), wide[i].data.data(), wide[i].data.size());
-      }
-      in16.push_back(&wide[i]);
+      if (ins[i] < 0) continue;
+      in32[i] = &store[ins[i]].f32;
+      in16[i] = &store[ins[i]].low;
     }
-    // The fp16 path's outputs are rounded to binary16 on the thread that produced them, while the reference
-    // may still be running.
-    std::vector<std::vector<uint16_t>> halves(outs.size());
-    auto roundOutputs = [&] {
+    std::vector<Tensor> out32(outs.size()), out16(outs.size());
+    // One path of the op, start to finish, on whichever thread runs it: its copies of constant inputs, its
+    // outputs (uninitialized when the kernel writes them all), the kernel, and for the fp16 path the rounding
+    // of every output to binary16.
+    auto runPath = [&](bool reference) {
+      for (int vid : ins)
+        if (vid >= 0 && a.values[vid].kind == ValueInfo::Kind::Constant) decodeFor(vid, reference);
+      std::vector<Tensor>& result = reference ? out32 : out16;
       for (size_t k = 0; k < outs.size(); k++) {
-        if (exact[outs[k]]) continue;
-        halves[k].resize(out16[k].data.size());
-        floatsToHalves(out16[k].data.data(), halves[k].data(), halves[k].size());
+        result[k].shape = a.values[outs[k]].shape;
+        const size_t n = static_cast<size_t>(numel(result[k].shape));
+        if (info->fills) result[k].data.resize(n);
+        else result[k].data.assign(n, 0.0f);
       }
+      info->kernel(op, reference ? in32 : in16, result);
+      if (reference) return;
+      for (size_t k = 0; k < outs.size(); k++)
+        if (!exact[outs[k]]) roundToHalves(result[k].data.data(), result[k].data.data(), result[k].data.size());
     };
     try {
       // The fp32 reference and the fp16 path are independent: with 2+ threads they run side by side
       // (small ops stay on one thread, where a thread start would cost more than the op).
       size_t work = 0;
-      for (const Tensor& t : out32) work += t.data.size();
-      for (const Tensor* t : in32) work += t ? t->data.size() : 0;
+      for (int vid : outs) work += static_cast<size_t>(numel(a.values[vid].shape));
+      for (int vid : ins) work += vid >= 0 ? static_cast<size_t>(numel(a.values[vid].shape)) : 0;
       if (o.threads >= 2 && work >= kParallelMinElems) {
         std::exception_ptr failed;
         if (!helper) helper = std::make_unique<Helper>();
         helper->start([&] {
           try {
-            info->kernel(op, in32, out32);
+            runPath(true);
           } catch (...) {
             failed = std::current_exception();
           }
         });
         try {
-          info->kernel(op, in16, out16);
-          roundOutputs();
+          runPath(false);
         } catch (...) {
           helper->wait();
           throw;
@@ -397,28 +410,21 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
         helper->wait();
         if (failed) std::rethrow_exception(failed);
       } else {
-        info->kernel(op, in32, out32);
-        info->kernel(op, in16, out16);
-        roundOutputs();
+        runPath(true);
+        runPath(false);
       }
     } catch (const Unsupported& e) {
       skip(e.what(), "upstream " + op.name + " was not executed");
       continue;
     }
-    wide.clear();
     bool overflow = false;
     for (size_t k = 0; k < outs.size(); k++) {
       Stored& s = store[outs[k]];
       s.exact = exact[outs[k]];
-      if (s.exact) {
-        s.low = std::move(out16[k].data);
-      } else {
-        s.f16 = std::move(halves[k]);
-      }
+      s.low = std::move(out16[k]);
       s.f32 = std::move(out32[k]);
-      s.ready = true;
-      if (s.exact) compareExact(s.low, s.f32.data, layer.numerics, overflow);
-      else compare(s.f16, s.f32.data, layer.numerics, overflow);
+      s.ready = s.haveF32 = s.haveLow = true;
+      compare(s.low.data, s.f32.data, layer.numerics, overflow);
     }
     layer.executed = true;
     if (overflow && res.firstOverflowLayer.empty()) res.firstOverflowLayer = op.name;
@@ -432,20 +438,18 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     if (a.values[vid].kind == ValueInfo::Kind::Constant) constantReady(vid);
     Stored& s = store[vid];
     if (!s.ready) continue;
+    if (a.values[vid].kind == ValueInfo::Kind::Constant) {
+      decodeFor(vid, true);
+      decodeFor(vid, false);
+    }
     OutputRun r;
     r.name = name;
     r.shape = s.f32.shape;
-    r.fp32 = s.f32.data;
+    r.fp32.assign(s.f32.data.begin(), s.f32.data.end());
+    r.fp16.assign(s.low.data.begin(), s.low.data.end());
     LayerNumerics num;
     bool unused = false;
-    if (s.exact) {
-      r.fp16 = s.low;
-      compareExact(s.low, s.f32.data, num, unused);
-    } else {
-      r.fp16.resize(s.f16.size());
-      halvesToFloats(s.f16.data(), r.fp16.data(), r.fp16.size());
-      compare(s.f16, s.f32.data, num, unused);
-    }
+    compare(s.low.data, s.f32.data, num, unused);
     r.maxAbsError = num.maxAbsError;
     r.maxRelError = num.maxRelError;
     res.outputs.push_back(std::move(r));

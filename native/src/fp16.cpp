@@ -80,6 +80,12 @@ __attribute__((target("avx,f16c"))) void halvesToFloatsF16C(const uint16_t* in, 
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
   for (; i < n; i++) out[i] = halfToFloat(in[i]);
 }
+__attribute__((target("avx,f16c"))) void roundToHalvesF16C(const float* in, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT)));
+  for (; i < n; i++) out[i] = roundToHalf(in[i]);
+}
 }  // namespace
 #define ANE_HAVE_F16C_PATH 1
 #endif
@@ -89,6 +95,13 @@ void floatsToHalves(const float* in, uint16_t* out, size_t n) {
   if (hostHasF16C()) return floatsToHalvesF16C(in, out, n);
 #endif
   for (size_t i = 0; i < n; i++) out[i] = floatToHalf(in[i]);
+}
+
+void roundToHalves(const float* in, float* out, size_t n) {
+#ifdef ANE_HAVE_F16C_PATH
+  if (hostHasF16C()) return roundToHalvesF16C(in, out, n);
+#endif
+  for (size_t i = 0; i < n; i++) out[i] = roundToHalf(in[i]);
 }
 
 void halvesToFloats(const uint16_t* in, float* out, size_t n) {

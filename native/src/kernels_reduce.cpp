@@ -57,7 +57,7 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   else if (t == "reduce_l2_norm" || t == "reduce_sum_square") mode = Acc::square;
   else if (t == "reduce_log_sum_exp") mode = Acc::exp;
   else if (t != "reduce_sum" && t != "reduce_mean" && t != "reduce_log_sum") throw Unsupported("no fp16 kernel for " + t + " yet");
-  std::vector<float>& o = out[0].data;
+  FloatBuf& o = out[0].data;
   std::fill(o.begin(), o.end(), mode == Acc::max ? -INFINITY : mode == Acc::min ? INFINITY : mode == Acc::prod ? 1.0f : 0.0f);
   const int64_t total = numel(x.shape);
   std::vector<int64_t> idx(r, 0);

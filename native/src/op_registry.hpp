@@ -11,12 +11,15 @@ namespace ane {
 
 /** Input shapes in argument order; nullptr for an omitted optional input. */
 using ShapeFn = std::vector<Shape> (*)(const OpNode&, const std::vector<const Shape*>&);
-/** Outputs arrive with their shapes set and data sized; the kernel fills the data. */
+/** Outputs arrive with their shapes set and data sized (zero-filled unless OpInfo::fills); the kernel fills the data. */
 using KernelFn = void (*)(const OpNode&, const std::vector<const Tensor*>&, std::vector<Tensor>&);
 
 struct OpInfo {
   ShapeFn shape;
   KernelFn kernel;
+  /** The kernel writes every element of its outputs, so the executor hands them over uninitialized; the
+   *  others (scatter-style kernels that accumulate or skip elements) get zero-filled outputs. */
+  bool fills = false;
 };
 
 const OpInfo* findOp(const std::string& op);

@@ -1,16 +1,78 @@
-// The executor's working tensor: fp32 values with a static shape. The fp16 path keeps its activations as
-// binary16 between ops and widens them into one of these only for the duration of a kernel call.
+// The executor's working tensor: fp32 values with a static shape. The fp16 path's tensors hold values that
+// are exactly binary16 (rounded after every op), so it reads them as fp32 with no widening pass.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "graph.hpp"
 
 namespace ane {
 
+/** A float array that either owns its storage or views memory owned elsewhere (fp32 weights read straight
+ *  from the weight blob: copying 100 MB of resnet50 weights per run cost more than the copies saved anywhere
+ *  else). resize() leaves new elements uninitialized: most kernels overwrite their whole output, and
+ *  zero-filling every output first was a full extra pass over it. */
+class FloatBuf {
+ public:
+  FloatBuf() = default;
+  FloatBuf(FloatBuf&& o) noexcept { *this = std::move(o); }
+  FloatBuf& operator=(FloatBuf&& o) noexcept {
+    if (this != &o) {
+      own_ = std::move(o.own_);
+      ptr_ = o.ptr_;
+      n_ = o.n_;
+      o.ptr_ = nullptr;
+      o.n_ = 0;
+    }
+    return *this;
+  }
+  FloatBuf(const FloatBuf& o) { *this = o; }
+  FloatBuf& operator=(const FloatBuf& o) {
+    if (this != &o) {
+      resize(o.n_);
+      std::copy(o.ptr_, o.ptr_ + o.n_, own_.get());
+    }
+    return *this;
+  }
+
+  /** Owned storage for n values, contents unspecified. */
+  void resize(size_t n) {
+    own_.reset(n ? new float[n] : nullptr);  // new float[n] (no "()"): not value-initialized
+    ptr_ = own_.get();
+    n_ = n;
+  }
+  void assign(size_t n, float v) {
+    resize(n);
+    std::fill(ptr_, ptr_ + n, v);
+  }
+  /** Views n floats owned by someone else, who keeps them alive and unchanged while this is used. */
+  void view(const float* p, size_t n) {
+    own_.reset();
+    ptr_ = const_cast<float*>(p);  // a view is only ever read: it backs kernel inputs, never outputs
+    n_ = n;
+  }
+  float* data() { return ptr_; }
+  const float* data() const { return ptr_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  float& operator[](size_t i) { return ptr_[i]; }
+  const float& operator[](size_t i) const { return ptr_[i]; }
+  float* begin() { return ptr_; }
+  float* end() { return ptr_ + n_; }
+  const float* begin() const { return ptr_; }
+  const float* end() const { return ptr_ + n_; }
+
+ private:
+  std::unique_ptr<float[]> own_;
+  float* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
 struct Tensor {
   Shape shape;
-  std::vector<float> data;
+  FloatBuf data;
 };
 
 inline int64_t numel(const Shape& s) {
