@@ -5,7 +5,6 @@
 #include <chrono>
 #include <map>
 #include <new>
-#include <thread>
 
 #include "analysis.hpp"
 #include "buffer_plan.hpp"
@@ -31,21 +30,13 @@ Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   const Clock::time_point t0 = Clock::now();
   auto since = [](Clock::time_point a) { return std::chrono::duration<double, std::milli>(Clock::now() - a).count(); };
   if (info.Length() < 3) throw ane::GraphError("run(graphJson, weights, optionsJson, inputs) needs at least 3 arguments");
-  ane::Json graphJson = ane::jsonFromArgument(env, info[0], "graphJson");
+  // Text (what addon.ts sends) is read straight into the Graph; an already-parsed object goes through N-API.
+  const ane::Graph g = info[0].IsString() ? ane::parseGraphText(info[0].As<Napi::String>().Utf8Value(), "graphJson")
+                                          : ane::parseGraph(ane::jsonFromArgument(env, info[0], "graphJson"));
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw ane::GraphError("weights must be a Uint8Array (use an empty one when the graph has no weights)");
   Napi::Uint8Array weights = info[1].As<Napi::Uint8Array>();
-  const ane::Json optionsJson = ane::jsonFromArgument(env, info[2], "optionsJson");
-
-  const ane::Graph g = ane::parseGraph(graphJson);
-  const ane::RunOptions options = ane::parseOptions(optionsJson, g);
-  // Freeing the parsed graph JSON (one allocation per node: ~4 ms for 4,000 ops) overlaps the rest of the
-  // call on a helper thread; joined before returning, also when the call throws.
-  std::thread freeJson([doc = std::move(graphJson)]() mutable { ane::Json().swap(doc); });
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() { t.join(); }
-  } joinFree{freeJson};
+  const ane::RunOptions options = ane::parseOptions(ane::jsonFromArgument(env, info[2], "optionsJson"), g);
   ane::Analysis a = ane::analyzeGraph(g, weights.ByteLength());
   ane::inferShapes(g, a);
 

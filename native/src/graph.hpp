@@ -102,6 +102,9 @@ struct RunOptions {
 };
 
 Graph parseGraph(const Json& j);
+/** Graph IR JSON text → Graph, read without building a Json tree when the text is well formed; accepts,
+ *  rejects and words errors exactly like parseGraph(parseJsonText(text, what)). */
+Graph parseGraphText(const std::string& text, const std::string& what);
 RunOptions parseOptions(const Json& j, const Graph& g);
 
 std::string formatShape(const Shape& s);

@@ -2,6 +2,7 @@
 // IR comes from other processes (readers, the Python tracer) and a vague error would hide whose bug it is.
 #include <cmath>
 #include <sstream>
+#include <string_view>
 
 #include "errors.hpp"
 #include "graph.hpp"
@@ -88,14 +89,20 @@ const std::vector<Json>& needArray(const Json& obj, const char* key, const std::
 
 bool isInteger(double x) { return std::isfinite(x) && std::floor(x) == x; }
 
-DType parseDType(const std::string& s, const std::string& where) {
-  static const std::map<std::string, DType> names = {
+bool dtypeFromName(std::string_view s, DType& out) {
+  static constexpr std::pair<std::string_view, DType> names[] = {
       {"fp32", DType::fp32}, {"fp16", DType::fp16}, {"fp64", DType::fp64}, {"int64", DType::int64},
       {"int32", DType::int32}, {"int16", DType::int16}, {"int8", DType::int8}, {"uint8", DType::uint8},
       {"bool", DType::boolean}, {"string", DType::string}, {"unknown", DType::unknown}};
-  auto it = names.find(s);
-  if (it == names.end()) bad(where, "unknown dtype '" + s + "'");
-  return it->second;
+  for (const auto& [name, d] : names)
+    if (name == s) { out = d; return true; }
+  return false;
+}
+
+DType parseDType(const std::string& s, const std::string& where) {
+  DType d;
+  if (!dtypeFromName(s, d)) bad(where, "unknown dtype '" + s + "'");
+  return d;
 }
 
 // `detailed` = false skips building the error paths (see parseGraph's ops loop); errors still throw.
@@ -291,6 +298,267 @@ Graph parseGraph(const Json& j) {
     }
   }
   return g;
+}
+
+namespace {
+
+// The direct path: the IR read straight from the text into the structs, without a Json tree in between
+// (building and freeing ~60k tree nodes was a third of a 4,000-op cost-model call). It accepts only what
+// parseGraph accepts and gives the same Graph; on anything else — an invalid field, a duplicate key, bad
+// JSON — it declines, and parseGraphText reads the text again through the tree, which either accepts it
+// or throws the error naming the field's path. So this path never composes an error message.
+class DirectReader {
+ public:
+  explicit DirectReader(JsonReader& r) : r_(r) {}
+
+  Graph graph() {
+    Graph g;
+    g.name = "graph";
+    object(0, [&](std::string_view key, unsigned& seen) {
+      if (key == "name") {
+        once(seen, 1);
+        if (r_.peek() == '"') r_.string(g.name);
+        else r_.skip(1);
+      } else if (key == "inputs") {
+        once(seen, 2);
+        array([&] { g.inputs.push_back(decl(2)); });
+      } else if (key == "outputs") {
+        once(seen, 4);
+        array([&] { g.outputs.push_back(string()); });
+      } else if (key == "constants") {
+        once(seen, 8);
+        array([&] { g.constants.push_back(constant(2)); });
+      } else if (key == "ops") {
+        once(seen, 16);
+        array([&] { g.ops.push_back(op(2)); });
+      } else {
+        return false;
+      }
+      return true;
+    }, 2 | 4 | 8 | 16);
+    r_.end();
+    return g;
+  }
+
+ private:
+  JsonReader& r_;
+
+  [[noreturn]] static void decline() { throw GraphError("graph IR: the direct reader declined"); }
+  // Json::get takes the first of duplicate keys; rather than mirror that, a repeated field declines.
+  static void once(unsigned& seen, unsigned bit) {
+    if (seen & bit) decline();
+    seen |= bit;
+  }
+
+  /** An object at `depth`: `field(key, seen)` reads the value of a key it knows and returns true; other
+   *  values are skipped. Declines unless every bit of `required` was marked in `seen`. */
+  template <typename Field>
+  void object(int depth, Field&& field, unsigned required = 0) {
+    if (r_.peek() != '{') decline();
+    r_.objectBegin();
+    unsigned seen = 0;
+    bool first = true;
+    std::string_view key;
+    while (r_.member(first, key))
+      if (!field(key, seen)) r_.skip(depth + 1);
+    if ((seen & required) != required) decline();
+  }
+
+  template <typename Item>
+  void array(Item&& item) {
+    if (r_.peek() != '[') decline();
+    r_.arrayBegin();
+    bool first = true;
+    while (r_.item(first)) item();
+  }
+
+  std::string string() {
+    if (r_.peek() != '"') decline();
+    return r_.string();
+  }
+
+  double number() {
+    const char c = r_.peek();
+    if (c != '-' && (c < '0' || c > '9')) decline();
+    return r_.number();
+  }
+
+  /** The `name` and `type` of a TensorDecl (also the first fields of a constant); false for other keys. */
+  bool declField(TensorDecl& d, std::string_view key, unsigned& seen, int depth) {
+    if (key == "name") {
+      once(seen, 1);
+      r_.peek() == '"' ? r_.string(d.name) : decline();
+    } else if (key == "type") {
+      once(seen, 2);
+      type(d, depth + 1);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  TensorDecl decl(int depth) {
+    TensorDecl d;
+    object(depth, [&](std::string_view key, unsigned& seen) { return declField(d, key, seen, depth); }, 1 | 2);
+    return d;
+  }
+
+  void type(TensorDecl& d, int depth) {
+    object(depth, [&](std::string_view key, unsigned& seen) {
+      if (key == "dtype") {
+        once(seen, 1);
+        if (r_.peek() != '"') decline();
+        const std::string text = r_.string();
+        if (!dtypeFromName(text, d.dtype)) decline();
+      } else if (key == "shape") {
+        once(seen, 2);
+        if (r_.peek() == 'n') { r_.null(); return true; }
+        d.hasShape = true;
+        array([&] { d.shape.push_back(dim()); });
+      } else {
+        return false;
+      }
+      return true;
+    }, 1);
+  }
+
+  Dim dim() {
+    Dim x;
+    if (r_.peek() == '"') {
+      x.isStatic = false;
+      r_.string(x.symbol);
+      return x;
+    }
+    const double v = number();
+    if (!isInteger(v) || v < 0 || v > 9.0e15) decline();
+    x.value = static_cast<int64_t>(v);
+    return x;
+  }
+
+  ConstantDecl constant(int depth) {
+    ConstantDecl c;
+    object(depth, [&](std::string_view key, unsigned& seen) {
+      if (declField(c.decl, key, seen, depth)) return true;
+      if (key == "data") {
+        once(seen, 4);
+        if (r_.peek() == 'n') { r_.null(); return true; }
+        data(c, depth + 1);
+      } else if (key == "value") {
+        once(seen, 8);
+        if (r_.peek() == 'n') { r_.null(); return true; }
+        c.hasValue = true;
+        array([&] { c.value.push_back(number()); });
+      } else if (key == "unavailable") {
+        once(seen, 16);
+        if (r_.peek() == '"') r_.string(c.unavailable);
+        else r_.skip(depth + 1);
+      } else {
+        return false;
+      }
+      return true;
+    }, 1 | 2);
+    return c;
+  }
+
+  void data(ConstantDecl& c, int depth) {
+    auto count = [&]() {
+      const double v = number();
+      if (!isInteger(v) || v < 0) decline();
+      return static_cast<uint64_t>(v);
+    };
+    object(depth, [&](std::string_view key, unsigned& seen) {
+      if (key == "offset") { once(seen, 1); c.offset = count(); return true; }
+      if (key == "byteLength") { once(seen, 2); c.byteLength = count(); return true; }
+      return false;
+    }, 1 | 2);
+    c.hasData = true;
+  }
+
+  OpNode op(int depth) {
+    OpNode n;
+    bool hasOriginal = false;
+    object(depth, [&](std::string_view key, unsigned& seen) {
+      if (key == "name") {
+        once(seen, 1);
+        r_.peek() == '"' ? r_.string(n.name) : decline();
+      } else if (key == "op") {
+        once(seen, 2);
+        r_.peek() == '"' ? r_.string(n.op) : decline();
+      } else if (key == "originalOp") {
+        once(seen, 4);
+        hasOriginal = r_.peek() == '"';
+        hasOriginal ? r_.string(n.originalOp) : r_.skip(depth + 1);
+      } else if (key == "inputs") {
+        once(seen, 8);
+        array([&] { n.inputs.push_back(string()); });
+      } else if (key == "outputs") {
+        once(seen, 16);
+        array([&] { n.outputs.push_back(decl(depth + 2)); });
+      } else if (key == "attrs") {
+        once(seen, 32);
+        if (r_.peek() == 'n') { r_.null(); return true; }
+        object(depth + 1, [&](std::string_view name, unsigned&) {
+          std::string k(name);  // `name` may view a scratch buffer the value's reading reuses
+          n.attrs[std::move(k)] = attr();  // like parseGraph: a repeated attribute takes the last value
+          return true;
+        });
+      } else if (key == "placement") {
+        once(seen, 64);
+        if (r_.peek() != '{') return false;
+        object(depth + 1, [&](std::string_view field, unsigned& placed) {
+          if (field != "device") return false;
+          once(placed, 1);
+          if (r_.peek() != '"') return false;
+          r_.string(n.placementDevice);
+          return true;
+        });
+      } else {
+        return false;
+      }
+      return true;
+    }, 1 | 2 | 8 | 16);
+    if (!hasOriginal) n.originalOp = n.op;
+    return n;
+  }
+
+  // parseAttr's rules: a number, string or bool; or a list of only strings (non-empty) or only numbers and bools.
+  AttrValue attr() {
+    AttrValue a;
+    switch (r_.peek()) {
+      case '"': a.kind = AttrValue::Kind::String; r_.string(a.string); break;
+      case 't': case 'f': a.kind = AttrValue::Kind::Bool; a.boolean = r_.boolean(); break;
+      case '[': {
+        bool strings = false, firstItem = true;
+        a.kind = AttrValue::Kind::Numbers;
+        array([&] {
+          const char c = r_.peek();
+          if (firstItem) {
+            strings = c == '"';
+            firstItem = false;
+            if (strings) a.kind = AttrValue::Kind::Strings;
+          }
+          if (strings) a.strings.push_back(string());
+          else if (c == 't' || c == 'f') a.numbers.push_back(r_.boolean() ? 1 : 0);
+          else a.numbers.push_back(number());
+        });
+        break;
+      }
+      default: a.kind = AttrValue::Kind::Number; a.number = number();
+    }
+    return a;
+  }
+};
+
+}  // namespace
+
+Graph parseGraphText(const std::string& text, const std::string& what) {
+  try {
+    JsonReader r(text, what);
+    return DirectReader(r).graph();
+  } catch (const GraphError&) {
+    // Declined: the tree path decides, with its exact error message when the text is at fault.
+  }
+  return parseGraph(parseJsonText(text, what));
 }
 
 namespace {

@@ -8,7 +8,4 @@ namespace ane {
 /** JSON text (read natively) or an already-parsed object → Json. `what` names the argument in error messages. */
 Json jsonFromArgument(Napi::Env env, Napi::Value value, const std::string& what);
 
-/** Strict JSON text → Json; throws GraphError "<what> is not valid JSON: ..." naming the offset. */
-Json parseJsonText(const std::string& text, const std::string& what);
-
 }  // namespace ane
