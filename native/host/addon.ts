@@ -37,7 +37,8 @@ export const AddonRunResultSchema = z.object({
     bytes: z.number().nonnegative(),
     estMs: z.number().nonnegative(),
     outputShape: z.array(z.number()),
-    // Cost-model detail (issue 5); optional so results of older addons still parse.
+    // Cost-model detail (issue 5); optional so results of older addons still parse. launchMs, transferMs and
+    // spilled are left out when 0 / false.
     device: z.enum(['ane', 'gpu', 'cpu']).optional(),
     fallback: z.enum(['unsupported', 'cost']).optional(),
     opClass: z.string().optional(),
@@ -67,6 +68,8 @@ export const AddonRunResultSchema = z.object({
   peakActivationBytes: z.number().nonnegative(),
   firstOverflowLayer: z.string().nullable(),
   outputs: z.array(z.object({ name: z.string(), shape: z.array(z.number()), maxAbsError: errorNumber, maxRelError: errorNumber })),
+  /** The reason of every layer when none was executed for one shared reason (execute: false); the layers then omit it. */
+  notExecuted: z.string().optional(),
 });
 export type AddonRunResult = z.infer<typeof AddonRunResultSchema>;
 

@@ -57,7 +57,7 @@ export function buildRunReport(graph: GraphIR, chip: ChipParams, result: AddonRu
         nanCount: r.numerics.nanCount,
       };
     }
-    if (!r.executed) layer.notExecuted = r.notExecuted ?? 'not executed';
+    if (!r.executed) layer.notExecuted = r.notExecuted ?? result.notExecuted ?? 'not executed';
     if (op.source) layer.source = { file: op.source.file, line: op.source.line };
     return layer;
   });

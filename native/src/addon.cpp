@@ -74,20 +74,19 @@ Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   const double executeMs = since(tExec);
 
   Napi::Object result = Napi::Object::New(env);
-  std::string json = ane::resultJson(g, a, costs, plan, exec);
+  ane::ResultText text = ane::resultJson(g, a, costs, plan, exec);
+  std::string& json = text.json;
   // Where the call's time went (parse + validate + shapes + buffer plan / cost model / executor), for benchmarks.
   json.pop_back();
   json += ",\"timingMs\":{\"prepare\":" + std::to_string(prepareMs) + ",\"cost\":" + std::to_string(costMs) +
           ",\"execute\":" + std::to_string(executeMs) + ",\"total\":" + std::to_string(since(t0)) + "}}";
   // The result is almost always ASCII (op names from model files may not be): then V8 can take the bytes as
-  // Latin-1 without a UTF-8 decoding pass over ~1.5 MB for a 4,000-op graph.
-  bool ascii = true;
-  for (unsigned char c : json) ascii = ascii && c < 0x80;
-  napi_value text;
-  napi_status st = ascii ? napi_create_string_latin1(env, json.data(), json.size(), &text)
-                         : napi_create_string_utf8(env, json.data(), json.size(), &text);
+  // Latin-1 without a UTF-8 decoding pass over ~1 MB for a 4,000-op graph.
+  napi_value str;
+  napi_status st = text.ascii ? napi_create_string_latin1(env, json.data(), json.size(), &str)
+                              : napi_create_string_utf8(env, json.data(), json.size(), &str);
   NAPI_THROW_IF_FAILED(env, st, Napi::Value());
-  result.Set("result", Napi::Value(env, text));
+  result.Set("result", Napi::Value(env, str));
   Napi::Object outputs = Napi::Object::New(env);
   for (const ane::OutputRun& r : exec.outputs) {
     Napi::Object pair = Napi::Object::New(env);

@@ -13,6 +13,7 @@ namespace {
 // of a 4,000-op cost-model call.
 struct Out {
   std::string s;
+  unsigned char highBits = 0;  // OR of every byte str() wrote: names are the only text that may not be ASCII
   Out& operator<<(const char* t) { s += t; return *this; }
   Out& operator<<(const std::string& t) { s += t; return *this; }
   Out& operator<<(char c) { s += c; return *this; }
@@ -29,6 +30,7 @@ struct Out {
 void str(Out& o, const std::string& s) {
   o << '"';
   for (unsigned char c : s) {
+    o.highBits |= c;
     switch (c) {
       case '"': o << "\\\""; break;
       case '\\': o << "\\\\"; break;
@@ -67,11 +69,24 @@ void shape(Out& o, const Shape& s) {
   for (size_t i = 0; i < s.size(); i++) o << (i ? "," : "") << s[i];
   o << ']';
 }
+
+/** The reason shared by every layer when none was executed (always so with execute: false); null when there
+ *  is none. It is written once at the top instead of on each of thousands of layers. */
+const std::string* sharedNotExecuted(const ExecResult& exec) {
+  if (exec.layers.empty()) return nullptr;
+  const std::string& first = exec.layers[0].notExecuted;
+  for (const LayerRun& r : exec.layers)
+    if (r.executed || r.notExecuted != first) return nullptr;
+  return &first;
+}
 }  // namespace
 
-std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost, const BufferPlan& plan, const ExecResult& exec) {
+// Layer fields at their defaults (segmentStart and spilled false, launchMs and transferMs 0) are left out: on
+// a 4,000-op graph they were a sixth of the text that JSON.parse reads (docs/native.md "AddonRunResult").
+ResultText resultJson(const Graph& g, const Analysis& a, const CostResult& cost, const BufferPlan& plan, const ExecResult& exec) {
   Out o;
-  o.s.reserve(256 + g.ops.size() * 400);
+  o.s.reserve(256 + g.ops.size() * 300);
+  const std::string* shared = sharedNotExecuted(exec);
   o << "{\"order\":[";
   for (size_t i = 0; i < a.order.size(); i++) o << (i ? "," : "") << a.order[i];
   o << "],\"layers\":[";
@@ -86,7 +101,7 @@ std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost
     num(o, c.bytes);
     o << ",\"estMs\":";
     num(o, c.estMs);
-    o << ",\"segmentStart\":" << (c.segmentStart ? "true" : "false");
+    if (c.segmentStart) o << ",\"segmentStart\":true";
     o << ",\"device\":\"" << deviceName(c.device) << "\"";
     if (c.fallback != Fallback::none) o << ",\"fallback\":\"" << (c.fallback == Fallback::unsupported ? "unsupported" : "cost") << "\"";
     o << ",\"opClass\":\"" << opClassName(c.opClass) << "\"";
@@ -96,11 +111,15 @@ std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost
     num(o, c.memoryMs);
     o << ",\"dramBytes\":";
     num(o, c.dramBytes);
-    o << ",\"launchMs\":";
-    num(o, c.launchMs);
-    o << ",\"transferMs\":";
-    num(o, c.transferMs);
-    o << ",\"spilled\":" << (c.spilled ? "true" : "false");
+    if (c.launchMs != 0) {
+      o << ",\"launchMs\":";
+      num(o, c.launchMs);
+    }
+    if (c.transferMs != 0) {
+      o << ",\"transferMs\":";
+      num(o, c.transferMs);
+    }
+    if (c.spilled) o << ",\"spilled\":true";
     o << ",\"outputShape\":";
     const ValueInfo& v = a.values[a.opOutputs[i][0]];
     if (v.known) shape(o, v.shape);
@@ -112,7 +131,7 @@ std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost
       o << ",\"maxRelError\":";
       num(o, r.numerics.maxRelError);
       o << ",\"infCount\":" << r.numerics.infCount << ",\"nanCount\":" << r.numerics.nanCount << "}";
-    } else {
+    } else if (!shared) {
       o << ",\"notExecuted\":";
       str(o, r.notExecuted);
     }
@@ -165,8 +184,13 @@ std::string resultJson(const Graph& g, const Analysis& a, const CostResult& cost
     num(o, r.maxRelError);
     o << "}";
   }
-  o << "]}";
-  return std::move(o.s);
+  o << "]";
+  if (shared) {
+    o << ",\"notExecuted\":";
+    str(o, *shared);
+  }
+  o << "}";
+  return {std::move(o.s), o.highBits < 0x80};
 }
 
 }  // namespace ane

@@ -307,7 +307,7 @@ test('cost model: conv on the ANE keeps activations on chip, streams weights; CP
   const [conv, reluAne, reluCpu, reluCpu2] = result.layers;
   assert.equal(conv.flops, flops);
   assert.equal(conv.bytes, act + weights + act, 'bytes touched, last axis padded');
-  assert.equal(conv.spilled, false, '~0.9 MB working set fits the 32 MB buffer');
+  assert.equal(conv.spilled, undefined, '~0.9 MB working set fits the 32 MB buffer (spilled: false is left out)');
   assert.equal(conv.dramBytes, weights, 'only the weights cross DRAM');
   assert.equal(conv.opClass, 'convKxK');
   // 64 channels use part of the MAC array: util (64/256)^0.62; 56 columns run as 64 lanes.
@@ -316,19 +316,22 @@ test('cost model: conv on the ANE keeps activations on chip, streams weights; CP
   assert.ok(conv.segmentStart && conv.launchMs === chip.ane.dispatchMs);
   close(conv.estMs, Math.max(conv.computeMs, conv.memoryMs) + 0.00005 + chip.ane.dispatchMs);
   assert.equal(reluAne.opClass, 'elementwise');
-  assert.equal(reluAne.launchMs, 0);
+  assert.equal(reluAne.launchMs, undefined, 'a zero launch is left out');
   const n = 64 * 56 * 56;
   // The CPU fallback: plain roofline, fp32, everything through DRAM; one transfer in (r1, fp32 copy).
   close(reluCpu.computeMs, n / (chip.cpu.tflops * 1e12) * 1e3);
   close(reluCpu.memoryMs, 8 * n / (chip.cpu.bandwidthGBs * 1e9) * 1e3);
-  close(reluCpu.transferMs, 0.01 + 4 * n / (chip.cpu.bandwidthGBs * 1e9) * 1e3);
-  close(reluCpu.estMs, Math.max(reluCpu.computeMs, reluCpu.memoryMs) + 0.001 + chip.cpu.dispatchMs + reluCpu.transferMs);
-  assert.equal(reluCpu2.launchMs + reluCpu2.transferMs, 0);
+  const transferMs = reluCpu.transferMs ?? 0;
+  close(transferMs, 0.01 + 4 * n / (chip.cpu.bandwidthGBs * 1e9) * 1e3);
+  close(reluCpu.estMs, Math.max(reluCpu.computeMs, reluCpu.memoryMs) + 0.001 + chip.cpu.dispatchMs + transferMs);
+  assert.deepEqual([reluCpu2.launchMs, reluCpu2.transferMs, reluCpu2.segmentStart], [undefined, undefined, undefined]);
   assert.deepEqual(result.segments.map((s) => [s.device, s.firstLayer, s.lastLayer, s.layers]), [['ane', 'conv', 'relu_ane', 2], ['cpu', 'relu_cpu', 'relu_cpu2', 2]]);
   assert.deepEqual(result.transfers.map((t) => [t.value, t.from, t.to]), [['r1', 'ane', 'cpu']]);
   assert.ok(result.layers.every((l) => l.fallback === undefined || l.device !== 'ane'));
   close(result.totalMs, result.layers.reduce((s, l) => s + l.estMs, 0));
-  assert.ok(result.layers.every((l) => !l.executed && /execution disabled/.test(l.notExecuted ?? '')));
+  // The reason every layer shares is given once, at the top.
+  assert.ok(result.layers.every((l) => !l.executed && l.notExecuted === undefined));
+  assert.equal(result.notExecuted, 'execution disabled (options.execute is false)');
 });
 
 test('conv_transpose (MIL and ONNX attribute names) matches the definition', { skip: missing }, () => {

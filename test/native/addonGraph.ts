@@ -18,10 +18,11 @@ export interface AddonLayer {
   computeMs: number;
   memoryMs: number;
   dramBytes: number;
-  launchMs: number;
-  transferMs: number;
-  spilled: boolean;
-  segmentStart: boolean;
+  /** Absent when 0 / false. */
+  launchMs?: number;
+  transferMs?: number;
+  spilled?: true;
+  segmentStart?: true;
   executed: boolean;
   notExecuted?: string;
   numerics?: { maxAbsError: number; maxRelError: number; infCount: number; nanCount: number };
@@ -37,6 +38,8 @@ export interface AddonRunResult {
   unplannedActivationBytes: number;
   firstOverflowLayer: string | null;
   outputs: Array<{ name: string; shape: number[]; maxAbsError: number; maxRelError: number }>;
+  /** The reason of every layer when none was executed for one shared reason (then absent on the layers). */
+  notExecuted?: string;
 }
 
 export interface AneNative {

@@ -22,13 +22,14 @@ function baseGraph() {
     .op({ name: 'conv', op: 'conv', inputs: ['x', 'w', 'b'], outputs: [['c', [1, 3, 6, 6]]], attrs: { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 } })
     .op({ name: 'relu', op: 'relu', inputs: ['c'], outputs: [['r', undefined]], attrs: { tags: ['a', 'b'], flag: true, note: 'x' } })
     .op({ name: 'scale', op: 'mul', inputs: ['r', 'k'], outputs: [['m', [1, 3, 6, 6]]] })
-    .op({ name: 'mean', op: 'reduce_mean', inputs: ['m'], outputs: [['y', [1, 3, 6, 'w']]], attrs: { axes: [-1], keep_dims: true } })
+    .op({ name: 'mean', op: 'reduce_mean', inputs: ['m'], outputs: [['y', [1, 3, 6, 1]]], attrs: { axes: [-1], keep_dims: true } })
     .build(['y', 'm']);
   const g = built.graph as unknown as Record<string, any>;
   g.constants.push({ name: 'k', type: { dtype: 'fp32', shape: [1] }, value: [2] });
   g.constants.push({ name: 'unused', type: { dtype: 'fp16', shape: [2] }, unavailable: 'external data file u.bin is missing' });
   g.ops[2].placement = { device: 'cpu', reason: 'test', rule: 'ANE040' };
   g.ops[3].source = { file: 'm.py', line: 3 };
+  g.ops[3].outputs[0].type.shape[3] = 'w';  // a symbolic dimension
   delete g.ops[1].originalOp;
   return { graph: g, weights: built.weights };
 }

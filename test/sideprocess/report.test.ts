@@ -70,3 +70,16 @@ test('an all-ANE graph has residency 1, one segment and no roofline warning', ()
 test('the executor result schema rejects malformed results', () => {
   assert.throws(() => AddonRunResultSchema.parse({ order: [0], layers: [], totalMs: -1 }));
 });
+
+test('a reason shared by every layer comes once at the top of the result and reaches each report layer', () => {
+  // The addon writes { executed: false } layers without notExecuted, plus the shared reason at the top, when
+  // no layer ran for one reason (execute: false); launchMs and transferMs are left out when 0.
+  const shared = 'execution disabled (options.execute is false)';
+  const parsed = AddonRunResultSchema.parse({
+    order: [0, 1],
+    layers: [0, 1].map((i) => ({ name: `op${i}`, flops: 4, bytes: 128, estMs: 1, outputShape: [1, 4], executed: false, ...(i === 0 ? { launchMs: 0.5 } : {}) })),
+    totalMs: 2, peakActivationBytes: 64, firstOverflowLayer: null, outputs: [], notExecuted: shared,
+  });
+  const report = buildRunReport(graph(['ane', 'ane']), findChip('M4'), parsed);
+  assert.deepEqual(report.layers.map((l) => [l.notExecuted, l.launchMs, l.transferMs]), [[shared, 0.5, undefined], [shared, undefined, undefined]]);
+});
