@@ -40,5 +40,7 @@ void inferShapes(const Graph& g, Analysis& a);
 void checkElementCount(const Shape& s, const std::string& what);
 /** The same test without a message, so hot paths build the message only when it is needed. */
 bool elementCountOk(const Shape& s);
+/** The same for a static declaration, without building its Shape. */
+bool elementCountOk(const TensorDecl& d);
 
 }  // namespace ane

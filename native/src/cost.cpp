@@ -209,14 +209,19 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
 }
 
 OpTime opTime(const Graph& g, const Analysis& a, const RunOptions& o, int i, Device d) {
+  return opTime(g, a, o, i, d, classifyOp(g.ops[i], a, i), opFlops(g.ops[i], a, i));
+}
+
+OpTime opTime(const Graph& g, const Analysis& a, const RunOptions& o, int i, Device d, OpClass cls, double flops) {
   const OpNode& op = g.ops[i];
-  const OpClass cls = classifyOp(op, a, i);
-  const double flops = opFlops(op, a, i);
   OpTime t;
   double weightBytes = 0, actIn = 0, actOut = 0;
-  std::unordered_set<int> seen;  // a value read twice (mul x x) is moved once
-  for (int vid : a.opInputs[i]) {
-    if (vid < 0 || !a.values[vid].known || !seen.insert(vid).second) continue;
+  const std::vector<int>& ins = a.opInputs[i];
+  // A value read twice (mul x x) is moved once. Ops have a handful of inputs: a scan beats a hash set.
+  auto readBefore = [&](size_t k) { return std::find(ins.begin(), ins.begin() + static_cast<std::ptrdiff_t>(k), ins[k]) != ins.begin() + static_cast<std::ptrdiff_t>(k); };
+  for (size_t k = 0; k < ins.size(); k++) {
+    const int vid = ins[k];
+    if (vid < 0 || !a.values[vid].known || readBefore(k)) continue;
     const ValueInfo& v = a.values[vid];
     if (v.kind == ValueInfo::Kind::Constant) weightBytes += elems(v.shape) * (d == Device::cpu ? 4 : 2);
     else actIn += activationBytes(v.shape, d);
@@ -342,7 +347,7 @@ CostResult costGraph(const Graph& g, const Analysis& a, const RunOptions& o) {
   // 2. Physical time of each op on its device.
   for (size_t i = 0; i < n; i++) {
     LayerCost& c = res.layers[i];
-    const OpTime t = opTime(g, a, o, static_cast<int>(i), chosen[i]);
+    const OpTime t = opTime(g, a, o, static_cast<int>(i), chosen[i], c.opClass, c.flops);
     c.device = chosen[i];
     c.fallback = chosen[i] == Device::ane ? Fallback::none : o.devices[i] != Device::ane ? Fallback::unsupported : Fallback::cost;
     c.bytes = t.touchedBytes;

@@ -58,6 +58,8 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex);
 OpClass classifyOp(const OpNode& op, const Analysis& a, int opIndex);
 /** One op's physical time on one device, without launch or transfer costs. */
 OpTime opTime(const Graph& g, const Analysis& a, const RunOptions& o, int opIndex, Device d);
+/** The same with the op's class and flops already known (costGraph computes them once per op). */
+OpTime opTime(const Graph& g, const Analysis& a, const RunOptions& o, int opIndex, Device d, OpClass cls, double flops);
 CostResult costGraph(const Graph& g, const Analysis& a, const RunOptions& o);
 
 }  // namespace ane

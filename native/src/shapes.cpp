@@ -7,12 +7,23 @@
 
 namespace ane {
 
+namespace {
+/** decl.staticShape() == s for a static declaration, without building the Shape. */
+bool declaredAs(const TensorDecl& decl, const Shape& s) {
+  if (decl.shape.size() != s.size()) return false;
+  for (size_t k = 0; k < s.size(); k++)
+    if (decl.shape[k].value != s[k]) return false;
+  return true;
+}
+}  // namespace
+
 void inferShapes(const Graph& g, Analysis& a) {
   a.unsupported.assign(g.ops.size(), std::string());
+  std::vector<const Shape*> inShapes;  // reused across ops
   for (int opIndex : a.order) {
     const OpNode& op = g.ops[opIndex];
     const std::vector<int>& outs = a.opOutputs[opIndex];
-    std::vector<const Shape*> inShapes;
+    inShapes.clear();
     bool allKnown = true;
     for (int vid : a.opInputs[opIndex]) {
       if (vid < 0) { inShapes.push_back(nullptr); continue; }
@@ -37,10 +48,10 @@ void inferShapes(const Graph& g, Analysis& a) {
       ValueInfo& v = a.values[outs[k]];
       const TensorDecl& decl = op.outputs[k];
       if (computed) {
-        if (decl.isStatic() && decl.staticShape() != shapes[k])
+        if (decl.isStatic() && !declaredAs(decl, shapes[k]))
           throw GraphError("op " + op.label() + ": output '" + decl.name + "' is declared " + formatDecl(decl) + " but the inputs give " + formatShape(shapes[k]));
         if (!elementCountOk(shapes[k])) checkElementCount(shapes[k], "output '" + decl.name + "' of op " + op.label());
-        v.shape = shapes[k];
+        v.shape = std::move(shapes[k]);
         v.known = true;
       } else if (decl.isStatic()) {
         v.shape = decl.staticShape();

@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <queue>
-#include <unordered_set>
 
 #include "analysis.hpp"
 #include "errors.hpp"
@@ -31,6 +30,19 @@ bool elementCountOk(const Shape& s) {
   return n <= kMaxElements;
 }
 
+bool elementCountOk(const TensorDecl& d) {
+  int64_t n = 1;
+  for (const Dim& x : d.shape) {
+    if (x.value < 0) return false;
+    if (x.value == 0) return true;
+  }
+  for (const Dim& x : d.shape) {
+    if (n > kMaxElements / x.value) return false;
+    n *= x.value;
+  }
+  return n <= kMaxElements;
+}
+
 void checkElementCount(const Shape& s, const std::string& what) {
   int64_t n = 1;
   for (int64_t d : s) {
@@ -47,17 +59,21 @@ void checkElementCount(const Shape& s, const std::string& what) {
 Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
   Analysis a;
   // `producer` is only needed for an error message: callers pass a callable so the text is built only then.
+  // One hash of the name per value: try_emplace both looks it up and inserts it.
   auto addValue = [&](ValueInfo v, const auto& producerOf) {
     if (v.name.empty()) throw GraphError(producerOf() + " declares a value with an empty name");
-    auto it = a.valueIds.find(v.name);
-    if (it != a.valueIds.end()) {
+    const auto [it, added] = a.valueIds.try_emplace(v.name, static_cast<int>(a.values.size()));
+    if (!added) {
       const ValueInfo& prev = a.values[it->second];
       std::string prevWhat = prev.kind == ValueInfo::Kind::Input ? "graph input" : prev.kind == ValueInfo::Kind::Constant ? "constant" : "op " + g.ops[prev.index].label();
       throw GraphError("value '" + v.name + "' is defined twice: by " + prevWhat + " and by " + producerOf());
     }
-    a.valueIds[v.name] = static_cast<int>(a.values.size());
     a.values.push_back(std::move(v));
   };
+  size_t valueCount = g.inputs.size() + g.constants.size();
+  for (const OpNode& op : g.ops) valueCount += op.outputs.size();
+  a.valueIds.reserve(valueCount);
+  a.values.reserve(valueCount);
 
   for (size_t i = 0; i < g.inputs.size(); i++) {
     const TensorDecl& d = g.inputs[i];
@@ -125,17 +141,15 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
       v.name = d.name;
       v.index = static_cast<int>(i);
       v.outIndex = static_cast<int>(k);
-      if (d.isStatic()) {
-        const Shape shape = d.staticShape();
-        if (!elementCountOk(shape)) checkElementCount(shape, "output '" + d.name + "' of op " + op.label());
-      }
+      if (d.isStatic() && !elementCountOk(d)) checkElementCount(d.staticShape(), "output '" + d.name + "' of op " + op.label());
       addValue(std::move(v), [&] { return "op " + op.label(); });
-      a.opOutputs[i].push_back(a.valueIds[d.name]);
+      a.opOutputs[i].push_back(static_cast<int>(a.values.size()) - 1);
     }
   }
 
   for (size_t i = 0; i < g.ops.size(); i++) {
     const OpNode& op = g.ops[i];
+    a.opInputs[i].reserve(op.inputs.size());
     for (const std::string& in : op.inputs) {
       if (in.empty()) { a.opInputs[i].push_back(-1); continue; }
       auto it = a.valueIds.find(in);
@@ -155,11 +169,11 @@ Analysis analyzeGraph(const Graph& g, uint64_t weightsSize) {
   std::vector<int> pending(n, 0);
   std::vector<std::vector<int>> consumers(n);
   for (size_t i = 0; i < n; i++) {
-    std::unordered_set<int> producers;
     for (int vid : a.opInputs[i]) {
       if (vid < 0) continue;
       const ValueInfo& v = a.values[vid];
-      if (v.kind == ValueInfo::Kind::OpOutput && producers.insert(v.index).second) {
+      // Count each producer once; it was seen already when this op is the last entry of its consumer list.
+      if (v.kind == ValueInfo::Kind::OpOutput && (consumers[v.index].empty() || consumers[v.index].back() != static_cast<int>(i))) {
         pending[i]++;
         consumers[v.index].push_back(static_cast<int>(i));
       }
