@@ -132,7 +132,9 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
   Tensor& o = out[0];
   const std::string& t = op.op;
-  if (t == "relu") mapUnary(x, o, [](float v) { return v > 0 ? v : (std::isnan(v) ? v : 0.0f); });
+  // Comparisons written out rather than std::min/std::max/std::isnan (which take references): these loops
+  // then vectorize. Same results, including NaN and signed zeros.
+  if (t == "relu") mapUnary(x, o, [](float v) { return v <= 0 ? 0.0f : v; });  // NaN compares false: stays NaN
   else if (t == "sigmoid") mapUnary(x, o, sigmoidf);
   else if (t == "tanh") mapUnary(x, o, [](float v) { return std::tanh(v); });
   else if (t == "exp") mapUnary(x, o, [](float v) { return std::exp(v); });
@@ -188,13 +190,19 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     const float lo = static_cast<float>(op.attrFloat("alpha", -INFINITY));
     const float hi = static_cast<float>(op.attrFloat("beta", INFINITY));
     if (lo > hi) opError(op, "clip has alpha > beta");
-    mapUnary(x, o, [lo, hi](float v) { return std::isnan(v) ? v : std::min(hi, std::max(lo, v)); });
+    mapUnary(x, o, [lo, hi](float v) {
+      const float m = lo < v ? v : lo;  // std::max(lo, v)
+      return v != v ? v : (m < hi ? m : hi);  // NaN stays NaN; else std::min(hi, m)
+    });
   } else if (t == "leaky_relu") {
     const float a = static_cast<float>(op.attrFloat("alpha", 0.01));
     mapUnary(x, o, [a](float v) { return v >= 0 ? v : a * v; });
   } else if (t == "sigmoid_hard") {
     const float a = static_cast<float>(op.attrFloat("alpha", 0.2)), b = static_cast<float>(op.attrFloat("beta", 0.5));
-    mapUnary(x, o, [a, b](float v) { return std::min(1.0f, std::max(0.0f, a * v + b)); });
+    mapUnary(x, o, [a, b](float v) {
+      const float m = 0.0f < a * v + b ? a * v + b : 0.0f;  // std::max(0, ·): NaN becomes 0, as before
+      return m < 1.0f ? m : 1.0f;
+    });
   } else if (t == "gelu") {
     const std::string mode = op.attrString("mode", "EXACT");
     if (mode == "EXACT") {

@@ -60,11 +60,7 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   FloatBuf& o = out[0].data;
   std::fill(o.begin(), o.end(), mode == Acc::max ? -INFINITY : mode == Acc::min ? INFINITY : mode == Acc::prod ? 1.0f : 0.0f);
   const int64_t total = numel(x.shape);
-  std::vector<int64_t> idx(r, 0);
-  int64_t oi = 0;
-  for (int64_t i = 0; i < total; i++) {
-    const float v = x.data[i];
-    float& d = o[oi];
+  auto accumulate = [mode](float& d, float v) {
     switch (mode) {
       case Acc::max: d = (std::isnan(v) || std::isnan(d)) ? NAN : std::max(d, v); break;
       case Acc::min: d = (std::isnan(v) || std::isnan(d)) ? NAN : std::min(d, v); break;
@@ -74,11 +70,33 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       case Acc::exp: d += std::exp(v); break;
       default: d += v; break;
     }
-    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
-      oi += ostr[k];
-      if (++idx[k] < x.shape[k]) break;
-      oi -= ostr[k] * x.shape[k];
-      idx[k] = 0;
+  };
+  // Reducing trailing axes only (global pooling over H, W; a last-axis mean): each output is one contiguous
+  // run of x, summed in the same element order as the general walk below, without its per-element odometer.
+  size_t firstReduced = r;
+  while (firstReduced > 0 && red[firstReduced - 1]) firstReduced--;
+  bool trailing = true;
+  for (size_t i = 0; i < firstReduced; i++) trailing = trailing && !red[i];
+  if (trailing && count > 0) {
+    const float* xd = x.data.data();
+    for (size_t j = 0; j < o.size(); j++) {
+      float d = o[j];
+      const float* run = xd + j * count;
+      if (mode == Acc::sum) for (int64_t i = 0; i < count; i++) d += run[i];  // the common case, kept branch-free
+      else for (int64_t i = 0; i < count; i++) accumulate(d, run[i]);
+      o[j] = d;
+    }
+  } else {
+    std::vector<int64_t> idx(r, 0);
+    int64_t oi = 0;
+    for (int64_t i = 0; i < total; i++) {
+      accumulate(o[oi], x.data[i]);
+      for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
+        oi += ostr[k];
+        if (++idx[k] < x.shape[k]) break;
+        oi -= ostr[k] * x.shape[k];
+        idx[k] = 0;
+      }
     }
   }
   if (t == "reduce_mean" && count > 0) {
