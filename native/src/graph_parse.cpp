@@ -1,6 +1,7 @@
 // Json → Graph / RunOptions. Every malformed field is reported with the path that holds it, because the
 // IR comes from other processes (readers, the Python tracer) and a vague error would hide whose bug it is.
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <string_view>
 
@@ -372,6 +373,25 @@ class DirectReader {
     while (r_.item(first)) item();
   }
 
+  // Small lists (shapes, inputs, attribute values) collect on a reused scratch stack and are copied out at
+  // their exact size: growing each vector element by element cost two or three allocations apiece.
+  std::vector<Dim> dims_;
+  std::vector<std::string> strings_;
+  std::vector<double> numbers_;
+
+  template <typename T, typename Read>
+  void list(std::vector<T>& out, std::vector<T>& scratch, Read&& read) {
+    const size_t base = scratch.size();
+    array([&] { scratch.push_back(read()); });
+    moveOut(out, scratch, base);
+  }
+
+  template <typename T>
+  static void moveOut(std::vector<T>& out, std::vector<T>& scratch, size_t base) {
+    out.assign(std::make_move_iterator(scratch.begin() + static_cast<std::ptrdiff_t>(base)), std::make_move_iterator(scratch.end()));
+    scratch.resize(base);
+  }
+
   std::string string() {
     if (r_.peek() != '"') decline();
     return r_.string();
@@ -414,7 +434,7 @@ class DirectReader {
         once(seen, 2);
         if (r_.peek() == 'n') { r_.null(); return true; }
         d.hasShape = true;
-        array([&] { d.shape.push_back(dim()); });
+        list(d.shape, dims_, [&] { return dim(); });
       } else {
         return false;
       }
@@ -447,7 +467,7 @@ class DirectReader {
         once(seen, 8);
         if (r_.peek() == 'n') { r_.null(); return true; }
         c.hasValue = true;
-        array([&] { c.value.push_back(number()); });
+        list(c.value, numbers_, [&] { return number(); });
       } else if (key == "unavailable") {
         once(seen, 16);
         if (r_.peek() == '"') r_.string(c.unavailable);
@@ -490,7 +510,7 @@ class DirectReader {
         hasOriginal ? r_.string(n.originalOp) : r_.skip(depth + 1);
       } else if (key == "inputs") {
         once(seen, 8);
-        array([&] { n.inputs.push_back(string()); });
+        list(n.inputs, strings_, [&] { return string(); });
       } else if (key == "outputs") {
         once(seen, 16);
         array([&] { n.outputs.push_back(decl(depth + 2)); });
@@ -528,19 +548,21 @@ class DirectReader {
       case '"': a.kind = AttrValue::Kind::String; r_.string(a.string); break;
       case 't': case 'f': a.kind = AttrValue::Kind::Bool; a.boolean = r_.boolean(); break;
       case '[': {
-        bool strings = false, firstItem = true;
-        a.kind = AttrValue::Kind::Numbers;
+        // A list of strings if its first element is one; otherwise of numbers and bools.
+        const size_t stringsBase = strings_.size(), numbersBase = numbers_.size();
+        bool firstItem = true, strings = false;
         array([&] {
           const char c = r_.peek();
           if (firstItem) {
             strings = c == '"';
             firstItem = false;
-            if (strings) a.kind = AttrValue::Kind::Strings;
           }
-          if (strings) a.strings.push_back(string());
-          else if (c == 't' || c == 'f') a.numbers.push_back(r_.boolean() ? 1 : 0);
-          else a.numbers.push_back(number());
+          if (strings) strings_.push_back(string());
+          else numbers_.push_back(c == 't' || c == 'f' ? (r_.boolean() ? 1.0 : 0.0) : number());
         });
+        a.kind = strings ? AttrValue::Kind::Strings : AttrValue::Kind::Numbers;
+        moveOut(a.strings, strings_, stringsBase);
+        moveOut(a.numbers, numbers_, numbersBase);
         break;
       }
       default: a.kind = AttrValue::Kind::Number; a.number = number();

@@ -8,7 +8,6 @@
 
 #include "errors.hpp"
 #include "json.hpp"
-#include "json_napi.hpp"
 
 namespace ane {
 
