@@ -8,7 +8,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import { applyConfig, clearConfigCache, disabledRules, loadConfigFor, type LoadedConfig } from '../config/projectConfig';
-import { analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
+import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
 import { modelViewRequest, type ModelViewParams, type ModelViewResponse } from '../../../common/lspExtensions';
 import { modelViewFor } from './modelRequests';
 import { DIAGNOSTIC_SOURCE, hoverFor, ignoreActions, quickFixes, runLenses, toDiagnostic } from './protocolViews';
@@ -42,6 +42,8 @@ export function startServer(connection: Connection): void {
     },
   });
   const cache = new Map<string, Cached>();
+  /** Block results per open document, so an edit re-runs the rules on the edited block only. */
+  const blockCaches = new Map<string, AnalysisCache>();
   /** Pending analysis per document: a timer for large changes, an immediate for typing. */
   const timers = new Map<string, { cancel: () => void }>();
   const chipByUri = new Map<string, string>();
@@ -118,6 +120,12 @@ export function startServer(connection: Connection): void {
     return loaded;
   }
 
+  function blockCacheFor(uri: string): AnalysisCache {
+    let c = blockCaches.get(uri);
+    if (!c) blockCaches.set(uri, (c = new AnalysisCache()));
+    return c;
+  }
+
   /** Analyses the current version of a document (or returns the cached result for that version). */
   async function analysisFor(doc: TextDocument): Promise<PythonAnalysis> {
     const hit = cache.get(doc.uri);
@@ -136,6 +144,7 @@ export function startServer(connection: Connection): void {
         skipRules: disabledRules(loaded),
         onRuleError: (rule, error) => logError(`rule ${rule} on ${doc.uri}`, error),
         ...(oldTree ? { oldTree } : {}),
+        cache: blockCacheFor(doc.uri),
         keepTree: true,
         // Code lenses only: computed when asked, off the edit → diagnostics path.
         runTargets: 'lazy',
@@ -262,6 +271,7 @@ export function startServer(connection: Connection): void {
     timers.get(uri)?.cancel();
     timers.delete(uri);
     cache.delete(uri);
+    blockCaches.delete(uri);
     chipByUri.delete(uri);
     trees.forget(uri);
     pendingChange.delete(uri);
@@ -299,6 +309,7 @@ export function startServer(connection: Connection): void {
     for (const t of timers.values()) t.cancel();
     timers.clear();
     cache.clear();
+    blockCaches.clear();
     trees.clear();
   });
 

@@ -3,11 +3,14 @@
 // recovers, rules see whatever well-formed parts remain, and a rule that trips on odd code is skipped.
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
-import { AnalysisContext } from './context';
+import { lineStarts, splitBlocks, type Block } from './blocks';
+import { addToIndex, AnalysisContext, className, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
+import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
-import { collectSuppressions, isSuppressed } from './suppressions';
+import { collectSuppressions, isSuppressed, mergeSuppressions, type Suppressions } from './suppressions';
 import { PRAGMA_RULE_ID, RULE_GATES, RULES } from './rules/index';
+import { sequenceEvidence } from './rules/ane021LinearOnSequence';
 import { anchorRow, collectRunTargets, statementRow, type RunTargets } from './runTargets';
 
 export type { RunTargetClass, RunTargetConvert, RunTargets } from './runTargets';
@@ -34,6 +37,8 @@ export interface AnalyzeOptions {
    * must read it before it edits or deletes that tree (the language server reads it for code lenses).
    */
   runTargets?: boolean | 'lazy';
+  /** Block results of earlier versions of this document (language server): unchanged blocks are reused. */
+  cache?: AnalysisCache;
 }
 
 /** A mechanical edit that fixes one finding (1-based range, like the finding). */
@@ -77,37 +82,23 @@ export async function analyzePythonDocument(text: string, file: string, options:
   const tree = parsePython(parser, text, options.oldTree);
   const t1 = performance.now();
   try {
-    const ctx = new AnalysisContext(tree, text, options.chip);
-    let findings: Finding[] = [];
-    let fixes: QuickFix[] = [];
-    for (const rule of RULES) {
-      if (options.skipRules?.has(rule.id)) continue;
-      const gate = RULE_GATES[rule.id];
-      if (gate && !gate.test(text)) continue;
-      try {
-        for (const hit of rule.check(ctx)) {
-          const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);
-          findings.push(finding);
-          if (hit.fix) {
-            const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
-            fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText, preferred: hit.fix.preferred !== false });
-          }
-        }
-      } catch (error) {
-        options.onRuleError?.(rule.id, error);
-      }
-    }
+    const run = analyzeBlocks(tree, text, file, options);
+    let findings = run.findings;
+    let fixes = run.fixes;
     const noTargets: RunTargets = { classes: [], convertCalls: [] };
     let targets = noTargets;
     const lazyTargets = options.runTargets === 'lazy' && options.keepTree === true;
-    try {
-      findings.push(...pragmaFindings(ctx, file));
-      if (options.runTargets !== false && !lazyTargets) targets = collectRunTargets(ctx);
-    } catch (error) {
-      options.onRuleError?.(PRAGMA_RULE_ID, error);
-    }
-    const suppressions = collectSuppressions(ctx.nodes('comment'), ctx.lines);
+    const targetsNow = (): RunTargets => {
+      try {
+        return collectRunTargets(run.wholeFile());
+      } catch (error) {
+        options.onRuleError?.(PRAGMA_RULE_ID, error);
+        return noTargets;
+      }
+    };
+    if (options.runTargets !== false && !lazyTargets) targets = targetsNow();
     const before = findings.length;
+    const suppressions = run.suppressions;
     if (suppressions.file !== undefined || suppressions.lines.size > 0) {
       findings = findings.filter((f) => !isSuppressed(suppressions, f));
       const kept = new Set(findings);
@@ -120,26 +111,298 @@ export async function analyzePythonDocument(text: string, file: string, options:
     };
     if (lazyTargets) {
       let computed: RunTargets | undefined;
-      Object.defineProperty(result, 'targets', {
-        enumerable: true,
-        get: () => {
-          if (!computed) {
-            try {
-              computed = collectRunTargets(ctx);
-            } catch (error) {
-              options.onRuleError?.(PRAGMA_RULE_ID, error);
-              computed = noTargets;
-            }
-          }
-          return computed;
-        },
-      });
+      Object.defineProperty(result, 'targets', { enumerable: true, get: () => (computed ??= targetsNow()) });
     }
     return result;
   } finally {
     // Trees live in wasm memory; free them or a long editing session leaks.
     if (!options.keepTree) tree.delete();
   }
+}
+
+/** What one block contributes to the file's analysis; reused while its text, first row and file facts hold. */
+interface BlockResult {
+  /** Interned signatures of the file facts the result was computed with. */
+  signature0: number;
+  signature1: number;
+  findings: Finding[];
+  fixes: QuickFix[];
+  suppressions: Suppressions;
+}
+
+interface CachedBlock {
+  facts0: BlockFacts0;
+  facts1?: { signature0: number; value: BlockFacts1 };
+  result?: BlockResult;
+  /** The analysis that last used this entry (entries unused for two analyses are dropped). */
+  used: number;
+}
+
+/**
+ * Per-document memory of block results, for the language server: after a one-line edit only the edited
+ * block is analysed again, unless the edit changed a file-wide fact (an import, a class header, a
+ * module-level assignment...), in which case every block is. Results never depend on the cache.
+ */
+export class AnalysisCache {
+  private readonly blocks = new Map<string, CachedBlock>();
+  private settings = '';
+  private analyses = 0;
+  /** Blocks analysed (rules run) by the last analysis, of `lastBlockCount` (for tests and logs). */
+  lastAnalysed = 0;
+  lastBlockCount = 0;
+
+  private readonly signatures = new Map<string, number>();
+  private lastFile0: { signatures: string[]; facts: FileFacts0 } | undefined;
+  private lastFile1: { signatures: string[]; facts: FileFacts1 } | undefined;
+
+  /**
+   * A small id for a file-facts signature: blocks compare ids, not the long strings (comparing a 40 KB
+   * signature per block costs more than analysing the edited block).
+   */
+  intern(signature: string): number {
+    let id = this.signatures.get(signature);
+    if (id === undefined) {
+      if (this.signatures.size > 8) this.signatures.clear();
+      this.signatures.set(signature, (id = ++this.nextSignature));
+    }
+    return id;
+  }
+  private nextSignature = 0;
+
+  /** File facts (stage 0) from block facts, reused when no block's facts changed (only offsets move). */
+  file0(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0 {
+    const signatures = blocks.map((b) => b.signature);
+    const last = this.lastFile0;
+    if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) {
+      return { ...last.facts, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) };
+    }
+    const facts = fileFacts0(blocks, blockStarts);
+    this.lastFile0 = { signatures, facts };
+    return facts;
+  }
+
+  /** File facts (stage 1), reused when no block's stage-1 facts changed. */
+  file1(blocks: readonly BlockFacts1[]): FileFacts1 {
+    const signatures = blocks.map((b) => b.signature);
+    const last = this.lastFile1;
+    if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) return last.facts;
+    const facts = fileFacts1(blocks);
+    this.lastFile1 = { signatures, facts };
+    return facts;
+  }
+
+  /** Starts an analysis with these settings; different settings invalidate everything. */
+  begin(settings: string): number {
+    if (settings !== this.settings) {
+      this.blocks.clear();
+      this.lastFile0 = this.lastFile1 = undefined;
+      this.settings = settings;
+    }
+    return ++this.analyses;
+  }
+
+  get(block: Block, analysis: number): CachedBlock | undefined {
+    const hit = this.blocks.get(`${block.startRow}:${block.key}`);
+    if (hit) hit.used = analysis;
+    return hit;
+  }
+
+  set(block: Block, entry: CachedBlock): void {
+    this.blocks.set(`${block.startRow}:${block.key}`, entry);
+  }
+
+  /** Drops entries neither this analysis nor the one before used (an undo finds its blocks again). */
+  end(analysis: number): void {
+    for (const [key, entry] of this.blocks) if (entry.used < analysis - 1) this.blocks.delete(key);
+  }
+}
+
+interface BlockRun {
+  findings: Finding[];
+  fixes: QuickFix[];
+  suppressions: Suppressions;
+  /** A context over the whole file with the same facts, for run targets. */
+  wholeFile: () => AnalysisContext;
+}
+
+/** Runs the rules block by block (reusing cached blocks), with the file-wide facts computed in two stages. */
+function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeOptions): BlockRun {
+  const cache = options.cache ?? new AnalysisCache();
+  const skip = options.skipRules ?? new Set<string>();
+  const analysis = cache.begin(JSON.stringify([file, options.chip ?? '', [...skip].sort()]));
+  const root = tree.rootNode;
+  let lineList: string[] | undefined;
+  const lines = () => (lineList ??= text.split(/\r\n|\r|\n/));
+  const starts = lineStarts(text);
+  const blocks = splitBlocks(root, text, starts);
+  const entries = blocks.map((b) => cache.get(b, analysis));
+
+  // Node indexes for blocks not in the cache: one walk of the tree when many are missing, else a
+  // range query per block.
+  const indexes = new Map<number, NodeIndex>();
+  const missing = entries.reduce((n, e) => n + (e ? 0 : 1), 0);
+  if (missing > 4) {
+    const all = root.descendantsOfType([...INDEXED_TYPES]);
+    let bi = 0;
+    for (const node of all) {
+      while (bi + 1 < blocks.length && node.startIndex >= blocks[bi + 1]!.startIndex) bi++;
+      if (entries[bi]) continue;
+      let index = indexes.get(bi);
+      if (!index) indexes.set(bi, (index = emptyIndex()));
+      addToIndex(index, node);
+    }
+  }
+  const indexOf = (i: number): NodeIndex => {
+    let index = indexes.get(i);
+    if (index) return index;
+    index = emptyIndex();
+    const b = blocks[i]!;
+    const end = i + 1 < blocks.length ? { row: blocks[i + 1]!.startRow, column: 0 } : undefined;
+    for (const node of root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end)) {
+      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index, node);
+    }
+    indexes.set(i, index);
+    return index;
+  };
+
+  const facts0 = blocks.map((b, i) => {
+    if (entries[i]) return entries[i]!.facts0;
+    const entry: CachedBlock = { facts0: computeFacts0(indexOf(i), text, b), used: analysis };
+    cache.set(b, entry);
+    entries[i] = entry;
+    return entry.facts0;
+  });
+  const file0 = cache.file0(facts0, blocks.map((b) => b.startIndex));
+  const sig0 = cache.intern(file0.signature);
+  const importText = importTextOf(file0);
+
+  const contexts = new Map<number, AnalysisContext>();
+  const contextOf = (i: number): AnalysisContext => {
+    let ctx = contexts.get(i);
+    if (!ctx) {
+      const b = blocks[i]!;
+      ctx = new AnalysisContext(tree, text, lines, indexOf(i), file0, { block: i, startIndex: b.startIndex, endIndex: b.endIndex }, options.chip);
+      contexts.set(i, ctx);
+    }
+    return ctx;
+  };
+
+  const mayNeedEvidence = /[Ll]inear/.test(importText) || facts0.some((f) => f.mentionsLinear);
+  const facts1 = entries.map((entry, i) => {
+    const e = entry!;
+    if (e.facts1?.signature0 !== sig0) e.facts1 = { signature0: sig0, value: computeFacts1(contextOf(i), mayNeedEvidence) };
+    return e.facts1.value;
+  });
+  const file1 = cache.file1(facts1);
+  const sig1 = cache.intern(file1.signature);
+
+  const findings: Finding[] = [];
+  const fixes: QuickFix[] = [];
+  const suppressions: Suppressions[] = [];
+  let analysed = 0;
+  entries.forEach((entry, i) => {
+    const e = entry!;
+    if (e.result?.signature0 !== sig0 || e.result.signature1 !== sig1) {
+      const ctx = contextOf(i);
+      ctx.facts1 = file1;
+      e.result = { signature0: sig0, signature1: sig1, ...runRules(ctx, blocks[i]!, importText, file, options) };
+      analysed++;
+    }
+    findings.push(...e.result.findings);
+    fixes.push(...e.result.fixes);
+    suppressions.push(e.result.suppressions);
+  });
+  cache.lastAnalysed = analysed;
+  cache.lastBlockCount = blocks.length;
+  cache.end(analysis);
+
+  return {
+    findings, fixes, suppressions: mergeSuppressions(suppressions),
+    wholeFile: () => {
+      const index = emptyIndex();
+      for (const node of root.descendantsOfType([...INDEXED_TYPES])) addToIndex(index, node);
+      const ctx = new AnalysisContext(tree, text, lines, index, file0, { startIndex: 0, endIndex: text.length }, options.chip);
+      ctx.facts1 = file1;
+      return ctx;
+    },
+  };
+}
+
+const importTexts = new WeakMap<object, string>();
+
+/** The import bindings as text, for rule gates (`L torch.nn.LSTM`). */
+function importTextOf(facts: FileFacts0): string {
+  let t = importTexts.get(facts.imports);
+  if (t === undefined) importTexts.set(facts.imports, (t = [...facts.imports.bindings].map(([k, v]) => `${k} ${v}`).join('\n')));
+  return t;
+}
+
+function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts0 {
+  const imports = collectImportParts([...index.get('import_statement')!, ...index.get('import_from_statement')!,
+    ...index.get('class_definition')!, ...index.get('function_definition')!]);
+  const classes: ClassHeader[] = [];
+  for (const cls of index.get('class_definition')!) {
+    const name = className(cls, text);
+    if (name === undefined) continue;
+    const bases = (cls.childForFieldName('superclasses')?.namedChildren ?? [])
+      .filter((b) => b.type !== 'keyword_argument' && b.type !== 'comment').map((b) => b.text);
+    classes.push({ name, row: cls.startPosition.row, bases });
+  }
+  const assignments = moduleScopeAssignments(index, text).map(({ name, node }) => ({
+    name, offset: node.startIndex - block.startIndex, text: text.slice(node.startIndex, node.endIndex),
+  }));
+  return blockFacts0(imports, classes, assignments, block.key);
+}
+
+const LAYER_NORMS = new Set(['torch.nn.LayerNorm', 'torch.nn.functional.layer_norm']);
+
+function computeFacts1(ctx: AnalysisContext, withEvidence: boolean): BlockFacts1 {
+  const bareName = (c: { text: string }) => /^[A-Za-z_]\w*/.exec(c.text)![0];
+  const computeCalls = ctx.bareCalls().filter((c) => ctx.moduleMethodOf(c.node) && ctx.inModuleCompute(c.node)).map(bareName);
+  const topFunctions = topLevelFunctions(ctx.nodes('function_definition'))
+    .map((fn) => ({ name: fn.childForFieldName('name')?.text ?? '', calls: ctx.bareCalls(fn).map(bareName) }));
+  // Sequence evidence only matters to ANE021, which needs a Linear somewhere in the file.
+  const classes = withEvidence ? ctx.moduleClasses().map((cls) => {
+    const evidence = sequenceEvidence(cls, ctx);
+    return {
+      name: cls.name, row: cls.node.startPosition.row,
+      evidence: evidence && { text: evidence.text, row: evidence.node.startPosition.row },
+      calls: ctx.bareCalls(cls.node).map((c) => ({ name: bareName(c), row: c.node.startPosition.row }))
+        .filter((c) => !ctx.imports.resolveName(c.name)),
+    };
+  }) : [];
+  const layerNorm = ctx.calls.find((c) => c.callee !== undefined && LAYER_NORMS.has(c.callee));
+  return blockFacts1({ computeCalls, topFunctions, classes, layerNormRow: layerNorm?.node.startPosition.row });
+}
+
+/** Every rule over one block, then its pragma findings and suppression comments. */
+function runRules(ctx: AnalysisContext, block: Block, importText: string, file: string, options: AnalyzeOptions): Omit<BlockResult, 'signature0' | 'signature1'> {
+  const findings: Finding[] = [];
+  const fixes: QuickFix[] = [];
+  for (const rule of RULES) {
+    if (options.skipRules?.has(rule.id)) continue;
+    const gate = RULE_GATES[rule.id];
+    // The words a rule needs are at the use or in an import (`from torch.nn import LSTM as L`).
+    if (gate && !gate.test(block.key) && !gate.test(importText)) continue;
+    try {
+      for (const hit of rule.check(ctx)) {
+        const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);
+        findings.push(finding);
+        if (hit.fix) {
+          const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
+          fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText, preferred: hit.fix.preferred !== false });
+        }
+      }
+    } catch (error) {
+      options.onRuleError?.(rule.id, error);
+    }
+  }
+  try {
+    findings.push(...pragmaFindings(ctx, file));
+  } catch (error) {
+    options.onRuleError?.(PRAGMA_RULE_ID, error);
+  }
+  return { findings, fixes, suppressions: collectSuppressions(ctx.nodes('comment'), ctx.lines) };
 }
 
 function toFinding(file: string, node: Node, rule: string, severity: Severity, message: string): Finding {

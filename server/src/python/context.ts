@@ -2,7 +2,8 @@
 // assignments, every call with its resolved callee, and the nn.Module subclasses.
 import type { Node, Tree } from 'web-tree-sitter';
 import { DEFAULT_CHIP } from '../../../common/chips';
-import { ImportResolver } from './resolve';
+import type { FileFacts0, FileFacts1 } from './fileFacts';
+import type { ImportResolver } from './resolve';
 import { unparen } from './syntax';
 
 // Methods that are not part of the inference graph: losses, target assignment, state-dict hooks, init helpers.
@@ -28,7 +29,7 @@ export type NodeWithMethod = Node & { [CALL_METHOD]?: string | null };
 
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 
-interface AssignmentEntry { node: Node; start: number; rhs?: Node | null }
+interface AssignmentEntry { node: Node; start: number; rhs?: Node | null; scope?: Node | null }
 
 export interface ModuleClass {
   node: Node;
@@ -37,25 +38,34 @@ export interface ModuleClass {
   base: string;
 }
 
-// Torch classes that are themselves nn.Module subclasses users derive from.
-const MODULE_BASES = new Set(['torch.nn.Module', 'pytorch_lightning.LightningModule', 'lightning.LightningModule',
-  'lightning.pytorch.LightningModule']);
-
-function isTorchModuleBase(name: string): boolean {
-  if (MODULE_BASES.has(name)) return true;
-  // Any torch.nn layer class (nn.Sequential, nn.TransformerEncoderLayer, nn.LSTM...) is an nn.Module.
-  const m = /^torch\.nn\.([A-Z]\w*)$/.exec(name);
-  return m !== null && m[1] !== 'Parameter';
-}
-
 // Node types the analysis indexes, collected in one traversal: each descendantsOfType call walks the
 // whole tree, which dominates the time on large files.
-const INDEXED_TYPES = ['import_statement', 'import_from_statement', 'class_definition', 'function_definition',
+export const INDEXED_TYPES = ['import_statement', 'import_from_statement', 'class_definition', 'function_definition',
   'assignment', 'call', 'comment', 'if_statement', 'while_statement', 'for_statement', 'decorator'] as const;
 // Every node accessor is a call into wasm (several µs each), which is what makes the analysis slower
 // than the parse. So the index is one traversal, calls are resolved from their text, assignments are
 // read lazily, and rare constructs (squares, subscripts) are found by regex over the source first.
-type IndexedType = (typeof INDEXED_TYPES)[number];
+export type IndexedType = (typeof INDEXED_TYPES)[number];
+
+/** The indexed nodes of one block (or of the whole file), by type, in document order. */
+export type NodeIndex = Map<IndexedType, Node[]>;
+
+export function emptyIndex(): NodeIndex {
+  return new Map(INDEXED_TYPES.map((t) => [t, []]));
+}
+
+/** Indexes `nodes` (document order) into `index`. */
+export function addToIndex(index: NodeIndex, node: Node): void {
+  index.get(node.type as IndexedType)?.push(node);
+}
+
+/** Where a context sits in the file: its block's ordinal and offsets, or the whole file. */
+export interface ContextScope {
+  /** The block's ordinal among the file's blocks; undefined for a whole-file context. */
+  block?: number;
+  startIndex: number;
+  endIndex: number;
+}
 
 /**
  * Offset of the `(` that opens a call's own argument list: the last bracket opened at depth 0, with
@@ -100,24 +110,24 @@ export class AnalysisContext {
   readonly root: Node;
   readonly imports: ImportResolver;
   readonly calls: ResolvedCall[];
-  readonly lines: string[];
   private readonly assignments = new Map<string, AssignmentEntry[]>();
-  private readonly index = new Map<IndexedType, Node[]>();
   private moduleClassList: ModuleClass[] | undefined;
+  private stage1: FileFacts1 | undefined;
 
   /** Target chip id (common/chips.ts) for chip-dependent rules. */
   readonly chip: string;
 
-  constructor(readonly tree: Tree, readonly text: string, chip = DEFAULT_CHIP) {
+  /**
+   * A context over one block of the file (rules see only its nodes; what they need from the rest of the
+   * file comes from `facts`) or over the whole file. `lines` is the whole file's, rows are the file's.
+   */
+  constructor(
+    readonly tree: Tree, readonly text: string, private readonly linesOf: () => string[], private readonly index: NodeIndex,
+    readonly facts: FileFacts0, readonly scope: ContextScope, chip = DEFAULT_CHIP,
+  ) {
     this.chip = chip;
     this.root = tree.rootNode;
-    this.lines = text.split(/\r\n|\r|\n/);
-    for (const type of INDEXED_TYPES) this.index.set(type, []);
-    const all = this.root.descendantsOfType([...INDEXED_TYPES]);
-    for (const node of all) this.index.get(node.type as IndexedType)?.push(node);
-    // Only the statements the resolver reads (every `.type` check is a wasm call).
-    this.imports = new ImportResolver([...this.nodes('import_statement'), ...this.nodes('import_from_statement'),
-      ...this.nodes('class_definition'), ...this.nodes('function_definition')]);
+    this.imports = facts.imports;
     for (const assign of this.nodes('assignment')) {
       // `name = ...` / `name: T = ...` from the text; the right-hand side node is fetched when asked.
       const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(this.text.slice(assign.startIndex, assign.startIndex + 200));
@@ -149,6 +159,21 @@ export class AnalysisContext {
     });
   }
 
+  /** The whole file's lines (split when first asked: most edits need them for no block). */
+  get lines(): string[] {
+    return this.linesOf();
+  }
+
+  /** The second-stage file facts (call graph into top-level functions, sequence modules, first LayerNorm). */
+  get facts1(): FileFacts1 {
+    if (!this.stage1) throw new Error('internal: stage-1 file facts read before they were computed');
+    return this.stage1;
+  }
+
+  set facts1(value: FileFacts1) {
+    this.stage1 = value;
+  }
+
   private nodeStarts = new Map<IndexedType, number[]>();
 
   /** Indexed nodes of `type` inside `node` (document order), without walking its subtree. */
@@ -177,17 +202,22 @@ export class AnalysisContext {
     const out: Node[] = [];
     const seen = new Set<number>();
     const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
-    for (let m = global.exec(this.text); m; m = global.exec(this.text)) {
+    const { startIndex, endIndex } = this.scope;
+    // Searched in the block's own text: a search from the block start through the whole file would make
+    // the analysis quadratic in the number of blocks.
+    const slice = startIndex === 0 && endIndex === this.text.length ? this.text : this.text.slice(startIndex, endIndex);
+    for (let m = global.exec(slice); m; m = global.exec(slice)) {
       if (m[0].length === 0) global.lastIndex++;
-      const at = offset(m);
+      const at = startIndex + offset(m);
       let n: Node | null = this.root.descendantForIndex(at, at + 1);
       for (let i = 0; n && i < 4 && !types.includes(n.type); i++) n = n.parent;
-      if (n && types.includes(n.type) && !seen.has(n.id)) { seen.add(n.id); out.push(n); }
+      // Nodes belong to the block their start falls in.
+      if (n && types.includes(n.type) && !seen.has(n.id) && n.startIndex >= startIndex && n.startIndex < endIndex) { seen.add(n.id); out.push(n); }
     }
     return out;
   }
 
-  /** All nodes of one indexed type in document order. */
+  /** All nodes of one indexed type in this context's block (or file), in document order. */
   nodes(type: IndexedType): readonly Node[] {
     return this.index.get(type) ?? [];
   }
@@ -202,13 +232,27 @@ export class AnalysisContext {
     return rhs ? this.resolveValue(rhs, depth + 1) : undefined;
   }
 
-  /**
-   * The right-hand side of the last `name = ...` textually before `use` (scope-insensitive: good
-   * enough for scripts and keeps the analysis linear).
-   */
-  assignedBefore(name: string, use: Node): Node | undefined {
-    const list = this.assignments.get(name);
-    if (!list) return undefined;
+  private scopeList: Node[] | undefined;
+  private readonly rhsByOffset = new Map<number, Node | null>();
+
+  /** Class and function definitions of this context (scopes), in document order. */
+  private scopes(): Node[] {
+    this.scopeList ??= [...this.nodes('class_definition'), ...this.nodes('function_definition')].sort((a, b) => a.startIndex - b.startIndex);
+    return this.scopeList;
+  }
+
+  /** The definitions containing offset `s`, outermost first. */
+  private containersOf(s: number): Node[] {
+    return this.scopes().filter((n) => n.startIndex < s && n.endIndex > s);
+  }
+
+  private scopeOf(entry: AssignmentEntry): Node | null {
+    if (entry.scope === undefined) entry.scope = this.containersOf(entry.start).pop() ?? null;
+    return entry.scope;
+  }
+
+  /** The last `name = ...` in `scope` (null: module scope) before `use`, as its right-hand side. */
+  private lastAssignmentIn(list: readonly AssignmentEntry[], scope: Node | null, use: Node): Node | undefined {
     const at = use.startIndex;
     let lo = 0;
     let hi = list.length;
@@ -219,6 +263,7 @@ export class AnalysisContext {
     }
     for (let i = lo - 1; i >= 0; i--) {
       const entry = list[i]!;
+      if (this.scopeOf(entry)?.id !== scope?.id) continue;
       if (entry.rhs === undefined) entry.rhs = entry.node.childForFieldName('right');
       const rhs = entry.rhs;
       if (!rhs) continue;
@@ -229,43 +274,55 @@ export class AnalysisContext {
     return undefined;
   }
 
+  /**
+   * The right-hand side of the last `name = ...` before `use` that Python would bind it to: in the use's
+   * own function (or class body), then in enclosing functions (class bodies are not visible from their
+   * methods; a parameter of that name stops the search), then at module scope, in this block or an
+   * earlier one. Textual order stands in for run-time order, which is right for straight-line model code.
+   */
+  assignedBefore(name: string, use: Node): Node | undefined {
+    const list = this.assignments.get(name) ?? [];
+    const chain = this.containersOf(use.startIndex);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const scope = chain[i]!;
+      if (i < chain.length - 1 && scope.type === 'class_definition') continue;
+      const hit = this.lastAssignmentIn(list, scope, use);
+      if (hit) return hit;
+      if (scope.type === 'function_definition' && isParameter(scope, name)) return undefined;
+    }
+    const local = this.lastAssignmentIn(list, null, use);
+    if (local || this.scope.block === undefined) return local;
+    const earlier = this.facts.moduleAssignments.get(name) ?? [];
+    for (let i = earlier.length - 1; i >= 0; i--) {
+      const entry = earlier[i]!;
+      if (entry.block >= this.scope.block) continue;
+      const rhs = this.rhsAt(entry.offset);
+      if (rhs) return rhs;
+    }
+    return undefined;
+  }
 
-  /** Class definitions that derive from nn.Module, directly, through aliases, or via another such class in this file. */
+  /** The right-hand side of the assignment starting at `offset` (another block's module-scope assignment). */
+  private rhsAt(offset: number): Node | undefined {
+    let rhs = this.rhsByOffset.get(offset);
+    if (rhs === undefined) {
+      let n: Node | null = this.root.descendantForIndex(offset, offset + 1);
+      while (n && !(n.type === 'assignment' && n.startIndex === offset)) n = n.parent;
+      rhs = n?.childForFieldName('right') ?? null;
+      this.rhsByOffset.set(offset, rhs);
+    }
+    return rhs ?? undefined;
+  }
+
+  /** Module classes defined in this context (the file-wide fixed point is in the facts). */
   moduleClasses(): ModuleClass[] {
     if (this.moduleClassList) return this.moduleClassList;
-    const classes = this.nodes('class_definition');
-    const found = new Map<string, ModuleClass>();
-    // Each class's name read once (from the text when it is plain `class Name`), not on every pass.
-    const names = new Map<Node, string | undefined>();
-    for (const cls of classes) {
-      const m = /^class[ \t]+([A-Za-z_]\w*)[ \t]*[(:]/.exec(this.text.slice(cls.startIndex, cls.startIndex + 200));
-      names.set(cls, m ? m[1] : cls.childForFieldName('name')?.text);
+    this.moduleClassList = [];
+    for (const cls of this.nodes('class_definition')) {
+      const name = className(cls, this.text);
+      const known = name !== undefined ? this.facts.moduleClasses.get(name) : undefined;
+      if (name !== undefined && known && known.row === cls.startPosition.row) this.moduleClassList.push({ node: cls, name, base: known.base });
     }
-    // Fixed point: a class deriving from a local module class is a module class too, wherever it is defined.
-    let changed = true;
-    while (changed) {
-      changed = false;
-      for (const cls of classes) {
-        const name = names.get(cls);
-        if (!name || found.has(name)) continue;
-        const supers = cls.childForFieldName('superclasses');
-        if (!supers) continue;
-        for (const base of supers.namedChildren) {
-          if (base.type === 'keyword_argument' || base.type === 'comment') continue;
-          const canonical = this.imports.resolve(base);
-          const viaLocal = base.type === 'identifier' && found.has(base.text) && !this.imports.resolveName(base.text);
-          if ((canonical && isTorchModuleBase(canonical)) || viaLocal) {
-            found.set(name, { node: cls, name, base: base.text });
-            changed = true;
-            break;
-          }
-        }
-      }
-    }
-    this.moduleClassList = classes.filter((c) => {
-      const n = names.get(c);
-      return n !== undefined && found.get(n)?.node === c;
-    }).map((c) => found.get(names.get(c)!)!);
     return this.moduleClassList;
   }
 
@@ -360,47 +417,37 @@ export class AnalysisContext {
     return !this.trainingRanges.some((r) => r.start <= s && r.end > s);
   }
 
-  private graphFunctionNames: Set<string> | undefined;
-
   /**
    * True when `node` is inside a top-level function that module code calls (directly or through other
    * such functions): torchvision's `shifted_window_attention` is traced like a forward.
    */
   private inGraphFunction(node: Node): boolean {
     if (!this.topFunctionRanges) {
-      this.topFunctionRanges = [];
-      for (const child of this.root.namedChildren) {
-        const fn = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-        if (fn?.type === 'function_definition') this.topFunctionRanges.push({ start: fn.startIndex, end: fn.endIndex, name: fn.childForFieldName('name')?.text ?? '' });
-      }
+      this.topFunctionRanges = topLevelFunctions(this.nodes('function_definition'))
+        .map((fn) => ({ start: fn.startIndex, end: fn.endIndex, name: fn.childForFieldName('name')?.text ?? '' }));
     }
     const s = node.startIndex;
     const top = this.topFunctionRanges.find((r) => r.start < s && r.end > s);
     const name = top?.name;
     if (!name || this.innermostClassStart(s) !== undefined && this.innermostClassStart(s)! > top!.start) return false;
-    if (!this.graphFunctionNames) {
-      const topLevel = new Map<string, Node>();
-      for (const fn of this.nodes('function_definition')) {
-        const parent = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
-        if (parent?.type === 'module') topLevel.set(fn.childForFieldName('name')?.text ?? '', fn);
-      }
-      const found = new Set<string>();
-      const queue: Node[] = [];
-      for (const call of this.calls) {
-        const name = call.method === undefined && call.callee === undefined ? /^[A-Za-z_]\w*/.exec(call.text)?.[0] : undefined;
-        if (!name || !topLevel.has(name) || found.has(name)) continue;
-        if (this.moduleMethodOf(call.node) && this.inModuleCompute(call.node)) { found.add(name); queue.push(topLevel.get(name)!); }
-      }
-      while (queue.length) {
-        const fnNode = queue.pop()!;
-        for (const call of this.callsIn(fnNode)) {
-          const name = call.method === undefined && call.callee === undefined ? /^[A-Za-z_]\w*/.exec(call.text)?.[0] : undefined;
-          if (name && topLevel.has(name) && !found.has(name)) { found.add(name); queue.push(topLevel.get(name)!); }
-        }
-      }
-      this.graphFunctionNames = found;
-    }
-    return this.graphFunctionNames.has(name);
+    return this.facts1.graphFunctions.has(name);
+  }
+
+  /**
+   * Where traced code sits, for messages: `Cls.method` in a module class, or the name of a top-level
+   * function that module code calls (torchvision's `shifted_window_attention`).
+   */
+  computeLabel(node: Node): string | undefined {
+    const m = this.moduleMethodOf(node);
+    if (m) return `${m.cls.name}.${m.method}`;
+    if (!this.inGraphFunction(node)) return undefined;
+    const s = node.startIndex;
+    return this.topFunctionRanges!.find((r) => r.start < s && r.end > s)!.name;
+  }
+
+  /** The bare names (`helper` in `helper(x)`, not imported, not a method) called inside `node` (or everywhere). */
+  bareCalls(node?: Node): ResolvedCall[] {
+    return (node ? this.callsIn(node) : this.calls).filter((c) => c.method === undefined && c.callee === undefined && /^[A-Za-z_]/.test(c.text));
   }
 
   private initOnly = new Map<number, Set<string>>();
@@ -451,4 +498,37 @@ function indexRangeWithin(starts: readonly number[], node: Node): [number, numbe
   let end = lo;
   while (end < starts.length && starts[end]! < to) end++;
   return [lo, end];
+}
+
+/** A class's name, from the text when it is a plain `class Name` header. */
+export function className(cls: Node, text: string): string | undefined {
+  const m = /^class[ \t]+([A-Za-z_]\w*)[ \t]*[(:]/.exec(text.slice(cls.startIndex, cls.startIndex + 200));
+  return m ? m[1] : cls.childForFieldName('name')?.text;
+}
+
+/** True when `name` is one of the function's parameters (which shadow outer bindings). */
+function isParameter(fn: Node, name: string): boolean {
+  const params = fn.childForFieldName('parameters')?.text ?? '';
+  return new RegExp(`(^|[(,*\\s])${name}\\s*($|[:=,)])`).test(params);
+}
+
+/** Module-scope `name = ...` statements among an index's assignments (outside every class and function). */
+export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ name: string; node: Node }> {
+  const scopes = [...index.get('class_definition')!, ...index.get('function_definition')!];
+  const out: Array<{ name: string; node: Node }> = [];
+  for (const assign of index.get('assignment')!) {
+    const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(text.slice(assign.startIndex, assign.startIndex + 200));
+    if (!m) continue;
+    const s = assign.startIndex;
+    if (!scopes.some((n) => n.startIndex < s && n.endIndex > s)) out.push({ name: m[1]!, node: assign });
+  }
+  return out;
+}
+
+/** Function definitions directly at module level (possibly decorated). */
+export function topLevelFunctions(functions: readonly Node[]): Node[] {
+  return functions.filter((fn) => {
+    const parent = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
+    return parent?.type === 'module';
+  });
 }

@@ -34,6 +34,69 @@ export function canonicalize(dotted: string): string {
   return dotted;
 }
 
+/**
+ * What one part of a file (a top-level block) contributes to import resolution, as plain data: blocks
+ * are analysed and cached separately, and the file's resolver is rebuilt from the parts of all of them.
+ */
+export interface ImportParts {
+  /** `import a.b` / `import a.b as c` bindings, in document order. */
+  plain: Array<[local: string, target: string]>;
+  /** `from m import x [as y]` bindings, in document order. */
+  from: Array<[local: string, target: string]>;
+  /** Modules star-imported (`from torch.nn import *`), canonical. */
+  stars: string[];
+  /** Names of classes and functions defined here (they shadow star imports). */
+  definitions: string[];
+}
+
+/** The import bindings and definitions among `nodes` (import statements, class/function definitions; others ignored). */
+export function collectImportParts(nodes: readonly Node[]): ImportParts {
+  const parts: ImportParts = { plain: [], from: [], stars: [], definitions: [] };
+  for (const stmt of nodes) {
+    if (stmt.type === 'import_statement') addImport(stmt, parts);
+    else if (stmt.type === 'import_from_statement') addFromImport(stmt, parts);
+    else if (stmt.type === 'class_definition' || stmt.type === 'function_definition') {
+      const name = stmt.childForFieldName('name');
+      if (name) parts.definitions.push(name.text);
+    }
+  }
+  return parts;
+}
+
+function addImport(stmt: Node, parts: ImportParts): void {
+  for (const item of stmt.childrenForFieldName('name')) {
+    if (item.type === 'dotted_name') {
+      // `import torch.nn` binds `torch` (and makes torch.nn reachable through it).
+      const first = item.namedChild(0);
+      if (first) parts.plain.push([first.text, first.text]);
+    } else if (item.type === 'aliased_import') {
+      const name = item.childForFieldName('name');
+      const alias = item.childForFieldName('alias');
+      if (name && alias) parts.plain.push([alias.text, dotted(name)]);
+    }
+  }
+}
+
+function addFromImport(stmt: Node, parts: ImportParts): void {
+  const moduleNode = stmt.childForFieldName('module_name');
+  // Relative imports (`from . import x`) point into the user's own package: never torch/coremltools.
+  if (!moduleNode || moduleNode.type !== 'dotted_name') return;
+  const module = dotted(moduleNode);
+  if (stmt.namedChildren.some((c) => c.type === 'wildcard_import')) {
+    parts.stars.push(canonicalize(module));
+    return;
+  }
+  for (const item of stmt.childrenForFieldName('name')) {
+    if (item.type === 'dotted_name') {
+      parts.from.push([item.text, `${module}.${dotted(item)}`]);
+    } else if (item.type === 'aliased_import') {
+      const name = item.childForFieldName('name');
+      const alias = item.childForFieldName('alias');
+      if (name && alias) parts.from.push([alias.text, `${module}.${dotted(name)}`]);
+    }
+  }
+}
+
 export class ImportResolver {
   /** Local name → fully qualified dotted name it is bound to. */
   readonly bindings = new Map<string, string>();
@@ -41,51 +104,17 @@ export class ImportResolver {
   /** Names the file defines itself (classes, functions); they shadow star imports. */
   private readonly localDefinitions = new Set<string>();
 
-  /** `nodes`: the file's import statements and class/function definitions (any order, extra types ignored). */
-  constructor(nodes: readonly Node[]) {
-    for (const stmt of nodes) {
-      if (stmt.type === 'import_statement') this.addImport(stmt);
-      else if (stmt.type === 'import_from_statement') this.addFromImport(stmt);
-    }
-    for (const def of nodes) {
-      if (def.type !== 'class_definition' && def.type !== 'function_definition') continue;
-      const name = def.childForFieldName('name');
-      if (name) this.localDefinitions.add(name.text);
-    }
-  }
-
-  private addImport(stmt: Node): void {
-    for (const item of stmt.childrenForFieldName('name')) {
-      if (item.type === 'dotted_name') {
-        // `import torch.nn` binds `torch` (and makes torch.nn reachable through it).
-        const first = item.namedChild(0);
-        if (first) this.bindings.set(first.text, first.text);
-      } else if (item.type === 'aliased_import') {
-        const name = item.childForFieldName('name');
-        const alias = item.childForFieldName('alias');
-        if (name && alias) this.bindings.set(alias.text, dotted(name));
-      }
-    }
-  }
-
-  private addFromImport(stmt: Node): void {
-    const moduleNode = stmt.childForFieldName('module_name');
-    // Relative imports (`from . import x`) point into the user's own package: never torch/coremltools.
-    if (!moduleNode || moduleNode.type !== 'dotted_name') return;
-    const module = dotted(moduleNode);
-    if (stmt.namedChildren.some((c) => c.type === 'wildcard_import')) {
-      this.starModules.push(canonicalize(module));
-      return;
-    }
-    for (const item of stmt.childrenForFieldName('name')) {
-      if (item.type === 'dotted_name') {
-        this.bindings.set(item.text, `${module}.${dotted(item)}`);
-      } else if (item.type === 'aliased_import') {
-        const name = item.childForFieldName('name');
-        const alias = item.childForFieldName('alias');
-        if (name && alias) this.bindings.set(alias.text, `${module}.${dotted(name)}`);
-      }
-    }
+  /**
+   * `source`: the file's import statements and class/function definitions (any order, extra types
+   * ignored), or the import parts of every block of the file in document order. Scope-insensitive, like
+   * most Python linters' alias tracking: plain imports bind first, `from` imports override them.
+   */
+  constructor(source: readonly Node[] | readonly ImportParts[]) {
+    const parts = (source.length > 0 && 'plain' in source[0]! ? source : [collectImportParts(source as readonly Node[])]) as readonly ImportParts[];
+    for (const p of parts) for (const [local, target] of p.plain) this.bindings.set(local, target);
+    for (const p of parts) for (const [local, target] of p.from) this.bindings.set(local, target);
+    for (const p of parts) this.starModules.push(...p.stars);
+    for (const p of parts) for (const d of p.definitions) this.localDefinitions.add(d);
   }
 
   /** The canonical dotted name of a bare identifier, or undefined if it is not imported. */

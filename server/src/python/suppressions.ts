@@ -47,6 +47,16 @@ export function collectSuppressions(comments: readonly Node[], lines: readonly s
   return result;
 }
 
+/** The suppressions of several parts of a file (blocks), as one. */
+export function mergeSuppressions(parts: readonly Suppressions[]): Suppressions {
+  const result: Suppressions = { file: undefined, lines: new Map() };
+  for (const p of parts) {
+    if (p.file !== undefined) result.file = merge(result.file, p.file);
+    for (const [line, rules] of p.lines) result.lines.set(line, merge(result.lines.get(line), rules));
+  }
+  return result;
+}
+
 function covers(set: RuleSet | undefined, rule: string): boolean {
   return set !== undefined && (set === 'all' || set.has(rule));
 }

@@ -44,8 +44,11 @@ function isSequenceNameParam(node: Node): string | undefined {
   return id && (SEQUENCE_NAME.test(id.text) || SEQUENCE_ARG.test(id.text)) ? id.text : undefined;
 }
 
-/** The first piece of evidence in the class body that it processes (B, S, C) sequences. */
-function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | undefined {
+/**
+ * The first piece of evidence in the class body that it processes (B, S, C) sequences. Classes only used
+ * inside a sequence module inherit it through the file facts (fileFacts.ts).
+ */
+export function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | undefined {
   const pragma = pragmaAbove(ctx.lines, (cls.node.parent?.type === 'decorated_definition' ? cls.node.parent : cls.node).startPosition.row);
   if (pragma?.parse.ok && pragma.parse.value.inputs?.some((s) => s.length === 3)) {
     return { text: `the \`# ane: inputs=\` pragma declares a rank-3 (B, S, C) input`, node: cls.node };
@@ -112,35 +115,6 @@ function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | un
     return { text: `the name \`${id.text}\``, node: id };
   }
   return undefined;
-}
-
-/** Sequence evidence per module class name, including classes only used inside a sequence module. */
-function sequenceModules(ctx: AnalysisContext): Map<string, { cls: ModuleClass; evidence: Evidence }> {
-  const classes = ctx.moduleClasses();
-  const result = new Map<string, { cls: ModuleClass; evidence: Evidence }>();
-  for (const cls of classes) {
-    const evidence = sequenceEvidence(cls, ctx);
-    if (evidence) result.set(cls.name, { cls, evidence });
-  }
-  // A feed-forward block built by a transformer block sees the same (B, S, C) tensors.
-  const byName = new Map(classes.map((c) => [c.name, c]));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const [name, { cls }] of [...result]) {
-      for (const { node: call, method, callee, text } of ctx.callsIn(cls.node)) {
-        if (method !== undefined || callee !== undefined) continue;
-        const fnName = /^[A-Za-z_]\w*/.exec(text)?.[0];
-        if (!fnName || result.has(fnName)) continue;
-        const used = byName.get(fnName);
-        if (used && !ctx.imports.resolveName(fnName)) {
-          result.set(used.name, { cls: used, evidence: { text: `it is used by sequence module \`${name}\``, node: call } });
-          changed = true;
-        }
-      }
-    }
-  }
-  return result;
 }
 
 function describeLinear(call: Node, callee: string, ctx: AnalysisContext): { layer: string; conv: string } {
@@ -213,13 +187,13 @@ export const ANE021: Rule = {
     const hits: RuleHit[] = [];
     const calls = ctx.calls.filter((c) => c.callee === 'torch.nn.Linear' || c.callee === 'torch.nn.functional.linear');
     if (calls.length === 0) return hits;
-    const sequences = sequenceModules(ctx);
+    const sequences = ctx.facts1.sequences;
     for (const call of calls) {
       const owner = ctx.moduleClassOf(call.node);
       const seq = owner && sequences.get(owner.name);
-      if (!seq || seq.cls.node.id !== owner.node.id) continue;
+      if (!seq || seq.classRow !== owner.node.startPosition.row) continue;
       const { layer, conv } = describeLinear(call.node, call.callee!, ctx);
-      const line = seq.evidence.node.startPosition.row + 1;
+      const line = seq.evidence.row + 1;
       const fix = call.callee === 'torch.nn.Linear' ? conv2dFix(call.node) : undefined;
       hits.push({
         node: call.node,

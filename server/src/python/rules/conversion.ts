@@ -61,9 +61,10 @@ export const ANE016: Rule = {
   check(ctx) {
     const enums = ctx.calls.filter((c) => c.callee === 'coremltools.EnumeratedShapes');
     if (enums.length === 0) return [];
-    const ln = ctx.calls.find((c) => c.callee === 'torch.nn.LayerNorm' || c.callee === 'torch.nn.functional.layer_norm');
-    if (!ln) return [];
-    const line = ln.node.startPosition.row + 1;
+    // The LayerNorm may be anywhere in the file: the first one is a file fact.
+    const row = ctx.facts1.firstLayerNormRow;
+    if (row === undefined) return [];
+    const line = row + 1;
     return enums.map((e) => ({
       node: e.node,
       message: `ct.EnumeratedShapes with a LayerNorm in this file (line ${line}): LayerNorm models with enumerated shapes have been seen to leave the ANE (coremltools#1909); verify each shape with MLComputePlan.`,

@@ -110,8 +110,7 @@ export const ANE012: Rule = {
         moved = `puts axis ${perm[perm.length - 1]} last`;
       }
       if (!ctx.inModuleCompute(call.node)) continue;
-      const where = ctx.moduleMethodOf(call.node)!;
-      hits.push({ node: call.node, message: `\`${snippet(call.node)}\` in \`${where.cls.name}.${where.method}\` ${moved}: on the ANE that is a full-copy transpose of the width axis; keep the layout fixed (einsum on (B, C, 1, S)).` });
+      hits.push({ node: call.node, message: `\`${snippet(call.node)}\` in \`${ctx.computeLabel(call.node) ?? 'model code'}\` ${moved}: on the ANE that is a full-copy transpose of the width axis; keep the layout fixed (einsum on (B, C, 1, S)).` });
     }
     return hits;
   },
@@ -127,7 +126,7 @@ interface LiteralShape { node: Node; dims: (number | undefined)[]; label: string
  */
 function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
   const out: LiteralShape[] = [];
-  const bigName = io ? undefined : bigNamePattern(ctx);
+  const bigName = io ? undefined : ctx.facts.bigNames;
   const mayBeLarge = (text: string) => /\d{5}/.test(text) || (bigName !== undefined && bigName.test(text));
   for (const call of ctx.calls) {
     const m = call.callee ? undefined : call.method;
@@ -155,27 +154,6 @@ function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
 }
 
 
-
-const bigNameCache = new WeakMap<AnalysisContext, RegExp | null>();
-
-/**
- * A pattern matching names assigned a 5+ digit literal somewhere in the file (`VOCAB = 32000`), or
- * undefined. Found from the numbers backwards (cheap: most files have none), not by scanning every name.
- */
-function bigNamePattern(ctx: AnalysisContext): RegExp | undefined {
-  let v = bigNameCache.get(ctx);
-  if (v === undefined) {
-    const names = new Set<string>();
-    for (const m of ctx.text.matchAll(/=[ \t]*\d{5,}\b/g)) {
-      const before = ctx.text.slice(Math.max(0, m.index - 80), m.index);
-      const name = /([A-Za-z_]\w*)[ \t]*$/.exec(before)?.[1];
-      if (name) names.add(name);
-    }
-    v = names.size ? new RegExp(`\\b(${[...names].join('|')})\\b`) : null;
-    bigNameCache.set(ctx, v);
-  }
-  return v ?? undefined;
-}
 
 function showDims(dims: (number | undefined)[]): string {
   return `(${dims.map((d) => (d === undefined ? '?' : formatNumber(d))).join(', ')})`;
@@ -220,7 +198,7 @@ export const ANE014: Rule = {
   check(ctx) {
     const facts = chipFacts(ctx.chip);
     const hits: RuleHit[] = [];
-    const bigName = bigNamePattern(ctx);
+    const bigName = ctx.facts.bigNames;
     for (const call of ctx.calls) {
       if (call.callee !== 'torch.nn.Linear' || !(/\d{5}/.test(call.text) || (bigName !== undefined && bigName.test(call.text)))) continue;
       if (!ctx.moduleMethodOf(call.node)) continue;

@@ -27,8 +27,8 @@ function matchCalls(ctx: AnalysisContext, functions: ReadonlySet<string>, method
 }
 
 function where(ctx: AnalysisContext, node: Node): string {
-  const m = ctx.moduleMethodOf(node);
-  return m ? ` in \`${m.cls.name}.${m.method}\`` : '';
+  const label = ctx.computeLabel(node);
+  return label ? ` in \`${label}\`` : '';
 }
 
 const ATTENTION = new Set(['torch.nn.MultiheadAttention', 'torch.nn.functional.scaled_dot_product_attention',
@@ -233,14 +233,14 @@ export const ANE027: Rule = {
       if (!right || !ctx.inModuleCompute(s)) continue;
       const r = unparen(right);
       // `for t in x` over a forward() tensor argument, or range(x.item()) / x.tolist().
-      const m = ctx.moduleMethodOf(s)!;
+      const method = ctx.moduleMethodOf(s)?.method;
       const fn = (() => { for (let p = s.parent; p; p = p.parent) if (p.type === 'function_definition') return p; return null; })();
       // Only parameters annotated as tensors: `x: List[Tensor]` (feature pyramids) is a static Python list.
       const tensorParams = (fn?.childForFieldName('parameters')?.namedChildren ?? [])
         .filter((q) => q.type === 'typed_parameter' || q.type === 'typed_default_parameter')
         .filter((q) => /^(torch\.)?Tensor$/.test(q.childForFieldName('type')?.text ?? ''))
         .map((q) => q.namedChildren.find((c) => c.type === 'identifier')?.text ?? q.childForFieldName('name')?.text);
-      const overParam = m.method === 'forward' && r.type === 'identifier' && tensorParams.includes(r.text);
+      const overParam = method === 'forward' && r.type === 'identifier' && tensorParams.includes(r.text);
       if (overParam || /\.item\(\)|\.tolist\(\)|\.nonzero\(/.test(r.text)) {
         hits.push({ node: right, message: `\`for … in ${snippet(right, 40)}\`${where(ctx, s)} loops over tensor data: the trip count depends on values, so tracing unrolls it for the example input and scripting makes a while_loop that cannot run on the ANE.` });
       }

@@ -49,10 +49,13 @@ export const ANE002: Rule = {
       if (!isCast && !(castDtype && FP32_DTYPES.has(castDtype)) && !(kwDtype && FP32_DTYPES.has(kwDtype))) continue;
       if (!ctx.inModuleCompute(node)) continue;
       if (isCast && callArgs(node).positional.length > 0) continue;
-      const where = ctx.moduleMethodOf(node)!;
+      // Casting shape arithmetic (`torch.min(im_shape).to(torch.float32)`, `max_size[1].float()`): with the
+      // static input shapes Core ML needs, the converter folds it to a constant.
+      const castOf = (isCast || castDtype) ? receiver(node) : undefined;
+      if (castOf && /shape|size/.test(castOf.text)) continue;
       const x = firstTensorParam(node);
       const recv = receiver(node);
-      const loc = `\`${where.cls.name}.${where.method}\``;
+      const loc = `\`${ctx.computeLabel(node) ?? 'model code'}\``;
       if (isCast && recv) {
         const fix = x && recv.text !== x ? { title: `Cast to the activation dtype (.to(${x}.dtype))`, node, newText: `${recv.text}.to(${x}.dtype)` } : undefined;
         hits.push({ node, ...(fix ? { fix } : {}), message: `\`${snippet(node)}\` in ${loc} casts to ${method === 'double' ? 'fp64' : 'fp32'}: the ANE computes fp16 only, so this op and what consumes it run on the CPU/GPU; cast to the activation dtype instead.` });
@@ -208,10 +211,9 @@ export const ANE004: Rule = {
     for (const node of candidates) {
       const sq = squareOf(node, ctx);
       if (!sq || covered.has(node.id) || !isRawActivation(sq.base, ctx) || !ctx.inModuleCompute(node)) continue;
-      const where = ctx.moduleMethodOf(node)!;
       hits.push({
         node,
-        message: `\`${snippet(node)}\` in \`${where.cls.name}.${where.method}\` squares an unnormalised activation: in fp16 any |${snippet(sq.base, 30)}| > 256 overflows to inf (max 65504); pre-scale by the max-abs or use a normalisation op.`,
+        message: `\`${snippet(node)}\` in \`${ctx.computeLabel(node) ?? 'model code'}\` squares an unnormalised activation: in fp16 any |${snippet(sq.base, 30)}| > 256 overflows to inf (max 65504); pre-scale by the max-abs or use a normalisation op.`,
       });
     }
     return hits;
@@ -231,10 +233,9 @@ export const ANE037: Rule = {
     'x = x / s` before the mean of squares, or the ANEMLL layer_norm formulation.',
   check(ctx) {
     return rmsOf(ctx).map(({ call, square, mean }) => {
-      const where = ctx.moduleMethodOf(call)!;
       return {
         node: call,
-        message: `Manual RMSNorm in \`${where.cls.name}.${where.method}\`: \`${snippet(mean, 40)}\` averages \`${snippet(square.node, 30)}\`, which overflows fp16 for |x| > 256 on the ANE; use nn.RMSNorm or pre-scale by the max-abs.`,
+        message: `Manual RMSNorm in \`${ctx.computeLabel(call) ?? 'model code'}\`: \`${snippet(mean, 40)}\` averages \`${snippet(square.node, 30)}\`, which overflows fp16 for |x| > 256 on the ANE; use nn.RMSNorm or pre-scale by the max-abs.`,
       };
     });
   },

@@ -1,0 +1,69 @@
+// The unit of incremental analysis: a file split into top-level blocks (a class, a function, an import,
+// a run of module statements on one line), each with the comment lines directly above it, so a class's
+// `# ane:` pragma travels with the class. Blocks partition the file's lines; a node belongs to the block
+// its start falls in. A block's findings are a function of its text, its first row and the file-wide
+// facts (fileFacts.ts), which is what lets the language server reuse them after an edit elsewhere.
+import type { Node } from 'web-tree-sitter';
+
+export interface Block {
+  /** Offsets into the file text: [startIndex, endIndex) is the block's share of the lines. */
+  startIndex: number;
+  endIndex: number;
+  /** 0-based row of the block's first line. */
+  startRow: number;
+  /**
+   * The text that determines the block's findings: its lines, and beyond them to the end of its last
+   * statement when that runs on (a trailing comment the parser hung on the statement).
+   */
+  key: string;
+}
+
+const COMMENT_LINE = /^[ \t]*#/;
+
+/** Offsets where each line starts (rows as tree-sitter counts them: after every `\n`). */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function lineAt(text: string, starts: readonly number[], row: number): string {
+  const end = row + 1 < starts.length ? starts[row + 1]! - 1 : text.length;
+  return text.slice(starts[row]!, end);
+}
+
+/** Splits a parsed file into blocks, in document order. An empty file is one empty block. */
+export function splitBlocks(root: Node, text: string, starts: readonly number[] = lineStarts(text)): Block[] {
+  const statements = root.namedChildren.filter((n) => n.type !== 'comment');
+  const heads: Array<{ row: number; end: number }> = [];
+  for (const stmt of statements) {
+    const row = stmt.startPosition.row;
+    const last = heads[heads.length - 1];
+    // `a = 1; b = 2` and statements recovered from odd code that share a line stay in one block.
+    if (last && row <= last.row) { last.end = Math.max(last.end, stmt.endIndex); continue; }
+    if (last && row <= rowOf(starts, last.end - 1)) { last.end = Math.max(last.end, stmt.endIndex); continue; }
+    let first = row;
+    const floor = last ? last.row + 1 : 0;
+    while (first - 1 >= floor && COMMENT_LINE.test(lineAt(text, starts, first - 1))) first--;
+    heads.push({ row: first, end: stmt.endIndex });
+  }
+  if (heads.length === 0) return [{ startIndex: 0, endIndex: text.length, startRow: 0, key: text }];
+  heads[0]!.row = 0; // the file's first lines (a licence header) go with the first block
+  return heads.map((h, i) => {
+    const startIndex = starts[h.row]!;
+    const endIndex = i + 1 < heads.length ? starts[heads[i + 1]!.row]! : text.length;
+    return { startIndex, endIndex, startRow: h.row, key: text.slice(startIndex, Math.max(endIndex, h.end)) };
+  });
+}
+
+/** Row of offset `i` (binary search over line starts). */
+export function rowOf(starts: readonly number[], i: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= i) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.max(0, lo - 1);
+}

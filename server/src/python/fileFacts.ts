@@ -1,0 +1,182 @@
+// The file-wide facts a block's findings may depend on, built from per-block parts in two stages:
+//  - stage 0 needs nothing but the block's own syntax: import bindings, class headers, module-scope
+//    assignments, names bound to big literals;
+//  - stage 1 needs the stage-0 facts (name resolution): calls from module code into top-level functions,
+//    each module class's (B, S, C) sequence evidence, the first LayerNorm.
+// Every cross-block read a rule makes goes through these facts, so a block whose text, first row and
+// facts are unchanged has unchanged findings. Each stage has a signature; equal signatures mean equal facts.
+import { collectImportParts, ImportResolver, type ImportParts } from './resolve';
+
+/** Torch classes that are themselves nn.Module subclasses users derive from. */
+const MODULE_BASES = new Set(['torch.nn.Module', 'pytorch_lightning.LightningModule', 'lightning.LightningModule',
+  'lightning.pytorch.LightningModule']);
+
+export function isTorchModuleBase(name: string): boolean {
+  if (MODULE_BASES.has(name)) return true;
+  // Any torch.nn layer class (nn.Sequential, nn.TransformerEncoderLayer, nn.LSTM...) is an nn.Module.
+  const m = /^torch\.nn\.([A-Z]\w*)$/.exec(name);
+  return m !== null && m[1] !== 'Parameter';
+}
+
+const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+const IDENTIFIER = /^[A-Za-z_]\w*$/;
+
+export interface ClassHeader {
+  name: string;
+  /** 0-based row of the `class` keyword: identifies the class (two classes cannot start on one row). */
+  row: number;
+  /** Superclass expressions as written (keyword arguments and comments dropped). */
+  bases: string[];
+}
+
+export interface BlockFacts0 {
+  imports: ImportParts;
+  classes: ClassHeader[];
+  /** Module-scope `name = ...` statements; offsets relative to the block start. */
+  moduleAssignments: Array<{ name: string; offset: number; text: string }>;
+  /** Names assigned a literal of 5+ digits (`VOCAB = 32000`), for the literal-dimension rules' pre-filter. */
+  bigNames: string[];
+  /** The block mentions `linear` (ANE021 needs the sequence evidence of the file's classes only then). */
+  mentionsLinear: boolean;
+  signature: string;
+}
+
+export function blockFacts0(imports: ImportParts, classes: ClassHeader[], moduleAssignments: BlockFacts0['moduleAssignments'], blockText: string): BlockFacts0 {
+  const bigNames = new Set<string>();
+  for (const m of blockText.matchAll(/=[ \t]*\d{5,}\b/g)) {
+    const before = blockText.slice(Math.max(0, m.index - 80), m.index);
+    const name = /([A-Za-z_]\w*)[ \t]*$/.exec(before)?.[1];
+    if (name) bigNames.add(name);
+  }
+  const facts = { imports, classes, moduleAssignments, bigNames: [...bigNames], mentionsLinear: /[Ll]inear/.test(blockText) };
+  // Offsets move with every edit above them and do not change what a lookup finds: not in the signature.
+  const signature = JSON.stringify([imports, classes, moduleAssignments.map((a) => [a.name, a.text]), facts.bigNames, facts.mentionsLinear]);
+  return { ...facts, signature };
+}
+
+export interface FileFacts0 {
+  imports: ImportResolver;
+  /** Module classes by name: the first class of that name deriving (maybe through local classes) from nn.Module. */
+  moduleClasses: Map<string, { row: number; base: string }>;
+  /** Module-scope assignments by name: block ordinal and absolute offset, in document order. */
+  moduleAssignments: Map<string, Array<{ block: number; offset: number }>>;
+  bigNames: RegExp | undefined;
+  signature: string;
+}
+
+export function fileFacts0(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0 {
+  const imports = new ImportResolver(blocks.map((b) => b.imports));
+  const classes = blocks.flatMap((b) => b.classes);
+  const moduleClasses = new Map<string, { row: number; base: string }>();
+  // Fixed point: a class deriving from a local module class is a module class too, wherever it is defined.
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const cls of classes) {
+      if (moduleClasses.has(cls.name)) continue;
+      for (const base of cls.bases) {
+        const path = base.replace(/\s+/g, '');
+        const canonical = DOTTED.test(path) ? imports.resolveDotted(path) : undefined;
+        const viaLocal = IDENTIFIER.test(path) && moduleClasses.has(path) && !imports.resolveName(path);
+        if ((canonical && isTorchModuleBase(canonical)) || viaLocal) {
+          moduleClasses.set(cls.name, { row: cls.row, base });
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  const moduleAssignments = moduleAssignmentIndex(blocks, blockStarts);
+  const bigNames = [...new Set(blocks.flatMap((b) => b.bigNames))];
+  return {
+    imports, moduleClasses, moduleAssignments,
+    bigNames: bigNames.length ? new RegExp(`\\b(${bigNames.join('|')})\\b`) : undefined,
+    signature: blocks.map((b) => b.signature).join('\n'),
+  };
+}
+
+/** Module-scope assignments by name with their absolute offsets (which move with every edit above them). */
+export function moduleAssignmentIndex(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0['moduleAssignments'] {
+  const index = new Map<string, Array<{ block: number; offset: number }>>();
+  blocks.forEach((b, i) => {
+    for (const a of b.moduleAssignments) {
+      const list = index.get(a.name) ?? [];
+      list.push({ block: i, offset: blockStarts[i]! + a.offset });
+      index.set(a.name, list);
+    }
+  });
+  return index;
+}
+
+/** The evidence that a module class processes (B, S, C) sequences, as the message quotes it. */
+export interface SequenceEvidence { text: string; row: number }
+
+export interface BlockFacts1 {
+  /** Bare-name calls made from module compute code (forward and its helpers). */
+  computeCalls: string[];
+  /** Top-level functions defined here, with the bare names they call. */
+  topFunctions: Array<{ name: string; calls: string[] }>;
+  /** Module classes defined here: own sequence evidence, and the bare names they call (with rows). */
+  classes: Array<{ name: string; row: number; evidence: SequenceEvidence | undefined; calls: Array<{ name: string; row: number }> }>;
+  /** Row of the first nn.LayerNorm / F.layer_norm call here. */
+  layerNormRow: number | undefined;
+  signature: string;
+}
+
+export function blockFacts1(parts: Omit<BlockFacts1, 'signature'>): BlockFacts1 {
+  return { ...parts, signature: JSON.stringify(parts) };
+}
+
+export interface FileFacts1 {
+  /** Top-level functions module code calls, directly or through each other (traced like forward). */
+  graphFunctions: Set<string>;
+  /** Sequence evidence per module class name, including classes only used inside a sequence module. */
+  sequences: Map<string, { classRow: number; evidence: SequenceEvidence }>;
+  firstLayerNormRow: number | undefined;
+  signature: string;
+}
+
+export function fileFacts1(blocks: readonly BlockFacts1[]): FileFacts1 {
+  const topLevel = new Map<string, string[]>();
+  for (const b of blocks) for (const f of b.topFunctions) topLevel.set(f.name, f.calls);
+  const graphFunctions = new Set<string>();
+  const queue: string[] = [];
+  for (const b of blocks) {
+    for (const name of b.computeCalls) {
+      if (topLevel.has(name) && !graphFunctions.has(name)) { graphFunctions.add(name); queue.push(name); }
+    }
+  }
+  while (queue.length) {
+    for (const name of topLevel.get(queue.pop()!) ?? []) {
+      if (topLevel.has(name) && !graphFunctions.has(name)) { graphFunctions.add(name); queue.push(name); }
+    }
+  }
+
+  const classes = blocks.flatMap((b) => b.classes);
+  const sequences = new Map<string, { classRow: number; evidence: SequenceEvidence }>();
+  for (const c of classes) if (c.evidence) sequences.set(c.name, { classRow: c.row, evidence: c.evidence });
+  // A feed-forward block built by a transformer block sees the same (B, S, C) tensors.
+  const byName = new Map(classes.map((c) => [c.name, c]));
+  const byRow = new Map(classes.map((c) => [c.row, c]));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const [name, { classRow }] of [...sequences]) {
+      for (const call of byRow.get(classRow)?.calls ?? []) {
+        if (sequences.has(call.name)) continue;
+        const used = byName.get(call.name);
+        if (used) {
+          sequences.set(used.name, { classRow: used.row, evidence: { text: `it is used by sequence module \`${name}\``, row: call.row } });
+          changed = true;
+        }
+      }
+    }
+  }
+
+  let firstLayerNormRow: number | undefined;
+  for (const b of blocks) if (b.layerNormRow !== undefined) { firstLayerNormRow = b.layerNormRow; break; }
+  const signature = JSON.stringify([[...graphFunctions].sort(), [...sequences], firstLayerNormRow]);
+  return { graphFunctions, sequences, firstLayerNormRow, signature };
+}
+
+export { collectImportParts };

@@ -1,0 +1,205 @@
+// The language server re-runs the rules only on the block an edit touched (AnalysisCache). These tests hold
+// that to the one standard that matters: after any sequence of edits, the incremental result equals a fresh
+// analysis of the same text — findings, messages and quick fixes — including edits that break the syntax,
+// add lines, or change file-wide facts (imports, class headers, module-level constants).
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Tree } from 'web-tree-sitter';
+import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
+import { ROOT } from '../helpers';
+import { moduleSource, py } from './analyze';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
+
+/** Deterministic PRNG (mulberry32), so a failure names an edit that can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pointAt(text: string, index: number): { row: number; column: number } {
+  const before = text.slice(0, index);
+  const row = before.split('\n').length - 1;
+  return { row, column: index - (before.lastIndexOf('\n') + 1) };
+}
+
+const comparable = (a: PythonAnalysis) => ({
+  findings: a.findings.map((f) => `${f.line}:${f.column}-${f.endLine}:${f.endColumn} ${f.rule} ${f.severity} ${f.message}`),
+  fixes: a.fixes.map((x) => `${x.finding.line}:${x.finding.rule} ${x.range.line}:${x.range.column}-${x.range.endLine}:${x.range.endColumn} ${x.title} => ${x.newText}`),
+});
+
+/** An editor session: every edit goes through tree.edit + incremental parse + the block cache. */
+class Session {
+  private tree: Tree | undefined;
+  readonly cache = new AnalysisCache();
+  constructor(public text: string) {}
+
+  async analyse(): Promise<PythonAnalysis> {
+    const result = await analyzePythonDocument(this.text, 'edited.py', { cache: this.cache, keepTree: true, runTargets: false, ...(this.tree ? { oldTree: this.tree } : {}) });
+    this.tree?.delete();
+    this.tree = result.tree;
+    delete result.tree;
+    return result;
+  }
+
+  edit(start: number, end: number, insert: string): void {
+    const startPosition = pointAt(this.text, start);
+    const oldEndPosition = pointAt(this.text, end);
+    this.text = this.text.slice(0, start) + insert + this.text.slice(end);
+    this.tree?.edit(new Edit({ startIndex: start, oldEndIndex: end, newEndIndex: start + insert.length, startPosition, oldEndPosition, newEndPosition: pointAt(this.text, start + insert.length) }));
+  }
+
+  dispose(): void {
+    this.tree?.delete();
+  }
+}
+
+async function fresh(text: string): Promise<PythonAnalysis> {
+  return analyzePythonDocument(text, 'edited.py', { runTargets: false });
+}
+
+// What people type: identifiers, brackets, colons, newlines, indentation, comments, digits, quotes.
+const INSERTS = ['x', ' ', '(', ')', ':', '\n', '\n    ', '#', '1', '"', '= ', 'nn.Linear(8, 8)', 'import torch.nn as tnn\n', '.float()'];
+
+async function randomSession(source: string, seed: number, edits: number): Promise<void> {
+  const next = rng(seed);
+  const session = new Session(source);
+  try {
+    await session.analyse();
+    for (let i = 0; i < edits; i++) {
+      const at = Math.floor(next() * (session.text.length + 1));
+      const kind = next();
+      const description = `seed ${seed}, edit ${i} at ${at}`;
+      if (kind < 0.6) {
+        session.edit(at, at, INSERTS[Math.floor(next() * INSERTS.length)]!);
+      } else {
+        session.edit(at, Math.min(session.text.length, at + 1 + Math.floor(next() * 3)), '');
+      }
+      const incremental = await session.analyse();
+      assert.deepEqual(comparable(incremental), comparable(await fresh(session.text)), description);
+    }
+  } finally {
+    session.dispose();
+  }
+}
+
+function corpus(): Array<{ name: string; text: string }> {
+  const files = [join(ROOT, 'examples', 'sequence_model.py'), join(ROOT, 'examples', 'convert_script.py'),
+    join(ROOT, 'test', 'fixtures', 'pytorch', 'blocks.py'), join(ROOT, 'test', 'fixtures', 'python', 'ane_transformer_block.py')];
+  const tv = '/usr/lib/python3/dist-packages/torchvision/models';
+  for (const name of ['swin_transformer.py', 'vision_transformer.py', 'detection/transform.py']) {
+    if (existsSync(join(tv, name))) files.push(join(tv, name));
+  }
+  return files.map((f) => ({ name: f.slice(f.lastIndexOf('/') + 1), text: readFileSync(f, 'utf8') }));
+}
+
+test('random edits: the incremental analysis equals a fresh analysis of the same text', async () => {
+  await initPythonParser();
+  let seed = 1;
+  for (const { text } of corpus()) await randomSession(text, seed++, 12);
+});
+
+test('an edit inside one class re-runs the rules on that block only, and finds the new problem', async () => {
+  const blocks = Array.from({ length: 30 }, (_, i) => [
+    `class Net${i}(nn.Module):`, '    def __init__(self):', '        super().__init__()', '        self.conv = nn.Conv2d(8, 16, 3)',
+    '    def forward(self, x):', '        y = self.conv(x)', '        return y', '',
+  ].join('\n')).join('\n');
+  const session = new Session(py('import torch', 'import torch.nn as nn', '') + blocks);
+  try {
+    const first = await session.analyse();
+    assert.equal(session.cache.lastAnalysed, session.cache.lastBlockCount, 'the first analysis runs every block');
+    assert.ok(session.cache.lastBlockCount > 30);
+    // Type `.float()` after `self.conv(x)` in Net7's forward: one block changes, and ANE002 appears there.
+    const at = session.text.indexOf('y = self.conv(x)', session.text.indexOf('class Net7(')) + 'y = self.conv(x)'.length;
+    session.edit(at, at, '.float()');
+    const second = await session.analyse();
+    assert.equal(session.cache.lastAnalysed, 1);
+    assert.deepEqual(second.findings.filter((f) => !first.findings.some((g) => g.message === f.message && g.line === f.line)).map((f) => f.rule), ['ANE002']);
+    assert.deepEqual(comparable(second), comparable(await fresh(session.text)));
+    // Undo: every block is found in the cache again.
+    session.edit(at, at + '.float()'.length, '');
+    const third = await session.analyse();
+    assert.equal(session.cache.lastAnalysed, 0);
+    assert.deepEqual(comparable(third), comparable(first));
+  } finally {
+    session.dispose();
+  }
+});
+
+test('file-wide facts reach every block: an import alias, a module class base, a module-level constant', async () => {
+  await initPythonParser();
+  // ANE026 via an alias defined in the import block; ANE005 via a module-level EPS; a subclass of a local module class.
+  const source = py(
+    'import torch', 'import torch.nn as nn', 'EPS = 1e-5', '',
+    'class Base(nn.Module):', '    pass', '',
+    'class Net(Base):', '    def __init__(self):', '        super().__init__()', '        self.norm = nn.LayerNorm(8, eps=EPS)',
+    '        self.rnn = nn.GRU(8, 8)', '',
+  );
+  const session = new Session(source);
+  try {
+    const rules = async () => (await session.analyse()).findings.map((f) => f.rule).sort();
+    assert.deepEqual(await rules(), ['ANE026']);
+    // A module-level constant in another block changes: Net's LayerNorm now has an fp16-unsafe eps.
+    const eps = session.text.indexOf('1e-5');
+    session.edit(eps, eps + 4, '1e-12');
+    assert.deepEqual(await rules(), ['ANE005', 'ANE026']);
+    // The alias the class uses disappears: nothing in Net resolves to torch any more.
+    const imp = session.text.indexOf('import torch.nn as nn');
+    session.edit(imp, imp + 'import torch.nn as nn'.length, 'import torch.nn as tnn');
+    assert.deepEqual(await rules(), []);
+    assert.deepEqual(comparable(await session.analyse()), comparable(await fresh(session.text)));
+  } finally {
+    session.dispose();
+  }
+});
+
+test('a name is looked up in the scope Python would use, not in another function', async () => {
+  // `mode` is a parameter of forward: the `mode = "bicubic"` in an unrelated function must not be used,
+  // while a module-level constant is.
+  const other = py('def helper():', '    mode = "bicubic"', '    return mode', '');
+  const shadowed = moduleSource([], ['return F.interpolate(x, scale_factor=2, mode=mode)'], [other]).replace('def forward(self, x):', 'def forward(self, x, mode):');
+  assert.deepEqual((await fresh(shadowed)).findings.filter((f) => f.rule === 'ANE035'), []);
+  const moduleLevel = moduleSource([], ['return F.interpolate(x, scale_factor=2, mode=MODE)'], ['MODE = "bicubic"']);
+  assert.deepEqual((await fresh(moduleLevel)).findings.filter((f) => f.rule === 'ANE035').length, 1);
+});
+
+test('the block split keeps a pragma with its class and statements that share a line together', async () => {
+  const { splitBlocks } = await import('../../server/src/python/blocks');
+  const parser = await initPythonParser();
+  const text = py('import torch; import torch.nn as nn', '', '# ane: inputs=(1, 8)', 'class A(nn.Module):', '    pass', 'x = 1');
+  const tree = parser.parse(text)!;
+  try {
+    const blocks = splitBlocks(tree.rootNode, text);
+    assert.deepEqual(blocks.map((b) => b.startRow), [0, 2, 5]);
+    assert.ok(blocks[1]!.key.startsWith('# ane: inputs=(1, 8)\nclass A'));
+    assert.equal(blocks.map((b) => text.slice(b.startIndex, b.endIndex)).join(''), text, 'blocks partition the text');
+  } finally {
+    tree.delete();
+  }
+});
+
+test('every model source in the corpus gives the same findings incrementally after an edit in its middle', { skip: existsSync('/usr/lib/python3/dist-packages/torchvision/models') ? false : 'skipped: python3-torchvision sources not installed' }, async () => {
+  const dir = '/usr/lib/python3/dist-packages/torchvision/models';
+  const files = readdirSync(dir).filter((f) => f.endsWith('.py')).slice(0, 8);
+  for (const f of files) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    const session = new Session(text);
+    try {
+      await session.analyse();
+      const mid = text.indexOf('\n', Math.floor(text.length / 2));
+      session.edit(mid, mid, '  # edited');
+      assert.deepEqual(comparable(await session.analyse()), comparable(await fresh(session.text)), f);
+    } finally {
+      session.dispose();
+    }
+  }
+});
