@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <type_traits>
@@ -52,6 +53,12 @@ void str(Out& o, const std::string& s) {
 
 void num(Out& o, double v) {
   if (!std::isfinite(v)) { o << "null"; return; }  // never produced for errors/costs, kept valid JSON anyway
+  // Whole numbers (flops, bytes: most of a layer's numbers) print as integers, much cheaper than the shortest
+  // round-trip search and read back as the same double (-0 keeps its sign through the path below).
+  if (std::fabs(v) < 9007199254740992.0 && v == std::trunc(v) && !(v == 0 && std::signbit(v))) {
+    o << static_cast<int64_t>(v);
+    return;
+  }
   char buf[32];
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   // Shortest text that reads back as the same double: what JSON.parse sees is unchanged, the text is about
