@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -22,10 +25,11 @@ namespace ane {
 
 namespace {
 
-// Below this many input + output elements an op runs both paths on the calling thread: starting a thread
-// and waiting for it costs tens of µs, more on a busy machine, which small ops (most of a mobile net)
-// cannot win back.
-constexpr size_t kParallelMinElems = 65536;
+// Below this many input + output elements an op runs both paths on the calling thread: even a hand-off to
+// a spinning helper (~1-2 µs) costs more than such an op (squeeze-excitation convs on 1×1 maps, biases).
+constexpr size_t kParallelMinElems = 4096;
+// Outputs at least this large are compared half on each thread.
+constexpr size_t kSplitCompareElems = 65536;
 
 struct Stored {
   bool ready = false;   // available (a constant may still be undecoded: see haveF32 / haveLow)
@@ -143,7 +147,7 @@ void compareScalar(const float* low, const float* ref, size_t n, LayerNumerics& 
 // Same arithmetic as compareScalar (doubles, exact max), 8 values at a time; a block holding an inf/NaN on
 // either side goes through compareScalar, so counts and maxima are bit-identical to the scalar path.
 __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
-  const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor);
+  const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor), shrink = _mm256_set1_pd(1.0 - 0x1p-40);
   const __m256i expF = _mm256_set1_epi32(0x7f800000);
   __m256d maxAbs = _mm256_setzero_pd(), maxRel = _mm256_setzero_pd();
   size_t i = 0;
@@ -162,7 +166,12 @@ __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* 
       const __m256d abs = _mm256_andnot_pd(sign, _mm256_sub_pd(ad, bd));
       const __m256d den = _mm256_max_pd(_mm256_andnot_pd(sign, bd), floor);
       maxAbs = _mm256_max_pd(maxAbs, abs);
-      maxRel = _mm256_max_pd(maxRel, _mm256_div_pd(abs, den));
+      // The division (the slowest instruction here) only where a quotient could raise its lane's maximum:
+      // abs < fl(fl(maxRel·den)·(1 − 2^-40)) < maxRel·den implies fl(abs / den) <= maxRel, so skipped
+      // lanes could not have changed the result.
+      const __m256d bound = _mm256_mul_pd(_mm256_mul_pd(maxRel, den), shrink);
+      const __m256d raise = _mm256_cmp_pd(abs, bound, _CMP_GE_OQ);
+      if (!_mm256_testz_pd(raise, raise)) maxRel = _mm256_max_pd(maxRel, _mm256_div_pd(abs, den));
     }
   }
   double lanes[4];
@@ -182,63 +191,94 @@ bool hostHasAvx2() {
 }
 #endif
 
-void compare(const FloatBuf& low, const FloatBuf& ref, LayerNumerics& num, bool& overflow) {
+void compare(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
 #ifdef ANE_HAVE_AVX2_COMPARE
-  if (hostHasAvx2()) return compareAvx2(low.data(), ref.data(), low.size(), num, overflow);
+  if (hostHasAvx2()) return compareAvx2(low, ref, n, num, overflow);
 #endif
-  compareScalar(low.data(), ref.data(), low.size(), num, overflow);
+  compareScalar(low, ref, n, num, overflow);
+}
+
+void compare(const FloatBuf& low, const FloatBuf& ref, LayerNumerics& num, bool& overflow) {
+  compare(low.data(), ref.data(), low.size(), num, overflow);
+}
+
+/** Folds `part` into `num`; maxima and counts do not depend on how the elements were split. */
+void merge(LayerNumerics& num, const LayerNumerics& part) {
+  num.maxAbsError = std::max(num.maxAbsError, part.maxAbsError);
+  num.maxRelError = std::max(num.maxRelError, part.maxRelError);
+  num.infCount += part.infCount;
+  num.nanCount += part.nanCount;
 }
 
 // One helper thread for the whole run, fed an op at a time. A thread per op paid its start-up and, worse,
 // began with empty thread-local GEMM/im2col buffers each time, so every op page-faulted them in afresh.
+// Both sides spin briefly before sleeping on the condition variable: most hand-offs follow within a few
+// microseconds (the next op of the graph), and a futex sleep + wake-up costs tens of µs each way, more than
+// a small op takes. The spin is bounded (~50 µs), so an idle helper does not hold a core.
 class Helper {
  public:
   Helper() : thread_([this] { loop(); }) {}
   ~Helper() {
     {
       std::lock_guard<std::mutex> lock(m_);
-      quit_ = true;
+      quit_.store(true);
     }
     cv_.notify_all();
     thread_.join();
   }
   /** Runs `job` on the helper; the job must not throw (callers capture exceptions themselves). */
   void start(std::function<void()> job) {
+    job_ = std::move(job);  // the helper is idle: it only reads job_ after seeing pending_
+    done_.store(false, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(m_);
-      job_ = std::move(job);
-      pending_ = true;
-      done_ = false;
+      pending_.store(true, std::memory_order_release);
     }
     cv_.notify_all();
   }
   void wait() {
+    if (spinUntil(done_)) return;
     std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return done_; });
+    cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire); });
   }
 
  private:
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  }
+  /** Spins until `flag` is set or about 50 µs have passed; true if it was set. */
+  bool spinUntil(const std::atomic<bool>& flag) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (;;) {
+      for (int i = 0; i < 64; i++) {
+        if (flag.load(std::memory_order_acquire)) return true;
+        pause();
+      }
+      if (quit_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() > until) return flag.load(std::memory_order_acquire);
+    }
+  }
   void loop() {
     for (;;) {
-      std::function<void()> job;
-      {
+      if (!spinUntil(pending_)) {
         std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return pending_ || quit_; });
-        if (!pending_) return;
-        job = std::move(job_);
-        pending_ = false;
+        cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) || quit_.load(); });
+        if (!pending_.load(std::memory_order_acquire)) return;  // quit
       }
+      pending_.store(false, std::memory_order_relaxed);
+      std::function<void()> job = std::move(job_);
       job();
       {
         std::lock_guard<std::mutex> lock(m_);
-        done_ = true;
+        done_.store(true, std::memory_order_release);
       }
       cv_.notify_all();
     }
   }
   std::mutex m_;
   std::condition_variable cv_;
-  bool pending_ = false, done_ = true, quit_ = false;
+  std::atomic<bool> pending_{false}, done_{true}, quit_{false};
   std::function<void()> job_;
   std::thread thread_;  // last: starts once the members above exist
 };
@@ -274,7 +314,11 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     }
     s.haveF32 = s.haveLow = s.ready = true;
   };
+  // The fp16 path's copies of constants decoded ahead of time by the helper (see decodeAhead).
+  std::vector<FloatBuf> early(a.values.size());
+  std::vector<char> hasEarly(a.values.size(), 0);
   auto release = [&](int vid) {
+    if (hasEarly[vid]) { early[vid] = FloatBuf(); hasEarly[vid] = 0; }
     if (a.values[vid].graphOutput) return;
     store[vid] = Stored{};
     store[vid].missing = "released";
@@ -317,8 +361,30 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       decodeReference(c, s.f32.shape, weights, s.f32.data);
       s.haveF32 = true;
     } else if (!reference && !s.haveLow) {
-      decodeLow(c, s.low.shape, weights, s.exact, s.low.data);
+      if (hasEarly[vid]) s.low.data = std::move(early[vid]);
+      else decodeLow(c, s.low.shape, weights, s.exact, s.low.data);
+      hasEarly[vid] = 0;
       s.haveLow = true;
+    }
+  };
+  // Run on the helper once its share of the op at `pos` is done (it would otherwise wait while the main
+  // thread finishes, rounds and compares): decodes the fp16 path's copies of the next op's constants, which
+  // the main thread would otherwise decode serially at the start of that op (a fifth of ResNet-50's weight
+  // traffic). It touches only constants that the current op does not read, through `early`, never `store`.
+  auto decodeAhead = [&](size_t pos) {
+    if (pos + 1 >= a.order.size()) return;
+    const std::vector<int>& now = a.opInputs[a.order[pos]];
+    for (int vid : a.opInputs[a.order[pos + 1]]) {
+      if (vid < 0 || a.values[vid].kind != ValueInfo::Kind::Constant || hasEarly[vid] || store[vid].haveLow) continue;
+      if (std::find(now.begin(), now.end(), vid) != now.end()) continue;
+      const ConstantDecl& c = g.constants[a.values[vid].index];
+      if ((!c.hasData && !c.hasValue) || !a.values[vid].known) continue;
+      try {
+        decodeLow(c, a.values[vid].shape, weights, exact[vid], early[vid]);
+        hasEarly[vid] = 1;
+      } catch (...) {
+        // Left to the main thread, which reports it when the op reads the constant.
+      }
     }
   };
 
@@ -400,6 +466,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
           } catch (...) {
             failed = std::current_exception();
           }
+          decodeAhead(pos);
         });
         try {
           runPath(false);
@@ -424,7 +491,19 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       s.low = std::move(out16[k]);
       s.f32 = std::move(out32[k]);
       s.ready = s.haveF32 = s.haveLow = true;
-      compare(s.low.data, s.f32.data, layer.numerics, overflow);
+      const size_t n = s.low.data.size();
+      if (helper && o.threads >= 2 && n >= kSplitCompareElems) {
+        const size_t half = n / 2;
+        LayerNumerics part;
+        bool partOverflow = false;
+        helper->start([&] { compare(s.low.data.data(), s.f32.data.data(), half, part, partOverflow); });
+        compare(s.low.data.data() + half, s.f32.data.data() + half, n - half, layer.numerics, overflow);
+        helper->wait();
+        merge(layer.numerics, part);
+        overflow = overflow || partOverflow;
+      } else {
+        compare(s.low.data, s.f32.data, layer.numerics, overflow);
+      }
     }
     layer.executed = true;
     if (overflow && res.firstOverflowLayer.empty()) res.firstOverflowLayer = op.name;

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels.hpp"
 
 namespace ane {
@@ -94,6 +98,61 @@ inline v4 load4(const float* p) {
 
 inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 
+// Outputs per step of depthwiseTaps: four independent accumulator chains of 8 (AVX) keep the adders busy;
+// with one chain every tap waited for the previous add.
+constexpr int64_t kDwBlock = 32;
+
+// wide[i] = Σ_t wc[t] · ph[i + offset[t]] for i < len (a multiple of kDwBlock), taps summed in order with a
+// separate multiply and add (no FMA), so the AVX and portable versions give identical results.
+void depthwiseTapsPortable(const float* ph, const int64_t* offset, const float* wc, int64_t taps, float* wide, int64_t len) {
+  for (int64_t i = 0; i < len; i += 8) {
+    v4 acc0 = {0, 0, 0, 0}, acc1 = acc0;
+    for (int64_t t = 0; t < taps; t++) {
+      const float* src = ph + i + offset[t];
+      acc0 += wc[t] * load4(src);
+      acc1 += wc[t] * load4(src + 4);
+    }
+    store4(wide + i, acc0);
+    store4(wide + i + 4, acc1);
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx"))) void depthwiseTapsAvx(const float* ph, const int64_t* offset, const float* wc, int64_t taps, float* wide,
+                                                     int64_t len) {
+  for (int64_t i = 0; i < len; i += kDwBlock) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t t = 0; t < taps; t++) {
+      const float* src = ph + i + offset[t];
+      const __m256 wv = _mm256_set1_ps(wc[t]);
+      a0 = _mm256_add_ps(a0, _mm256_mul_ps(wv, _mm256_loadu_ps(src)));
+      a1 = _mm256_add_ps(a1, _mm256_mul_ps(wv, _mm256_loadu_ps(src + 8)));
+      a2 = _mm256_add_ps(a2, _mm256_mul_ps(wv, _mm256_loadu_ps(src + 16)));
+      a3 = _mm256_add_ps(a3, _mm256_mul_ps(wv, _mm256_loadu_ps(src + 24)));
+    }
+    _mm256_storeu_ps(wide + i, a0);
+    _mm256_storeu_ps(wide + i + 8, a1);
+    _mm256_storeu_ps(wide + i + 16, a2);
+    _mm256_storeu_ps(wide + i + 24, a3);
+  }
+}
+
+bool hostHasAvx() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx");
+  }();
+  return yes;
+}
+#endif
+
+void depthwiseTaps(const float* ph, const int64_t* offset, const float* wc, int64_t taps, float* wide, int64_t len) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (hostHasAvx()) return depthwiseTapsAvx(ph, offset, wc, taps, wide, len);
+#endif
+  depthwiseTapsPortable(ph, offset, wc, taps, wide, len);
+}
+
 void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
   const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
   const int64_t Hq = (Hp + p.sH - 1) / p.sH, Wq = (Wp + p.sW - 1) / p.sW, planeSize = Hq * Wq;
@@ -106,7 +165,7 @@ void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
       offset[kh * p.kW + kw] = ((r % p.sH) * p.sW + c % p.sW) * planeSize + (r / p.sH) * Wq + c / p.sW;
       maxOffset = std::max(maxOffset, offset[kh * p.kW + kw]);
     }
-  const int64_t wideLen = (p.Ho * Wq + 7) / 8 * 8;
+  const int64_t wideLen = (p.Ho * Wq + kDwBlock - 1) / kDwBlock * kDwBlock;
   thread_local std::vector<float> phases, wide;
   // Zeroed once: the padding positions are the same for every channel, only the interior is rewritten.
   phases.assign(static_cast<size_t>(std::max(p.sH * p.sW * planeSize, maxOffset + wideLen)), 0.0f);
@@ -124,18 +183,7 @@ void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
           for (int64_t iw = first, j = (first + p.pl) / p.sW; iw < p.W; iw += p.sW, j++) dst[j] = src[iw];
         }
       }
-      const float* wc = w + c * taps;
-      const float* ph = phases.data();
-      for (int64_t i = 0; i < wideLen; i += 8) {
-        v4 acc0 = {0, 0, 0, 0}, acc1 = acc0;
-        for (int64_t t = 0; t < taps; t++) {
-          const float* src = ph + i + offset[t];
-          acc0 += wc[t] * load4(src);
-          acc1 += wc[t] * load4(src + 4);
-        }
-        store4(wide.data() + i, acc0);
-        store4(wide.data() + i + 4, acc1);
-      }
+      depthwiseTaps(phases.data(), offset.data(), w + c * taps, taps, wide.data(), wideLen);
       float* out = o + (n * p.C + c) * p.Ho * p.Wo;
       for (int64_t oh = 0; oh < p.Ho; oh++) std::memcpy(out + oh * p.Wo, wide.data() + oh * Wq, sizeof(float) * p.Wo);
     }
@@ -213,10 +261,12 @@ static void convGemm(const ConvParams& p, const float* xd, const float* wd, floa
                   std::memcpy(dst + lo, src + lo + off, sizeof(float) * (hi - lo));
                   std::fill(dst + hi, dst + p.Wo, 0.0f);
                 } else {
-                  for (int64_t ow = 0; ow < p.Wo; ow++) {
-                    const int64_t iw = ow * p.sW + off;
-                    dst[ow] = iw >= 0 && iw < p.W ? src[iw] : 0.0f;
-                  }
+                  // Valid output columns are those with 0 <= ow·sW + off < W; the copy between needs no tests.
+                  const int64_t lo = std::min(p.Wo, off >= 0 ? 0 : (-off + p.sW - 1) / p.sW);
+                  const int64_t hi = std::max(lo, std::min(p.Wo, p.W - off <= 0 ? 0 : (p.W - off - 1) / p.sW + 1));
+                  std::fill(dst, dst + lo, 0.0f);
+                  for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * p.sW + off];
+                  std::fill(dst + hi, dst + p.Wo, 0.0f);
                 }
               }
               c += pn;
