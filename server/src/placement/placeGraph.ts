@@ -148,6 +148,21 @@ function hasSymbolicShape(op: OpNode): boolean {
   return op.outputs.some((o) => !o.type.shape || o.type.shape.some((d) => typeof d !== 'number'));
 }
 
+/**
+ * A copy of the op with its placement, written field by field: on a 4,000-op graph Object.assign({}, op, ...)
+ * took ~1.2 ms and an object spread more (Node 20), a literal 0.1 ms. Fields keep the readers' order.
+ */
+function withPlacement(op: OpNode, placement: Placement): OpNode {
+  const { name, op: type, originalOp, inputs, outputs, attrs, source } = op;
+  return source === undefined
+    ? { name, op: type, originalOp, inputs, outputs, attrs, placement }
+    : { name, op: type, originalOp, inputs, outputs, attrs, source, placement };
+}
+// Compile-time guard for withPlacement: a field added to OpNode must be copied there too.
+type CopiedFields = 'name' | 'op' | 'originalOp' | 'inputs' | 'outputs' | 'attrs' | 'source' | 'placement';
+const everyFieldCopied: [Exclude<keyof OpNode, CopiedFields>] extends [never] ? true : never = true;
+void everyFieldCopied;
+
 export function placeGraph(graph: GraphIR, chip: ChipParams): GraphIR {
   let symbolic = 0;
   // Rules that need resolved attributes, dtypes and the source format (kernel width, resize on M1,
@@ -155,9 +170,7 @@ export function placeGraph(graph: GraphIR, chip: ChipParams): GraphIR {
   const ctx = { graph, chip, constShapes: constantShapes(graph) };
   const ops = graph.ops.map((op) => {
     if (hasSymbolicShape(op)) symbolic++;
-    const placement: Placement = refinePlacement(op, offAneReason(op, chip) ?? { device: 'ane' }, ctx);
-    // Object.assign rather than a spread: measured 2.5× faster per op on a 4,000-op graph (V8 12).
-    return Object.assign({}, op, { placement });
+    return withPlacement(op, refinePlacement(op, offAneReason(op, chip) ?? { device: 'ane' }, ctx));
   });
   const warnings = [...graph.warnings];
   if (symbolic > 0) {
