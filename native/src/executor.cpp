@@ -248,15 +248,19 @@ class Helper {
     _mm_pause();
 #endif
   }
-  /** Spins until `flag` is set or about 50 µs have passed; true if it was set. */
+  /** Waits for `flag` without sleeping for up to ~50 µs; true if it was set. The first few µs spin on the
+   *  core; after that each check yields it, so on a busy machine (more runnable threads than cores) the wait
+   *  does not take the core from the thread it is waiting for. */
   bool spinUntil(const std::atomic<bool>& flag) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    const auto start = std::chrono::steady_clock::now();
     for (;;) {
       for (int i = 0; i < 64; i++) {
         if (flag.load(std::memory_order_acquire)) return true;
         pause();
       }
-      if (quit_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() > until) return flag.load(std::memory_order_acquire);
+      const auto waited = std::chrono::steady_clock::now() - start;
+      if (quit_.load(std::memory_order_relaxed) || waited > std::chrono::microseconds(50)) return flag.load(std::memory_order_acquire);
+      if (waited > std::chrono::microseconds(3)) std::this_thread::yield();
     }
   }
   void loop() {
