@@ -111,11 +111,16 @@ void decodeConstant(const ConstantDecl& c, const Shape& shape, const uint8_t* we
   }
 }
 
+/** The constant's fp32 values in the weight blob, when they can be read in place (fp32, 4-byte aligned). */
+const float* blobFloats(const ConstantDecl& c, const uint8_t* weights) {
+  const uint8_t* p = weights + c.offset;
+  if (!c.hasData || c.decl.dtype != DType::fp32 || reinterpret_cast<uintptr_t>(p) % alignof(float) != 0) return nullptr;
+  return reinterpret_cast<const float*>(p);
+}
+
 // The fp32 reference for a constant: a view of the blob when its fp32 data are aligned for float reads.
 void decodeReference(const ConstantDecl& c, const Shape& shape, const uint8_t* weights, FloatBuf& out) {
-  const uint8_t* p = weights + c.offset;
-  if (c.hasData && c.decl.dtype == DType::fp32 && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0)
-    return out.view(reinterpret_cast<const float*>(p), static_cast<size_t>(numel(shape)));
+  if (const float* f = blobFloats(c, weights)) return out.view(f, static_cast<size_t>(numel(shape)));
   decodeConstant(c, shape, weights, out);
 }
 
@@ -375,11 +380,22 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   // thread finishes, rounds and compares): decodes the fp16 path's copies of the next op's constants, which
   // the main thread would otherwise decode serially at the start of that op (a fifth of ResNet-50's weight
   // traffic). It touches only constants that the current op does not read, through `early`, never `store`.
+  // The fp16 path hands a conv/linear weight to the kernel unrounded, viewed in the blob, and the kernel
+  // rounds it as it packs it (OpInfo::roundsWeight): no rounded copy of ~100 MB of ResNet-50 weights is
+  // written and read back. Only for non-integer fp32 weights readable in place, not already decoded.
+  auto roundsInKernel = [&](const OpInfo* info, size_t input, int vid) {
+    return info && info->roundsWeight && input == 1 && vid >= 0 && a.values[vid].kind == ValueInfo::Kind::Constant && !exact[vid] &&
+           !store[vid].haveLow && blobFloats(g.constants[a.values[vid].index], weights) != nullptr;
+  };
   auto decodeAhead = [&](size_t pos) {
     if (pos + 1 >= a.order.size()) return;
     const std::vector<int>& now = a.opInputs[a.order[pos]];
-    for (int vid : a.opInputs[a.order[pos + 1]]) {
+    const std::vector<int>& next = a.opInputs[a.order[pos + 1]];
+    const OpInfo* nextInfo = findOp(g.ops[a.order[pos + 1]].op);
+    for (size_t i = 0; i < next.size(); i++) {
+      const int vid = next[i];
       if (vid < 0 || a.values[vid].kind != ValueInfo::Kind::Constant || hasEarly[vid] || store[vid].haveLow) continue;
+      if (roundsInKernel(nextInfo, i, vid)) continue;
       if (std::find(now.begin(), now.end(), vid) != now.end()) continue;
       const ConstantDecl& c = g.constants[a.values[vid].index];
       if ((!c.hasData && !c.hasValue) || !a.values[vid].known) continue;
@@ -431,18 +447,27 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     if (!shapesKnown) { skip("output shape of " + op.op + " is unknown", "upstream " + op.name + " was not executed"); continue; }
 
     std::vector<const Tensor*> in32(ins.size(), nullptr), in16(ins.size(), nullptr);
+    Tensor unrounded;  // the weight passed with roundOnRead, if any
+    std::vector<char> decodeLowCopy(ins.size(), 1);
     for (size_t i = 0; i < ins.size(); i++) {
       if (ins[i] < 0) continue;
       in32[i] = &store[ins[i]].f32;
       in16[i] = &store[ins[i]].low;
+      if (roundsInKernel(info, i, ins[i])) {
+        unrounded.shape = a.values[ins[i]].shape;
+        unrounded.data.view(blobFloats(g.constants[a.values[ins[i]].index], weights), static_cast<size_t>(numel(unrounded.shape)));
+        unrounded.roundOnRead = true;
+        in16[i] = &unrounded;
+        decodeLowCopy[i] = 0;
+      }
     }
     std::vector<Tensor> out32(outs.size()), out16(outs.size());
     // One path of the op, start to finish, on whichever thread runs it: its copies of constant inputs, its
     // outputs (uninitialized when the kernel writes them all), the kernel, and for the fp16 path the rounding
     // of every output to binary16.
     auto runPath = [&](bool reference) {
-      for (int vid : ins)
-        if (vid >= 0 && a.values[vid].kind == ValueInfo::Kind::Constant) decodeFor(vid, reference);
+      for (size_t i = 0; i < ins.size(); i++)
+        if (ins[i] >= 0 && a.values[ins[i]].kind == ValueInfo::Kind::Constant && (reference || decodeLowCopy[i])) decodeFor(ins[i], reference);
       std::vector<Tensor>& result = reference ? out32 : out16;
       for (size_t k = 0; k < outs.size(); k++) {
         result[k].shape = a.values[outs[k]].shape;

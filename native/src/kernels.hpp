@@ -25,8 +25,12 @@ inline const Shape* optShape(const Shapes& in, size_t i) { return i < in.size() 
 void requireAttr(const OpNode& op, const char* key);
 Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
 
-/** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. */
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
+/** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. With roundA, A's values are
+ *  rounded to binary16 as they are read (A is an unrounded weight on the fp16 path: Tensor::roundOnRead). */
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+          bool roundA = false);
+/** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
+const float* weightValues(const Tensor& w, std::vector<float>& scratch);
 
 // --- elementwise (kernels_elementwise.cpp) ---
 std::vector<Shape> binaryShape(const OpNode&, const Shapes&);

@@ -191,7 +191,7 @@ void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
 
 }  // namespace
 
-static void convGemm(const ConvParams& p, const float* x, const float* w, float* o);
+static void convGemm(const ConvParams& p, const float* x, const float* w, float* o, bool roundW);
 
 std::vector<Shape> convShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
@@ -209,9 +209,10 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor* bias = optInput(in, 2);
   const ConvParams p = convParams(op, x.shape, w.shape);
   if (p.groups == p.C && p.Cout == p.C && p.cg == 1) {
-    depthwise(p, x.data.data(), w.data.data(), out[0].data.data());
+    std::vector<float> scratch;  // depthwise weights are small: round them once up front if needed
+    depthwise(p, x.data.data(), weightValues(w, scratch), out[0].data.data());
   } else {
-    convGemm(p, x.data.data(), w.data.data(), out[0].data.data());
+    convGemm(p, x.data.data(), w.data.data(), out[0].data.data(), w.roundOnRead);  // rounded while packing
   }
   if (bias)
     for (int64_t n = 0; n < p.N; n++)
@@ -222,7 +223,7 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       }
 }
 
-static void convGemm(const ConvParams& p, const float* xd, const float* wd, float* o) {
+static void convGemm(const ConvParams& p, const float* xd, const float* wd, float* o, bool roundW) {
   const int64_t P = p.Ho * p.Wo, K = p.cg * p.kH * p.kW, Mg = p.Cout / p.groups;
   const bool direct = p.kH == 1 && p.kW == 1 && p.sH == 1 && p.sW == 1 && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
   const int64_t rowsPerBand = std::max<int64_t>(1, std::min<int64_t>(p.Ho, kColLimit / std::max<int64_t>(1, K * p.Wo)));
@@ -236,7 +237,7 @@ static void convGemm(const ConvParams& p, const float* xd, const float* wd, floa
       const float* xg = xd + (n * p.C + g * p.cg) * p.H * p.W;
       float* og = o + (n * p.Cout + g * Mg) * P;
       if (direct) {
-        gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P);
+        gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P, roundW);
         continue;
       }
       for (int64_t oh0 = 0; oh0 < p.Ho; oh0 += rowsPerBand) {
@@ -273,7 +274,7 @@ static void convGemm(const ConvParams& p, const float* xd, const float* wd, floa
             }
           }
         }
-        gemm(Mg, pn, K, wg, K, col.data(), pn, og + oh0 * p.Wo, P);
+        gemm(Mg, pn, K, wg, K, col.data(), pn, og + oh0 * p.Wo, P, roundW);
       }
     }
   }

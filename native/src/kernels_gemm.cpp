@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #endif
 
+#include "fp16.hpp"
 #include "kernels.hpp"
 
 namespace ane {
@@ -120,13 +121,14 @@ using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_
 // sizes, never on threads, so results are reproducible run to run.
 template <int64_t MR, int64_t NR>
 void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                 int64_t ldc) {
+                 int64_t ldc, bool roundA) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
     return;
   }
-  thread_local std::vector<float> bp, ap;
+  thread_local std::vector<float> bp, ap, row;
+  if (roundA) row.resize(static_cast<size_t>(std::min(kKC, K)));
   bp.resize(static_cast<size_t>(kKC * ((std::min(kNC, N) + NR - 1) / NR) * NR));
   // A is packed once per K block for all rows, then reused across every N block.
   const int64_t strips = (M + MR - 1) / MR;
@@ -141,6 +143,10 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
       // cost a fifth of the GEMM).
       for (int64_t r = 0; r < rows; r++) {
         const float* __restrict src = A + (i0 + r) * lda + k0;
+        if (roundA) {
+          roundToHalves(src, row.data(), static_cast<size_t>(kn));
+          src = row.data();
+        }
         float* __restrict d = dst + r;
         for (int64_t k = 0; k < kn; k++) d[k * MR] = src[k];
       }
@@ -186,20 +192,36 @@ static float dot(const float* __restrict a, const float* __restrict b, int64_t n
   return t;
 }
 
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool roundA) {
   // A single output column (1×1 convs on a 1×1 map, e.g. squeeze-excitation): packing would fill 1 of
   // 16 tile columns, so take dot products with the (gathered) column instead.
   if (N == 1 && M > 0 && K > 0) {
     thread_local std::vector<float> col;
     col.resize(static_cast<size_t>(K));
     for (int64_t k = 0; k < K; k++) col[k] = B[k * ldb];
-    for (int64_t i = 0; i < M; i++) C[i * ldc] = dot(A + i * lda, col.data(), K);
+    thread_local std::vector<float> row;
+    if (roundA) row.resize(static_cast<size_t>(K));
+    for (int64_t i = 0; i < M; i++) {
+      const float* a = A + i * lda;
+      if (roundA) {
+        roundToHalves(a, row.data(), static_cast<size_t>(K));
+        a = row.data();
+      }
+      C[i * ldc] = dot(a, col.data(), K);
+    }
     return;
   }
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, ldb, C, ldc);
+  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, ldb, C, ldc, roundA);
 #endif
-  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, B, ldb, C, ldc);
+  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, B, ldb, C, ldc, roundA);
+}
+
+const float* weightValues(const Tensor& w, std::vector<float>& scratch) {
+  if (!w.roundOnRead) return w.data.data();
+  scratch.resize(w.data.size());
+  roundToHalves(w.data.data(), scratch.data(), scratch.size());
+  return scratch.data();
 }
 
 std::vector<Shape> linearShape(const OpNode& op, const Shapes& in) {
@@ -224,13 +246,23 @@ void linearKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   // A few rows (a classifier head on one image): dot products against the weight rows as stored beat
   // transposing the whole weight for a GEMM that would fill 1 of 6 tile rows.
   if (M < 6 && K > 0) {
-    for (int64_t m = 0; m < M; m++)
-      for (int64_t n = 0; n < N; n++) o[m * N + n] = dot(x.data.data() + m * K, w.data.data() + n * K, K) + (b ? b->data[n] : 0.0f);
+    thread_local std::vector<float> row;  // one weight row rounded to binary16 (roundOnRead)
+    if (w.roundOnRead) row.resize(static_cast<size_t>(K));
+    for (int64_t n = 0; n < N; n++) {
+      const float* wr = w.data.data() + n * K;
+      if (w.roundOnRead) {
+        roundToHalves(wr, row.data(), static_cast<size_t>(K));
+        wr = row.data();
+      }
+      for (int64_t m = 0; m < M; m++) o[m * N + n] = dot(x.data.data() + m * K, wr, K) + (b ? b->data[n] : 0.0f);
+    }
     return;
   }
+  std::vector<float> scratch;
+  const float* wv = weightValues(w, scratch);
   std::vector<float> wt(static_cast<size_t>(K * N));
   for (int64_t n = 0; n < N; n++)
-    for (int64_t k = 0; k < K; k++) wt[k * N + n] = w.data[n * K + k];
+    for (int64_t k = 0; k < K; k++) wt[k * N + n] = wv[n * K + k];
   if (K == 0) std::fill(o, o + M * N, 0.0f);
   else gemm(M, N, K, x.data.data(), K, wt.data(), N, o, N);
   if (b)

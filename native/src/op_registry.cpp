@@ -42,7 +42,8 @@ Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b) {
 }
 
 const OpInfo* findOp(const std::string& op) {
-  constexpr bool kFills = true;  // the kernel writes every output element (see OpInfo::fills)
+  constexpr bool kFills = true;   // the kernel writes every output element (see OpInfo::fills)
+  constexpr bool kRounds = true;  // the kernel rounds an unrounded weight itself (see OpInfo::roundsWeight)
   static const std::unordered_map<std::string, OpInfo> table = {
       {"add", {binaryShape, binaryKernel, kFills}}, {"sub", {binaryShape, binaryKernel, kFills}}, {"mul", {binaryShape, binaryKernel, kFills}},
       {"real_div", {binaryShape, binaryKernel, kFills}}, {"maximum", {binaryShape, binaryKernel, kFills}}, {"minimum", {binaryShape, binaryKernel, kFills}},
@@ -65,8 +66,8 @@ const OpInfo* findOp(const std::string& op) {
       {"atanh", {unaryShape, unaryKernel, kFills}}, {"logical_not", {unaryShape, unaryKernel, kFills}}, {"inverse", {unaryShape, unaryKernel, kFills}},
       {"elu", {unaryShape, unaryKernel, kFills}}, {"thresholded_relu", {unaryShape, unaryKernel, kFills}}, {"cast", {unaryShape, unaryKernel, kFills}},
       {"softmax", {softmaxShape, softmaxKernel, kFills}},
-      {"linear", {linearShape, linearKernel, kFills}}, {"matmul", {matmulShape, matmulKernel, kFills}},
-      {"conv", {convShape, convKernel, kFills}}, {"conv_transpose", {convTransposeShape, convTransposeKernel}},
+      {"linear", {linearShape, linearKernel, kFills, kRounds}}, {"matmul", {matmulShape, matmulKernel, kFills}},
+      {"conv", {convShape, convKernel, kFills, kRounds}}, {"conv_transpose", {convTransposeShape, convTransposeKernel}},
       {"reduce_mean", {reduceShape, reduceKernel, kFills}}, {"reduce_sum", {reduceShape, reduceKernel, kFills}}, {"reduce_max", {reduceShape, reduceKernel, kFills}},
       {"reduce_min", {reduceShape, reduceKernel, kFills}}, {"reduce_prod", {reduceShape, reduceKernel, kFills}},
       {"reduce_l1_norm", {reduceShape, reduceKernel, kFills}}, {"reduce_l2_norm", {reduceShape, reduceKernel, kFills}},

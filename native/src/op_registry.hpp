@@ -20,6 +20,8 @@ struct OpInfo {
   /** The kernel writes every element of its outputs, so the executor hands them over uninitialized; the
    *  others (scatter-style kernels that accumulate or skip elements) get zero-filled outputs. */
   bool fills = false;
+  /** The kernel accepts its weight (input 1) with Tensor::roundOnRead on the fp16 path. */
+  bool roundsWeight = false;
 };
 
 const OpInfo* findOp(const std::string& op);

@@ -73,6 +73,9 @@ class FloatBuf {
 struct Tensor {
   Shape shape;
   FloatBuf data;
+  /** fp16 path only: `data` are weights not yet rounded to binary16, handed to a kernel that rounds them as it
+   *  reads them (OpInfo::roundsWeight) instead of the executor making a rounded copy of every weight first. */
+  bool roundOnRead = false;
 };
 
 inline int64_t numel(const Shape& s) {
