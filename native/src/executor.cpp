@@ -28,7 +28,7 @@ namespace {
 // Below this many input + output elements an op runs both paths on the calling thread: even a hand-off to
 // a spinning helper (~1-2 µs) costs more than such an op (squeeze-excitation convs on 1×1 maps, biases).
 constexpr size_t kParallelMinElems = 4096;
-// Outputs at least this large are compared half on each thread.
+// Outputs at least this large are rounded and compared half on each thread.
 constexpr size_t kSplitCompareElems = 65536;
 
 struct Stored {
@@ -463,8 +463,8 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     }
     std::vector<Tensor> out32(outs.size()), out16(outs.size());
     // One path of the op, start to finish, on whichever thread runs it: its copies of constant inputs, its
-    // outputs (uninitialized when the kernel writes them all), the kernel, and for the fp16 path the rounding
-    // of every output to binary16.
+    // outputs (uninitialized when the kernel writes them all) and the kernel. The fp16 outputs are rounded
+    // to binary16 afterwards, in finishRange.
     auto runPath = [&](bool reference) {
       for (size_t i = 0; i < ins.size(); i++)
         if (ins[i] >= 0 && a.values[ins[i]].kind == ValueInfo::Kind::Constant && (reference || decodeLowCopy[i])) decodeFor(ins[i], reference);
@@ -476,9 +476,14 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
         else result[k].data.assign(n, 0.0f);
       }
       info->kernel(op, reference ? in32 : in16, result);
-      if (reference) return;
-      for (size_t k = 0; k < outs.size(); k++)
-        if (!exact[outs[k]]) roundToHalves(result[k].data.data(), result[k].data.data(), result[k].data.size());
+    };
+    // Rounds elements [from, to) of fp16 output k to binary16 and compares them with the reference. Large
+    // outputs are done half on each thread: rounding is elementwise and the statistics (maxima, counts) do
+    // not depend on the split.
+    auto finishRange = [&](size_t k, size_t from, size_t to, LayerNumerics& num, bool& overflowed) {
+      float* low = out16[k].data.data() + from;
+      if (!exact[outs[k]]) roundToHalves(low, low, to - from);
+      compare(low, out32[k].data.data() + from, to - from, num, overflowed);
     };
     try {
       // The fp32 reference and the fp16 path are independent: with 2+ threads they run side by side
@@ -515,24 +520,24 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     }
     bool overflow = false;
     for (size_t k = 0; k < outs.size(); k++) {
+      const size_t n = out16[k].data.size();
+      if (helper && o.threads >= 2 && n >= kSplitCompareElems) {
+        const size_t half = n / 2;
+        LayerNumerics part;
+        bool partOverflow = false;
+        helper->start([&] { finishRange(k, 0, half, part, partOverflow); });
+        finishRange(k, half, n, layer.numerics, overflow);
+        helper->wait();
+        merge(layer.numerics, part);
+        overflow = overflow || partOverflow;
+      } else {
+        finishRange(k, 0, n, layer.numerics, overflow);
+      }
       Stored& s = store[outs[k]];
       s.exact = exact[outs[k]];
       s.low = std::move(out16[k]);
       s.f32 = std::move(out32[k]);
       s.ready = s.haveF32 = s.haveLow = true;
-      const size_t n = s.low.data.size();
-      if (helper && o.threads >= 2 && n >= kSplitCompareElems) {
-        const size_t half = n / 2;
-        LayerNumerics part;
-        bool partOverflow = false;
-        helper->start([&] { compare(s.low.data.data(), s.f32.data.data(), half, part, partOverflow); });
-        compare(s.low.data.data() + half, s.f32.data.data() + half, n - half, layer.numerics, overflow);
-        helper->wait();
-        merge(layer.numerics, part);
-        overflow = overflow || partOverflow;
-      } else {
-        compare(s.low.data, s.f32.data, layer.numerics, overflow);
-      }
     }
     layer.executed = true;
     if (overflow && res.firstOverflowLayer.empty()) res.firstOverflowLayer = op.name;
