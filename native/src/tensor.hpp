@@ -23,8 +23,9 @@ class FloatBuf {
       own_ = std::move(o.own_);
       ptr_ = o.ptr_;
       n_ = o.n_;
+      cap_ = o.cap_;
       o.ptr_ = nullptr;
-      o.n_ = 0;
+      o.n_ = o.cap_ = 0;
     }
     return *this;
   }
@@ -41,7 +42,22 @@ class FloatBuf {
   void resize(size_t n) {
     own_.reset(n ? new float[n] : nullptr);  // new float[n] (no "()"): not value-initialized
     ptr_ = own_.get();
+    n_ = cap_ = n;
+  }
+  /** Takes over `storage` (room for `capacity` values) to hold n <= capacity values, contents unspecified. */
+  void adopt(std::unique_ptr<float[]> storage, size_t capacity, size_t n) {
+    own_ = std::move(storage);
+    ptr_ = own_.get();
+    cap_ = capacity;
     n_ = n;
+  }
+  /** Gives up owned storage (nullptr for a view or an empty buffer), leaving this empty. */
+  std::unique_ptr<float[]> surrender(size_t& capacity) {
+    capacity = cap_;
+    std::unique_ptr<float[]> out = std::move(own_);
+    ptr_ = nullptr;
+    n_ = cap_ = 0;
+    return out;
   }
   void assign(size_t n, float v) {
     resize(n);
@@ -52,6 +68,7 @@ class FloatBuf {
     own_.reset();
     ptr_ = const_cast<float*>(p);  // a view is only ever read: it backs kernel inputs, never outputs
     n_ = n;
+    cap_ = 0;
   }
   float* data() { return ptr_; }
   const float* data() const { return ptr_; }
@@ -67,7 +84,7 @@ class FloatBuf {
  private:
   std::unique_ptr<float[]> own_;
   float* ptr_ = nullptr;
-  size_t n_ = 0;
+  size_t n_ = 0, cap_ = 0;  // cap_: room in own_ (0 for a view)
 };
 
 struct Tensor {
