@@ -151,10 +151,25 @@ void compareScalar(const float* low, const float* ref, size_t n, LayerNumerics& 
 #define ANE_HAVE_AVX2_COMPARE 1
 // Same arithmetic as compareScalar (doubles, exact max), 8 values at a time; a block holding an inf/NaN on
 // either side goes through compareScalar, so counts and maxima are bit-identical to the scalar path.
+/** The largest float <= v (v >= 0). */
+inline float floatAtMost(double v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+// Most blocks cannot raise either maximum once the running maxima have settled, and that can be shown in
+// float arithmetic, 8 lanes at once: with x = |a − b| exact, fl32(x) < L (a float <= maxAbs) implies
+// x < L, so the double |a − b| <= maxAbs; and fl32(x) < fl32(fl32(R·denF)·(1 − 2^-20)) with R a float
+// <= maxRel and denF = max(|b|, largest float <= 1e-3) <= den implies x < R·den·(1 − 2^-21), so the double
+// quotient is <= maxRel. Such blocks skip the double arithmetic; all others take it unchanged. R is only
+// used from 1e-30 up, where the float products stay normal (no loss of relative precision).
 __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
   const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor), shrink = _mm256_set1_pd(1.0 - 0x1p-40);
   const __m256i expF = _mm256_set1_epi32(0x7f800000);
+  const __m256 signF = _mm256_set1_ps(-0.0f), floorF = _mm256_set1_ps(floatAtMost(kRelFloor)), shrinkF = _mm256_set1_ps(1.0f - 0x1p-20f);
   __m256d maxAbs = _mm256_setzero_pd(), maxRel = _mm256_setzero_pd();
+  __m256 absLimit = _mm256_setzero_ps(), relLimit = _mm256_setzero_ps();  // 0: every block takes the double path
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 a = _mm256_loadu_ps(low + i);
@@ -165,6 +180,10 @@ __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* 
       compareScalar(low + i, ref + i, 8, num, overflow);
       continue;
     }
+    const __m256 absF = _mm256_andnot_ps(signF, _mm256_sub_ps(a, b));
+    const __m256 boundF = _mm256_mul_ps(_mm256_mul_ps(relLimit, _mm256_max_ps(_mm256_andnot_ps(signF, b), floorF)), shrinkF);
+    const __m256 settled = _mm256_and_ps(_mm256_cmp_ps(absF, absLimit, _CMP_LT_OQ), _mm256_cmp_ps(absF, boundF, _CMP_LT_OQ));
+    if (_mm256_movemask_ps(settled) == 0xff) continue;
     for (int half = 0; half < 2; half++) {
       const __m256d ad = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(a, 1) : _mm256_castps256_ps128(a));
       const __m256d bd = _mm256_cvtps_pd(half ? _mm256_extractf128_ps(b, 1) : _mm256_castps256_ps128(b));
@@ -178,6 +197,14 @@ __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* 
       const __m256d raise = _mm256_cmp_pd(abs, bound, _CMP_GE_OQ);
       if (!_mm256_testz_pd(raise, raise)) maxRel = _mm256_max_pd(maxRel, _mm256_div_pd(abs, den));
     }
+    double lane[4], absMax = 0, relMax = 0;
+    _mm256_storeu_pd(lane, maxAbs);
+    for (double v : lane) absMax = std::max(absMax, v);
+    _mm256_storeu_pd(lane, maxRel);
+    for (double v : lane) relMax = std::max(relMax, v);
+    absLimit = _mm256_set1_ps(floatAtMost(absMax));
+    const float r = floatAtMost(relMax);
+    relLimit = _mm256_set1_ps(r >= 1e-30f ? r : 0.0f);
   }
   double lanes[4];
   _mm256_storeu_pd(lanes, maxAbs);
@@ -266,9 +293,12 @@ class BufferPool {
 
 // One helper thread for the whole run, fed an op at a time. A thread per op paid its start-up and, worse,
 // began with empty thread-local GEMM/im2col buffers each time, so every op page-faulted them in afresh.
-// Both sides spin briefly before sleeping on the condition variable: most hand-offs follow within a few
-// microseconds (the next op of the graph), and a futex sleep + wake-up costs tens of µs each way, more than
-// a small op takes. The spin is bounded (~50 µs), so an idle helper does not hold a core.
+// A posted job is claimed by whichever thread gets to it first: the helper, or the caller in finish() if the
+// helper has not started it yet. On a busy machine (more runnable threads than cores) the helper may not
+// be scheduled for milliseconds; the caller then runs the job itself instead of waiting for a time slice,
+// and degrades to one thread rather than to worse than one. Results do not depend on which thread ran it.
+// Waits spin for a few µs, then yield the core at each check, and sleep on the condition variable after
+// ~50 µs: most hand-offs follow within microseconds, and a futex sleep + wake-up costs tens of µs each way.
 class Helper {
  public:
   Helper() : thread_([this] { loop(); }) {}
@@ -280,63 +310,71 @@ class Helper {
     cv_.notify_all();
     thread_.join();
   }
-  /** Runs `job` on the helper; the job must not throw (callers capture exceptions themselves). */
+  /** Posts `job` (which must not throw: callers capture exceptions themselves); the previous one is finished. */
   void start(std::function<void()> job) {
-    job_ = std::move(job);  // the helper is idle: it only reads job_ after seeing pending_
-    done_.store(false, std::memory_order_relaxed);
+    job_ = std::move(job);  // nobody reads job_ until it is claimed, after the store below
     {
       std::lock_guard<std::mutex> lock(m_);
-      pending_.store(true, std::memory_order_release);
+      state_.store(kPosted, std::memory_order_release);
     }
     cv_.notify_all();
   }
-  void wait() {
-    if (spinUntil(done_)) return;
+  /** Returns once the posted job has run: here, if the helper has not claimed it yet. */
+  void finish() {
+    int posted = kPosted;
+    if (state_.compare_exchange_strong(posted, kRunning, std::memory_order_acq_rel)) {
+      job_();
+      state_.store(kDone, std::memory_order_release);
+      return;
+    }
+    if (waitFor(kDone)) return;
     std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire); });
+    cv_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == kDone; });
   }
 
  private:
+  enum : int { kDone = 0, kPosted = 1, kRunning = 2 };
   static void pause() {
 #if defined(__x86_64__) || defined(__i386__)
     _mm_pause();
 #endif
   }
-  /** Waits for `flag` without sleeping for up to ~50 µs; true if it was set. The first few µs spin on the
-   *  core; after that each check yields it, so on a busy machine (more runnable threads than cores) the wait
-   *  does not take the core from the thread it is waiting for. */
-  bool spinUntil(const std::atomic<bool>& flag) {
+  /** Waits for `state_ == want` without sleeping for up to ~50 µs; true if it got there. The first few µs
+   *  spin on the core; after that each check yields it, so the wait does not take the core from the thread
+   *  it is waiting for. */
+  bool waitFor(int want) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
       for (int i = 0; i < 64; i++) {
-        if (flag.load(std::memory_order_acquire)) return true;
+        if (state_.load(std::memory_order_acquire) == want) return true;
         pause();
       }
       const auto waited = std::chrono::steady_clock::now() - start;
-      if (quit_.load(std::memory_order_relaxed) || waited > std::chrono::microseconds(50)) return flag.load(std::memory_order_acquire);
+      if (quit_.load(std::memory_order_relaxed) || waited > std::chrono::microseconds(50)) return state_.load(std::memory_order_acquire) == want;
       if (waited > std::chrono::microseconds(3)) std::this_thread::yield();
     }
   }
   void loop() {
     for (;;) {
-      if (!spinUntil(pending_)) {
+      if (!waitFor(kPosted)) {
         std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) || quit_.load(); });
-        if (!pending_.load(std::memory_order_acquire)) return;  // quit
+        cv_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == kPosted || quit_.load(); });
+        if (quit_.load()) return;
       }
-      pending_.store(false, std::memory_order_relaxed);
-      std::function<void()> job = std::move(job_);
-      job();
+      int posted = kPosted;
+      if (!state_.compare_exchange_strong(posted, kRunning, std::memory_order_acq_rel)) continue;  // the caller took it
+      job_();
       {
         std::lock_guard<std::mutex> lock(m_);
-        done_.store(true, std::memory_order_release);
+        state_.store(kDone, std::memory_order_release);
       }
       cv_.notify_all();
     }
   }
   std::mutex m_;
   std::condition_variable cv_;
-  std::atomic<bool> pending_{false}, done_{true}, quit_{false};
+  std::atomic<int> state_{kDone};
+  std::atomic<bool> quit_{false};
   std::function<void()> job_;
   std::thread thread_;  // last: starts once the members above exist
 };
@@ -557,10 +595,10 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
         try {
           runPath(false);
         } catch (...) {
-          helper->wait();
+          helper->finish();
           throw;
         }
-        helper->wait();
+        helper->finish();
         if (failed) std::rethrow_exception(failed);
       } else {
         runPath(true);
@@ -579,7 +617,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
         bool partOverflow = false;
         helper->start([&] { finishRange(k, 0, half, part, partOverflow); });
         finishRange(k, half, n, layer.numerics, overflow);
-        helper->wait();
+        helper->finish();
         merge(layer.numerics, part);
         overflow = overflow || partOverflow;
       } else {
