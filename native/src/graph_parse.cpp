@@ -585,11 +585,13 @@ Graph parseGraphText(const std::string& text, const std::string& what) {
 
 namespace {
 
-Device parseDevice(const std::string& s, const std::string& where) {
+// `where` is a callable so that the path in the message ("devices[3999]") is only built for a bad entry.
+template <typename Where>
+Device parseDevice(const std::string& s, const Where& where) {
   if (s == "ane") return Device::ane;
   if (s == "gpu") return Device::gpu;
   if (s == "cpu") return Device::cpu;
-  throw GraphError("options: " + where + ": unknown device '" + s + "' (expected ane, gpu or cpu)");
+  throw GraphError("options: " + where() + ": unknown device '" + s + "' (expected ane, gpu or cpu)");
 }
 
 Roofline parseRoofline(const Json& chip, const std::string& unit) {
@@ -629,12 +631,12 @@ RunOptions parseOptions(const Json& j, const Graph& g) {
     for (size_t i = 0; i < devices->array.size(); i++) {
       const Json& d = devices->array[i];
       if (!d.isString()) throw GraphError("options: devices[" + std::to_string(i) + "] must be a string");
-      o.devices.push_back(parseDevice(d.string, "devices[" + std::to_string(i) + "]"));
+      o.devices.push_back(parseDevice(d.string, [&] { return "devices[" + std::to_string(i) + "]"; }));
     }
   } else {
     // Without an explicit list, the placement carried by the IR decides; unplaced ops count as ANE.
     for (const auto& op : g.ops)
-      o.devices.push_back(op.placementDevice.empty() ? Device::ane : parseDevice(op.placementDevice, "placement of op '" + op.name + "'"));
+      o.devices.push_back(op.placementDevice.empty() ? Device::ane : parseDevice(op.placementDevice, [&] { return "placement of op '" + op.name + "'"; }));
   }
   if (const Json* seed = j.get("seed"); seed && seed->isNumber() && std::isfinite(seed->number))
     o.seed = static_cast<uint64_t>(static_cast<int64_t>(seed->number));
