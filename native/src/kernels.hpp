@@ -29,6 +29,17 @@ Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
  *  rounded to binary16 as they are read (A is an unrounded weight on the fp16 path: Tensor::roundOnRead). */
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
           bool roundA = false);
+/** A conv's im2col matrix, read straight from the input as the GEMM packs it instead of being built first:
+ *  row k = (ci, kh, kw) of the (Cin/groups·kH·kW) × (Ho·Wo) matrix, column j = output position (oh, ow),
+ *  value x[ci][oh·sH − pt + kh·dH][ow·sW − pl + kw·dW], 0 over padding. */
+struct Im2col {
+  const float* x;  // the group's first input plane
+  int64_t H, W, kH, kW, sH, sW, dH, dW, pt, pl, Wo;
+  /** dst[k·nr + j] = entry (k0 + k, j0 + j) for k < kn, j < cols; 0 for cols <= j < nr. */
+  void pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const;
+};
+/** gemm with B the im2col matrix of a conv (see Im2col). */
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA);
 /** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
 const float* weightValues(const Tensor& w, std::vector<float>& scratch);
 

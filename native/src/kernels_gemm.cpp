@@ -119,9 +119,23 @@ using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_
 
 // Packing and blocking around an MR×NR micro-kernel. The summation order over K depends only on the block
 // sizes, never on threads, so results are reproducible run to run.
-template <int64_t MR, int64_t NR>
-void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                 int64_t ldc, bool roundA) {
+// B as a row-major matrix with leading dimension ldb; pack() has Im2col's contract.
+struct MatrixB {
+  const float* B;
+  int64_t ldb;
+  void pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
+    for (int64_t k = 0; k < kn; k++) {
+      const float* src = B + (k0 + k) * ldb + j0;
+      float* d = dst + k * nr;
+      if (cols == nr) std::memcpy(d, src, sizeof(float) * nr);
+      else for (int64_t j = 0; j < nr; j++) d[j] = j < cols ? src[j] : 0.0f;
+    }
+  }
+};
+
+template <int64_t MR, int64_t NR, typename Source>
+void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
+                 bool roundA) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
@@ -156,16 +170,7 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
     for (int64_t j0 = 0; j0 < N; j0 += kNC) {
       const int64_t jn = std::min(kNC, N - j0);
       const int64_t panels = (jn + NR - 1) / NR;
-      for (int64_t p = 0; p < panels; p++) {
-        float* dst = bp.data() + p * kn * NR;
-        const int64_t cols = std::min(NR, jn - p * NR);
-        for (int64_t k = 0; k < kn; k++) {
-          const float* src = B + (k0 + k) * ldb + j0 + p * NR;
-          float* d = dst + k * NR;
-          if (cols == NR) std::memcpy(d, src, sizeof(float) * NR);
-          else for (int64_t j = 0; j < NR; j++) d[j] = j < cols ? src[j] : 0.0f;
-        }
-      }
+      for (int64_t p = 0; p < panels; p++) B.pack(k0, kn, j0 + p * NR, std::min(NR, jn - p * NR), NR, bp.data() + p * kn * NR);
       for (int64_t s = 0; s < strips; s++) {
         const int64_t i0 = s * MR, rows = std::min(MR, M - i0);
         for (int64_t p = 0; p < panels; p++)
@@ -211,10 +216,73 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const fl
     }
     return;
   }
+  const MatrixB src{B, ldb};
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, ldb, C, ldc, roundA);
+  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, roundA);
 #endif
-  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, B, ldb, C, ldc, roundA);
+  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, roundA);
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA) {
+  if (N == 1 && M > 0 && K > 0) {
+    // One output position: take the column as a matrix and let the dot-product path have it.
+    thread_local std::vector<float> col;
+    col.resize(static_cast<size_t>(K));
+    B.pack(0, K, 0, 1, 1, col.data());
+    return gemm(M, N, K, A, lda, col.data(), 1, C, ldc, roundA);
+  }
+#ifdef ANE_HAVE_AVX2_PATH
+  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, C, ldc, roundA);
+#endif
+  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA);
+}
+
+void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
+  // The panel's columns as runs along one output row: (oh, ow, length, offset in the panel).
+  struct Run {
+    int64_t oh, ow, len, at;
+  };
+  Run runs[32];
+  int nRuns = 0;
+  for (int64_t at = 0, j = j0; at < cols; nRuns++) {
+    const int64_t oh = j / Wo, ow = j % Wo, len = std::min(cols - at, Wo - ow);
+    runs[nRuns] = {oh, ow, len, at};
+    at += len;
+    j += len;
+  }
+  // Row k0 as (ci, kh, kw), then stepped without divisions.
+  const int64_t taps = kH * kW;
+  int64_t ci = k0 / taps, kh = (k0 % taps) / kW, kw = k0 % kW;
+  for (int64_t k = 0; k < kn; k++) {
+    float* d = dst + k * nr;
+    const float* plane = x + ci * H * W;
+    for (int r = 0; r < nRuns; r++) {
+      const Run& run = runs[r];
+      float* o = d + run.at;
+      const int64_t ih = run.oh * sH - pt + kh * dH;
+      if (ih < 0 || ih >= H) {
+        std::fill(o, o + run.len, 0.0f);
+        continue;
+      }
+      const float* row = plane + ih * W;
+      const int64_t iw0 = run.ow * sW - pl + kw * dW;  // input column of the run's first output
+      // Positions t with 0 <= iw0 + t·sW < W.
+      const int64_t lo = std::min(run.len, iw0 >= 0 ? 0 : (-iw0 + sW - 1) / sW);
+      const int64_t hi = std::max(lo, std::min(run.len, W - 1 - iw0 < 0 ? 0 : (W - 1 - iw0) / sW + 1));
+      std::fill(o, o + lo, 0.0f);
+      if (sW == 1) std::memcpy(o + lo, row + iw0 + lo, sizeof(float) * (hi - lo));
+      else for (int64_t t = lo; t < hi; t++) o[t] = row[iw0 + t * sW];
+      std::fill(o + hi, o + run.len, 0.0f);
+    }
+    for (int64_t j = cols; j < nr; j++) d[j] = 0.0f;
+    if (++kw == kW) {
+      kw = 0;
+      if (++kh == kH) {
+        kh = 0;
+        ci++;
+      }
+    }
+  }
 }
 
 const float* weightValues(const Tensor& w, std::vector<float>& scratch) {
