@@ -180,6 +180,63 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
     }
   }
 }
+// The same product computed as Cᵀ = Bᵀ·Aᵀ, for few columns and many rows (a conv on a 7×7 map: N = 49
+// output positions, M = up to 2048 channels). In the direct layout 49 columns fill 4 panels of 16 (23% of
+// the tiles wasted) and the whole packed K block of A (M × 256 floats, 2 MB) overflows L2; here the 49
+// positions are 9 row strips of 6 (54, 10% waste) and each packed weight panel is used by every strip while
+// it is in cache. Every element still sums the same products in the same K order (a·b = b·a, also fused),
+// so results are bit-identical to gemmBlocked.
+template <int64_t MR, int64_t NR, typename Source>
+void gemmSwapped(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
+                 bool roundA) {
+  thread_local std::vector<float> bp, ap, row, ct;
+  if (roundA) row.resize(static_cast<size_t>(std::min(kKC, K)));
+  ct.resize(static_cast<size_t>(N * M));  // Cᵀ, N × M
+  const int64_t strips = (N + MR - 1) / MR;
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kn = std::min(kKC, K - k0);
+    ap.resize(static_cast<size_t>(strips * kn * MR));
+    for (int64_t s = 0; s < strips; s++) B.pack(k0, kn, s * MR, std::min(MR, N - s * MR), MR, ap.data() + s * kn * MR);
+    for (int64_t j0 = 0; j0 < M; j0 += kNC) {
+      const int64_t jn = std::min(kNC, M - j0);
+      const int64_t panels = (jn + NR - 1) / NR;
+      bp.resize(static_cast<size_t>(panels * kn * NR));
+      for (int64_t p = 0; p < panels; p++) {
+        float* dst = bp.data() + p * kn * NR;
+        const int64_t cols = std::min(NR, jn - p * NR);
+        for (int64_t j = 0; j < cols; j++) {  // panel column j = row j0 + p·NR + j of A, read contiguously
+          const float* __restrict src = A + (j0 + p * NR + j) * lda + k0;
+          if (roundA) {
+            roundToHalves(src, row.data(), static_cast<size_t>(kn));
+            src = row.data();
+          }
+          float* __restrict d = dst + j;
+          for (int64_t k = 0; k < kn; k++) d[k * NR] = src[k];
+        }
+        for (int64_t j = cols; j < NR; j++)
+          for (int64_t k = 0; k < kn; k++) dst[k * NR + j] = 0.0f;
+      }
+      for (int64_t s = 0; s < strips; s++) {
+        const int64_t i0 = s * MR, rows = std::min(MR, N - i0);
+        for (int64_t p = 0; p < panels; p++)
+          kernel(kn, ap.data() + s * kn * MR, bp.data() + p * kn * NR, ct.data() + i0 * M + j0 + p * NR, M, rows, std::min(NR, jn - p * NR),
+                 k0 > 0);
+      }
+    }
+  }
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) C[m * ldc + n] = ct[n * M + m];
+}
+
+/** Few columns, many rows: the transposed layout wastes fewer tile columns (see gemmSwapped). */
+bool preferSwapped(int64_t M, int64_t N, int64_t K) { return K > 0 && N < 128 && M > N; }
+
+template <int64_t MR, int64_t NR, typename Source>
+void gemmAny(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
+             bool roundA) {
+  if (M > 0 && N > 0 && preferSwapped(M, N, K)) return gemmSwapped<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA);
+  gemmBlocked<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA);
+}
 }  // namespace
 
 // Σ a[k]·b[k] with eight interleaved partial sums combined in a fixed order (deterministic, and
@@ -218,9 +275,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const fl
   }
   const MatrixB src{B, ldb};
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, roundA);
+  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, roundA);
 #endif
-  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, roundA);
+  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, roundA);
 }
 
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA) {
@@ -232,9 +289,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im
     return gemm(M, N, K, A, lda, col.data(), 1, C, ldc, roundA);
   }
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmBlocked<kMR8, kNR8>(micro8, M, N, K, A, lda, B, C, ldc, roundA);
+  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, B, C, ldc, roundA);
 #endif
-  gemmBlocked<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA);
+  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA);
 }
 
 void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
