@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -64,10 +65,11 @@ double macChannels(const OpNode& op, const Analysis& a, int opIndex) {
   const std::vector<int>& ins = a.opInputs[opIndex];
   auto in = [&](size_t i) { return i < ins.size() ? knownShape(a, ins[i]) : nullptr; };
   const Shape* w = in(1);
-  if ((op.op == "conv" || op.op == "conv_transpose") && w && w->size() >= 2)
+  const std::string_view t = op.op;
+  if ((t == "conv" || t == "conv_transpose") && w && w->size() >= 2)
     return static_cast<double>(std::min((*w)[0], (*w)[1]));
-  if (op.op == "linear" && w && w->size() == 2) return static_cast<double>(std::min((*w)[0], (*w)[1]));
-  if (op.op == "matmul") {
+  if (t == "linear" && w && w->size() == 2) return static_cast<double>(std::min((*w)[0], (*w)[1]));
+  if (t == "matmul") {
     const Shape* x = in(0);
     const Shape* y = in(1);
     if (!x || !y || x->empty() || y->empty()) return 0;
@@ -85,14 +87,15 @@ bool reducesLongLastAxis(const OpNode& op, const Analysis& a, int opIndex, int64
   if (!x || x->empty() || x->back() < limit) return false;
   const int64_t rank = static_cast<int64_t>(x->size());
   auto isLast = [&](int64_t axis) { return axis == -1 || axis == rank - 1; };
-  if (op.op == "softmax") return isLast(op.attrInt("axis", -1));
-  if (op.op == "avg_pool" || op.op == "max_pool" || op.op == "l2_pool") return false;  // windows, not reductions of the axis
+  const std::string_view t = op.op;
+  if (t == "softmax") return isLast(op.attrInt("axis", -1));
+  if (t == "avg_pool" || t == "max_pool" || t == "l2_pool") return false;  // windows, not reductions of the axis
   for (int64_t axis : op.attrInts("axes", {-1}))
     if (isLast(axis)) return true;
   return false;
 }
 
-bool isMetadataOp(const std::string& t) {
+bool isMetadataOp(std::string_view t) {
   return t == "reshape" || t == "expand_dims" || t == "squeeze" || t == "identity" || t == "flatten2d" || t == "const" || t == "shape";
 }
 }  // namespace
@@ -125,10 +128,10 @@ OpClass classifyOp(const OpNode& op, const Analysis& a, int opIndex) {
       "gather", "gather_nd", "gather_along_axis", "cast", "stack", "depth_to_space", "space_to_depth", "pixel_shuffle", "select"};
   static const std::unordered_set<std::string> reduction = {
       "softmax", "layer_norm", "instance_norm", "l2_norm", "avg_pool", "max_pool", "l2_pool", "reduce_argmax", "reduce_argmin", "cumsum"};
-  const std::string& t = op.op;
-  if (isMetadataOp(t)) return OpClass::metadata;
-  if (movement.count(t)) return OpClass::movement;
-  if (reduction.count(t) || t.rfind("reduce_", 0) == 0) return OpClass::reduction;
+  if (isMetadataOp(op.op)) return OpClass::metadata;
+  if (movement.count(op.op)) return OpClass::movement;
+  const std::string_view t = op.op;  // == on a string_view tests the length before any memcmp
+  if (reduction.count(op.op) || t.substr(0, 7) == "reduce_") return OpClass::reduction;
   if (t == "linear" || t == "matmul" || t == "einsum" || t == "lstm" || t == "gru" || t == "rnn") return OpClass::matmul;
   if (t == "conv" || t == "conv_transpose") {
     const std::vector<int>& ins = a.opInputs[opIndex];
@@ -150,11 +153,11 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
   static const std::unordered_set<std::string> movement = {
       "reshape", "expand_dims", "squeeze", "transpose", "concat", "split", "slice_by_index", "pad",
       "upsample_nearest_neighbor", "identity", "const", "tile", "cast"};
-  const std::string& t = op.op;
+  const std::string_view t = op.op;  // == on a string_view tests the length before any memcmp
   const std::vector<int>& ins = a.opInputs[opIndex];
   const double out = outElems(a, opIndex);
   auto in = [&](size_t i) { return i < ins.size() ? knownShape(a, ins[i]) : nullptr; };
-  if (movement.count(t)) return 0;
+  if (movement.count(op.op)) return 0;
   if (t == "conv") {
     const Shape* w = in(1);
     if (!w || w->empty() || (*w)[0] == 0) return out;
@@ -191,7 +194,7 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
     const double steps = elems(*x) / static_cast<double>(x->back());
     return 2 * (elems(*w) + elems(*r)) * steps;
   }
-  if (t.rfind("reduce_", 0) == 0) {
+  if (t.substr(0, 7) == "reduce_") {
     const Shape* x = in(0);
     return x ? elems(*x) : out;
   }
