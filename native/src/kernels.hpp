@@ -26,9 +26,10 @@ void requireAttr(const OpNode& op, const char* key);
 Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
 
 /** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. With roundA, A's values are
- *  rounded to binary16 as they are read (A is an unrounded weight on the fp16 path: Tensor::roundOnRead). */
+ *  rounded to binary16 as they are read (A is an unrounded weight on the fp16 path: Tensor::roundOnRead).
+ *  With rowBias, rowBias[i] is added to row i of the finished product (a conv's bias per output channel). */
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-          bool roundA = false);
+          bool roundA = false, const float* rowBias = nullptr);
 /** A conv's im2col matrix, read straight from the input as the GEMM packs it instead of being built first:
  *  row k = (ci, kh, kw) of the (Cin/groups·kH·kW) × (Ho·Wo) matrix, column j = output position (oh, ow),
  *  value x[ci][oh·sH − pt + kh·dH][ow·sW − pl + kw·dW], 0 over padding. */
@@ -39,7 +40,8 @@ struct Im2col {
   void pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const;
 };
 /** gemm with B the im2col matrix of a conv (see Im2col). */
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA);
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA,
+          const float* rowBias);
 /** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
 const float* weightValues(const Tensor& w, std::vector<float>& scratch);
 

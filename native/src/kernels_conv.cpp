@@ -152,7 +152,7 @@ void depthwiseTaps(const float* ph, const int64_t* offset, const float* wc, int6
   depthwiseTapsPortable(ph, offset, wc, taps, wide, len);
 }
 
-void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
+void depthwise(const ConvParams& p, const float* x, const float* w, const float* bias, float* o) {
   const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
   const int64_t Hq = (Hp + p.sH - 1) / p.sH, Wq = (Wp + p.sW - 1) / p.sW, planeSize = Hq * Wq;
   const int64_t taps = p.kH * p.kW;
@@ -184,13 +184,18 @@ void depthwise(const ConvParams& p, const float* x, const float* w, float* o) {
       }
       depthwiseTaps(phases.data(), offset.data(), w + c * taps, taps, wide.data(), wideLen);
       float* out = o + (n * p.C + c) * p.Ho * p.Wo;
-      for (int64_t oh = 0; oh < p.Ho; oh++) std::memcpy(out + oh * p.Wo, wide.data() + oh * Wq, sizeof(float) * p.Wo);
+      for (int64_t oh = 0; oh < p.Ho; oh++) {
+        float* __restrict dst = out + oh * p.Wo;
+        const float* __restrict src = wide.data() + oh * Wq;
+        if (bias) for (int64_t ow = 0; ow < p.Wo; ow++) dst[ow] = src[ow] + bias[c];
+        else std::memcpy(dst, src, sizeof(float) * p.Wo);
+      }
     }
 }
 
 }  // namespace
 
-static void convGemm(const ConvParams& p, const float* x, const float* w, float* o, bool roundW);
+static void convGemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* o, bool roundW);
 
 std::vector<Shape> convShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
@@ -207,22 +212,17 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& w = needInput(op, in, 1, "weight");
   const Tensor* bias = optInput(in, 2);
   const ConvParams p = convParams(op, x.shape, w.shape);
+  // The bias is added to each output as it is finished (out = conv + b, the same sum as a pass afterwards).
+  const float* b = bias ? bias->data.data() : nullptr;
   if (p.groups == p.C && p.Cout == p.C && p.cg == 1) {
     std::vector<float> scratch;  // depthwise weights are small: round them once up front if needed
-    depthwise(p, x.data.data(), weightValues(w, scratch), out[0].data.data());
+    depthwise(p, x.data.data(), weightValues(w, scratch), b, out[0].data.data());
   } else {
-    convGemm(p, x.data.data(), w.data.data(), out[0].data.data(), w.roundOnRead);  // rounded while packing
+    convGemm(p, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);  // rounded while packing
   }
-  if (bias)
-    for (int64_t n = 0; n < p.N; n++)
-      for (int64_t co = 0; co < p.Cout; co++) {
-        float* plane = out[0].data.data() + (n * p.Cout + co) * p.Ho * p.Wo;
-        const float b = bias->data[co];
-        for (int64_t i = 0; i < p.Ho * p.Wo; i++) plane[i] += b;
-      }
 }
 
-static void convGemm(const ConvParams& p, const float* xd, const float* wd, float* o, bool roundW) {
+static void convGemm(const ConvParams& p, const float* xd, const float* wd, const float* bias, float* o, bool roundW) {
   const int64_t P = p.Ho * p.Wo, K = p.cg * p.kH * p.kW, Mg = p.Cout / p.groups;
   const bool direct = p.kH == 1 && p.kW == 1 && p.sH == 1 && p.sW == 1 && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
   for (int64_t n = 0; n < p.N; n++) {
@@ -231,12 +231,12 @@ static void convGemm(const ConvParams& p, const float* xd, const float* wd, floa
       const float* xg = xd + (n * p.C + g * p.cg) * p.H * p.W;
       float* og = o + (n * p.Cout + g * Mg) * P;
       if (direct) {
-        gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P, roundW);
+        gemm(Mg, P, K, wg, K, xg, p.H * p.W, og, P, roundW, bias ? bias + g * Mg : nullptr);
       } else {
         // The GEMM packs its B panels straight from the input: no K × P im2col matrix (7 MB for a 3×3 conv
         // on 56×56×64) written out and read back.
         const Im2col cols{xg, p.H, p.W, p.kH, p.kW, p.sH, p.sW, p.dH, p.dW, p.pt, p.pl, p.Wo};
-        gemm(Mg, P, K, wg, K, cols, og, P, roundW);
+        gemm(Mg, P, K, wg, K, cols, og, P, roundW, bias ? bias + g * Mg : nullptr);
       }
     }
   }

@@ -117,6 +117,10 @@ bool hostHasAvx2Fma() {
 
 using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
 
+inline void addBias(float* __restrict row, int64_t n, float b) {
+  for (int64_t j = 0; j < n; j++) row[j] += b;
+}
+
 // Packing and blocking around an MR×NR micro-kernel. The summation order over K depends only on the block
 // sizes, never on threads, so results are reproducible run to run.
 // B as a row-major matrix with leading dimension ldb; pack() has Im2col's contract.
@@ -135,10 +139,13 @@ struct MatrixB {
 
 template <int64_t MR, int64_t NR, typename Source>
 void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
-                 bool roundA) {
+                 bool roundA, const float* rowBias) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
-    for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    for (int64_t i = 0; i < M; i++) {
+      std::memset(C + i * ldc, 0, sizeof(float) * N);
+      if (rowBias) addBias(C + i * ldc, N, rowBias[i]);
+    }
     return;
   }
   thread_local std::vector<float> bp, ap, row;
@@ -171,11 +178,17 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
       const int64_t jn = std::min(kNC, N - j0);
       const int64_t panels = (jn + NR - 1) / NR;
       for (int64_t p = 0; p < panels; p++) B.pack(k0, kn, j0 + p * NR, std::min(NR, jn - p * NR), NR, bp.data() + p * kn * NR);
+      const bool last = k0 + kn == K;
       for (int64_t s = 0; s < strips; s++) {
         const int64_t i0 = s * MR, rows = std::min(MR, M - i0);
-        for (int64_t p = 0; p < panels; p++)
-          kernel(kn, ap.data() + s * kn * MR, bp.data() + p * kn * NR, C + i0 * ldc + j0 + p * NR, ldc, rows, std::min(NR, jn - p * NR),
-                 k0 > 0);  // the first K block stores, so C needs no clearing
+        for (int64_t p = 0; p < panels; p++) {
+          float* c = C + i0 * ldc + j0 + p * NR;
+          const int64_t cols = std::min(NR, jn - p * NR);
+          kernel(kn, ap.data() + s * kn * MR, bp.data() + p * kn * NR, c, ldc, rows, cols, k0 > 0);  // the first K block stores
+          // The bias joins the finished tile while it is in L1: the same C + b as a pass over C afterwards.
+          if (last && rowBias)
+            for (int64_t r = 0; r < rows; r++) addBias(c + r * ldc, cols, rowBias[i0 + r]);
+        }
       }
     }
   }
@@ -188,7 +201,7 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
 // so results are bit-identical to gemmBlocked.
 template <int64_t MR, int64_t NR, typename Source>
 void gemmSwapped(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
-                 bool roundA) {
+                 bool roundA, const float* rowBias) {
   thread_local std::vector<float> bp, ap, row, ct;
   if (roundA) row.resize(static_cast<size_t>(std::min(kKC, K)));
   ct.resize(static_cast<size_t>(N * M));  // Cᵀ, N × M
@@ -224,8 +237,10 @@ void gemmSwapped(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
       }
     }
   }
-  for (int64_t m = 0; m < M; m++)
+  for (int64_t m = 0; m < M; m++) {
     for (int64_t n = 0; n < N; n++) C[m * ldc + n] = ct[n * M + m];
+    if (rowBias) addBias(C + m * ldc, N, rowBias[m]);
+  }
 }
 
 /** Few columns, many rows: the transposed layout wastes fewer tile columns (see gemmSwapped). */
@@ -233,9 +248,9 @@ bool preferSwapped(int64_t M, int64_t N, int64_t K) { return K > 0 && N < 128 &&
 
 template <int64_t MR, int64_t NR, typename Source>
 void gemmAny(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
-             bool roundA) {
-  if (M > 0 && N > 0 && preferSwapped(M, N, K)) return gemmSwapped<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA);
-  gemmBlocked<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA);
+             bool roundA, const float* rowBias) {
+  if (M > 0 && N > 0 && preferSwapped(M, N, K)) return gemmSwapped<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
+  gemmBlocked<MR, NR>(kernel, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
 }
 }  // namespace
 
@@ -254,7 +269,8 @@ static float dot(const float* __restrict a, const float* __restrict b, int64_t n
   return t;
 }
 
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool roundA) {
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool roundA,
+          const float* rowBias) {
   // A single output column (1×1 convs on a 1×1 map, e.g. squeeze-excitation): packing would fill 1 of
   // 16 tile columns, so take dot products with the (gathered) column instead.
   if (N == 1 && M > 0 && K > 0) {
@@ -270,28 +286,30 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const fl
         a = row.data();
       }
       C[i * ldc] = dot(a, col.data(), K);
+      if (rowBias) C[i * ldc] += rowBias[i];
     }
     return;
   }
   const MatrixB src{B, ldb};
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, roundA);
+  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, roundA, rowBias);
 #endif
-  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, roundA);
+  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, roundA, rowBias);
 }
 
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA) {
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA,
+          const float* rowBias) {
   if (N == 1 && M > 0 && K > 0) {
     // One output position: take the column as a matrix and let the dot-product path have it.
     thread_local std::vector<float> col;
     col.resize(static_cast<size_t>(K));
     B.pack(0, K, 0, 1, 1, col.data());
-    return gemm(M, N, K, A, lda, col.data(), 1, C, ldc, roundA);
+    return gemm(M, N, K, A, lda, col.data(), 1, C, ldc, roundA, rowBias);
   }
 #ifdef ANE_HAVE_AVX2_PATH
-  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, B, C, ldc, roundA);
+  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
 #endif
-  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA);
+  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
 }
 
 void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
