@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "errors.hpp"
 #include "graph.hpp"
 #include "tensor.hpp"
@@ -24,6 +28,17 @@ inline const Shape* optShape(const Shapes& in, size_t i) { return i < in.size() 
  *  (Unsupported) rather than the whole run refused. */
 void requireAttr(const OpNode& op, const char* key);
 Shape broadcastShapes(const OpNode& op, const Shape& a, const Shape& b);
+
+/** dst[t] = src[2t] for t < n (stride-2 convs gather every other input column). src[2n − 1] must be
+ *  readable: the vector loop loads pairs and keeps the even elements. */
+inline void gatherEven(const float* src, float* dst, int64_t n) {
+  int64_t t = 0;
+#if defined(__SSE2__)
+  for (; t + 4 <= n; t += 4)
+    _mm_storeu_ps(dst + t, _mm_shuffle_ps(_mm_loadu_ps(src + 2 * t), _mm_loadu_ps(src + 2 * t + 4), _MM_SHUFFLE(2, 0, 2, 0)));
+#endif
+  for (; t < n; t++) dst[t] = src[2 * t];
+}
 
 /** C[M×N] = A[M×K]·B[K×N], row-major with leading dimensions; C is overwritten. With roundA, A's values are
  *  rounded to binary16 as they are read (A is an unrounded weight on the fp16 path: Tensor::roundOnRead).

@@ -179,7 +179,14 @@ void depthwise(const ConvParams& p, const float* x, const float* w, const float*
           float* dst = phases.data() + ((hp % p.sH) * p.sW + b) * planeSize + (hp / p.sH) * Wq;
           if (p.sW == 1) { std::memcpy(dst + p.pl, src, sizeof(float) * p.W); continue; }
           const int64_t first = ((b - p.pl) % p.sW + p.sW) % p.sW;  // first iw with (iw + pl) % sW == b
-          for (int64_t iw = first, j = (first + p.pl) / p.sW; iw < p.W; iw += p.sW, j++) dst[j] = src[iw];
+          const int64_t j0 = (first + p.pl) / p.sW;
+          if (p.sW == 2 && first < p.W) {
+            const int64_t count = (p.W - first + 1) / 2, vec = first + 2 * count - 1 <= p.W - 1 ? count : count - 1;
+            gatherEven(src + first, dst + j0, vec);  // reads src[first + 2·vec − 1], inside the row
+            for (int64_t t = vec; t < count; t++) dst[j0 + t] = src[first + 2 * t];
+            continue;
+          }
+          for (int64_t iw = first, j = j0; iw < p.W; iw += p.sW, j++) dst[j] = src[iw];
         }
       }
       depthwiseTaps(phases.data(), offset.data(), w + c * taps, taps, wide.data(), wideLen);

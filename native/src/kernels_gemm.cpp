@@ -355,6 +355,12 @@ void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, 
       if (sW == 1) {
         const float* __restrict in = row + iw0;
         for (int64_t t = lo; t < hi; t++) o[t] = in[t];
+      } else if (sW == 2 && hi > lo) {
+        // Pairs loaded and the even elements kept; the last pair may reach one past the row, so it is only
+        // loaded when that element exists in this row.
+        const int64_t m = hi - lo, vec = iw0 + 2 * hi - 1 <= W - 1 ? m : m - 1;
+        gatherEven(row + iw0 + 2 * lo, o + lo, vec);
+        for (int64_t t = lo + vec; t < hi; t++) o[t] = row[iw0 + 2 * t];
       } else {
         for (int64_t t = lo; t < hi; t++) o[t] = row[iw0 + t * sW];
       }
