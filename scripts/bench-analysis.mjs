@@ -137,8 +137,9 @@ async function benchLsp(text) {
     const lat = [];
     const lines = doc.split('\n');
     for (let i = 0; i < 60; i++) {
-      // Type one character into a forward() line, then delete it: one-line edits like typing.
-      const line = 28 + (i % 10);
+      // Type one character at the end of a code line of ConvBlock0 (__init__ and forward), then delete it
+      // again: one-line edits like typing, alternating between broken and valid code.
+      const line = [30, 31, 32, 34, 35, 36, 37][Math.floor(i / 2) % 7];
       const ch = lines[line].length;
       version++;
       const insert = i % 2 === 0;

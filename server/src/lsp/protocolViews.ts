@@ -28,7 +28,17 @@ export function findingRange(f: Finding): Range {
   };
 }
 
+// Findings of unchanged blocks are the same objects from edit to edit (AnalysisCache): their diagnostics
+// are built once. A 5,000-line file can carry 800 of them, and rebuilding each cost more than the analysis.
+const diagnostics = new WeakMap<Finding, Diagnostic>();
+
 export function toDiagnostic(f: Finding): Diagnostic {
+  let d = diagnostics.get(f);
+  if (!d) diagnostics.set(f, (d = newDiagnostic(f)));
+  return d;
+}
+
+function newDiagnostic(f: Finding): Diagnostic {
   return {
     range: findingRange(f),
     severity: SEVERITY[f.severity],

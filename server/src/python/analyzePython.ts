@@ -5,7 +5,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { lineStarts, splitBlocks, type Block } from './blocks';
 import { addToIndex, AnalysisContext, className, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
-import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
+import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
 import { collectSuppressions, isSuppressed, mergeSuppressions, type Suppressions } from './suppressions';
@@ -144,6 +144,12 @@ interface CachedBlock {
  * module-level assignment...), in which case every block is. Results never depend on the cache.
  */
 export class AnalysisCache {
+  /**
+   * `transient`: one analysis only (no document to come back to): nothing is stored, and no signature is
+   * computed or compared.
+   */
+  constructor(private readonly transient = false) {}
+
   private readonly blocks = new Map<string, CachedBlock>();
   private settings = '';
   private analyses = 0;
@@ -159,7 +165,9 @@ export class AnalysisCache {
    * A small id for a file-facts signature: blocks compare ids, not the long strings (comparing a 40 KB
    * signature per block costs more than analysing the edited block).
    */
-  intern(signature: string): number {
+  intern(facts: { signature: string }): number {
+    if (this.transient) return 0;
+    const signature = facts.signature;
     let id = this.signatures.get(signature);
     if (id === undefined) {
       if (this.signatures.size > 8) this.signatures.clear();
@@ -171,10 +179,12 @@ export class AnalysisCache {
 
   /** File facts (stage 0) from block facts, reused when no block's facts changed (only offsets move). */
   file0(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0 {
+    if (this.transient) return fileFacts0(blocks, blockStarts);
     const signatures = blocks.map((b) => b.signature);
     const last = this.lastFile0;
     if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) {
-      return { ...last.facts, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) };
+      const { imports, moduleClasses, bigNames } = last.facts;
+      return withSignature({ imports, moduleClasses, bigNames, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) }, () => last.facts.signature);
     }
     const facts = fileFacts0(blocks, blockStarts);
     this.lastFile0 = { signatures, facts };
@@ -183,6 +193,7 @@ export class AnalysisCache {
 
   /** File facts (stage 1), reused when no block's stage-1 facts changed. */
   file1(blocks: readonly BlockFacts1[]): FileFacts1 {
+    if (this.transient) return fileFacts1(blocks);
     const signatures = blocks.map((b) => b.signature);
     const last = this.lastFile1;
     if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) return last.facts;
@@ -202,12 +213,14 @@ export class AnalysisCache {
   }
 
   get(block: Block, analysis: number): CachedBlock | undefined {
+    if (this.transient) return undefined;
     const hit = this.blocks.get(`${block.startRow}:${block.key}`);
     if (hit) hit.used = analysis;
     return hit;
   }
 
   set(block: Block, entry: CachedBlock): void {
+    if (this.transient) return;
     this.blocks.set(`${block.startRow}:${block.key}`, entry);
   }
 
@@ -227,7 +240,7 @@ interface BlockRun {
 
 /** Runs the rules block by block (reusing cached blocks), with the file-wide facts computed in two stages. */
 function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeOptions): BlockRun {
-  const cache = options.cache ?? new AnalysisCache();
+  const cache = options.cache ?? new AnalysisCache(true);
   const skip = options.skipRules ?? new Set<string>();
   const analysis = cache.begin(JSON.stringify([file, options.chip ?? '', [...skip].sort()]));
   const root = tree.rootNode;
@@ -273,7 +286,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     return entry.facts0;
   });
   const file0 = cache.file0(facts0, blocks.map((b) => b.startIndex));
-  const sig0 = cache.intern(file0.signature);
+  const sig0 = cache.intern(file0);
   const importText = importTextOf(file0);
 
   const contexts = new Map<number, AnalysisContext>();
@@ -294,18 +307,23 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     return e.facts1.value;
   });
   const file1 = cache.file1(facts1);
-  const sig1 = cache.intern(file1.signature);
+  const sig1 = cache.intern(file1);
 
   const findings: Finding[] = [];
   const fixes: QuickFix[] = [];
   const suppressions: Suppressions[] = [];
   let analysed = 0;
+  // Rules whose trigger words are absent are skipped (RULE_GATES). The words a rule needs are at the use or in
+  // an import (`from torch.nn import LSTM as L`), so testing the block's text and the imports is enough; when
+  // most blocks are analysed, one test per rule over the whole file first rules out most of them at once.
+  const stale = entries.reduce((n, e) => n + (e!.result?.signature0 === sig0 && e!.result.signature1 === sig1 ? 0 : 1), 0);
+  const fileGates = stale > 8 ? new Set(RULES.filter((r) => gateOpen(r.id, text, importText)).map((r) => r.id)) : undefined;
   entries.forEach((entry, i) => {
     const e = entry!;
     if (e.result?.signature0 !== sig0 || e.result.signature1 !== sig1) {
       const ctx = contextOf(i);
       ctx.facts1 = file1;
-      e.result = { signature0: sig0, signature1: sig1, ...runRules(ctx, blocks[i]!, importText, file, options) };
+      e.result = { signature0: sig0, signature1: sig1, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
       analysed++;
     }
     findings.push(...e.result.findings);
@@ -328,6 +346,11 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   };
 }
 
+function gateOpen(rule: string, text: string, importText: string): boolean {
+  const gate = RULE_GATES[rule];
+  return !gate || gate.test(text) || gate.test(importText);
+}
+
 const importTexts = new WeakMap<object, string>();
 
 /** The import bindings as text, for rule gates (`L torch.nn.LSTM`). */
@@ -339,7 +362,7 @@ function importTextOf(facts: FileFacts0): string {
 
 function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts0 {
   const imports = collectImportParts([...index.get('import_statement')!, ...index.get('import_from_statement')!,
-    ...index.get('class_definition')!, ...index.get('function_definition')!]);
+    ...index.get('class_definition')!, ...index.get('function_definition')!], text);
   const classes: ClassHeader[] = [];
   for (const cls of index.get('class_definition')!) {
     const name = className(cls, text);
@@ -376,14 +399,11 @@ function computeFacts1(ctx: AnalysisContext, withEvidence: boolean): BlockFacts1
 }
 
 /** Every rule over one block, then its pragma findings and suppression comments. */
-function runRules(ctx: AnalysisContext, block: Block, importText: string, file: string, options: AnalyzeOptions): Omit<BlockResult, 'signature0' | 'signature1'> {
+function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file: string, options: AnalyzeOptions): Omit<BlockResult, 'signature0' | 'signature1'> {
   const findings: Finding[] = [];
   const fixes: QuickFix[] = [];
   for (const rule of RULES) {
-    if (options.skipRules?.has(rule.id)) continue;
-    const gate = RULE_GATES[rule.id];
-    // The words a rule needs are at the use or in an import (`from torch.nn import LSTM as L`).
-    if (gate && !gate.test(block.key) && !gate.test(importText)) continue;
+    if (options.skipRules?.has(rule.id) || !active(rule.id)) continue;
     try {
       for (const hit of rule.check(ctx)) {
         const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);

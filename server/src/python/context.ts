@@ -94,6 +94,18 @@ function argumentListStart(text: string): number {
   return depth === 0 && text.endsWith(')') ? open : -1;
 }
 
+/** Index of the last of the sorted `starts` strictly below `s`, or -1. */
+function lastBefore(starts: readonly number[], s: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
 /** Index of the first range starting after `s` (ranges sorted by start). */
 function upperBound(ranges: ReadonlyArray<{ start: number }>, s: number): number {
   let lo = 0;
@@ -232,18 +244,36 @@ export class AnalysisContext {
     return rhs ? this.resolveValue(rhs, depth + 1) : undefined;
   }
 
-  private scopeList: Node[] | undefined;
+  private scopeList: Array<{ node: Node; start: number; end: number; parent: number }> | undefined;
+  private scopeStarts: number[] | undefined;
   private readonly rhsByOffset = new Map<number, Node | null>();
 
-  /** Class and function definitions of this context (scopes), in document order. */
-  private scopes(): Node[] {
-    this.scopeList ??= [...this.nodes('class_definition'), ...this.nodes('function_definition')].sort((a, b) => a.startIndex - b.startIndex);
-    return this.scopeList;
+  /** Class and function definitions of this context (scopes) in document order, each with its enclosing one. */
+  private scopes(): Array<{ node: Node; start: number; end: number; parent: number }> {
+    if (this.scopeList) return this.scopeList;
+    const nodes = [...this.nodes('class_definition'), ...this.nodes('function_definition')].sort((a, b) => a.startIndex - b.startIndex);
+    const list: Array<{ node: Node; start: number; end: number; parent: number }> = [];
+    const open: number[] = [];
+    for (const node of nodes) {
+      const start = node.startIndex;
+      while (open.length && list[open[open.length - 1]!]!.end <= start) open.pop();
+      list.push({ node, start, end: node.endIndex, parent: open.length ? open[open.length - 1]! : -1 });
+      open.push(list.length - 1);
+    }
+    this.scopeStarts = list.map((x) => x.start);
+    return (this.scopeList = list);
   }
 
-  /** The definitions containing offset `s`, outermost first. */
+  /**
+   * The definitions containing offset `s`, outermost first: the last scope starting before `s`, then its
+   * enclosing scopes, keeping those that reach past `s` (a binary search and the nesting depth, not a scan).
+   */
   private containersOf(s: number): Node[] {
-    return this.scopes().filter((n) => n.startIndex < s && n.endIndex > s);
+    const list = this.scopes();
+    let i = lastBefore(this.scopeStarts!, s);
+    const chain: Node[] = [];
+    for (; i >= 0; i = list[i]!.parent) if (list[i]!.end > s) chain.push(list[i]!.node);
+    return chain.reverse();
   }
 
   private scopeOf(entry: AssignmentEntry): Node | null {
@@ -281,14 +311,20 @@ export class AnalysisContext {
    * earlier one. Textual order stands in for run-time order, which is right for straight-line model code.
    */
   assignedBefore(name: string, use: Node): Node | undefined {
-    const list = this.assignments.get(name) ?? [];
+    const list = this.assignments.get(name);
+    // Most names looked up are parameters (`cin`, `dim`) that nothing assigns: no scope walk needed.
+    if (!list && (this.scope.block === undefined || !this.facts.moduleAssignments.has(name))) return undefined;
+    return this.bindingOf(name, use, list ?? []);
+  }
+
+  private bindingOf(name: string, use: Node, list: readonly AssignmentEntry[]): Node | undefined {
     const chain = this.containersOf(use.startIndex);
     for (let i = chain.length - 1; i >= 0; i--) {
       const scope = chain[i]!;
       if (i < chain.length - 1 && scope.type === 'class_definition') continue;
       const hit = this.lastAssignmentIn(list, scope, use);
       if (hit) return hit;
-      if (scope.type === 'function_definition' && isParameter(scope, name)) return undefined;
+      if (scope.type === 'function_definition' && this.parametersOf(scope).has(name)) return undefined;
     }
     const local = this.lastAssignmentIn(list, null, use);
     if (local || this.scope.block === undefined) return local;
@@ -300,6 +336,19 @@ export class AnalysisContext {
       if (rhs) return rhs;
     }
     return undefined;
+  }
+
+  private readonly parameterSets = new Map<number, Set<string>>();
+
+  /** A function's parameter names (they shadow outer bindings), read once per function. */
+  private parametersOf(fn: Node): Set<string> {
+    let names = this.parameterSets.get(fn.id);
+    if (!names) {
+      const params = fn.childForFieldName('parameters')?.text ?? '';
+      names = new Set([...params.matchAll(/(?:^|[(,])\s*\**\s*([A-Za-z_]\w*)/g)].map((m) => m[1]!));
+      this.parameterSets.set(fn.id, names);
+    }
+    return names;
   }
 
   /** The right-hand side of the assignment starting at `offset` (another block's module-scope assignment). */
@@ -506,12 +555,6 @@ export function className(cls: Node, text: string): string | undefined {
   return m ? m[1] : cls.childForFieldName('name')?.text;
 }
 
-/** True when `name` is one of the function's parameters (which shadow outer bindings). */
-function isParameter(fn: Node, name: string): boolean {
-  const params = fn.childForFieldName('parameters')?.text ?? '';
-  return new RegExp(`(^|[(,*\\s])${name}\\s*($|[:=,)])`).test(params);
-}
-
 /** Module-scope `name = ...` statements among an index's assignments (outside every class and function). */
 export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ name: string; node: Node }> {
   const scopes = [...index.get('class_definition')!, ...index.get('function_definition')!];
@@ -528,6 +571,8 @@ export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ 
 /** Function definitions directly at module level (possibly decorated). */
 export function topLevelFunctions(functions: readonly Node[]): Node[] {
   return functions.filter((fn) => {
+    // Python's indentation: a module-level `def` starts in column 0 (checked first: `.parent` calls into wasm).
+    if (fn.startPosition.column !== 0) return false;
     const parent = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
     return parent?.type === 'module';
   });

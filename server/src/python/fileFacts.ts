@@ -7,6 +7,23 @@
 // facts are unchanged has unchanged findings. Each stage has a signature; equal signatures mean equal facts.
 import { collectImportParts, ImportResolver, type ImportParts } from './resolve';
 
+/**
+ * Adds `signature`, computed on first read: a one-off analysis (the CLI) never compares signatures, so it
+ * should not pay for them.
+ */
+export function withSignature<T extends object>(value: T, compute: () => string): T & { signature: string } {
+  // A prototype getter keeps the objects in V8's fast mode (defineProperty on each would not).
+  return Object.assign(new Signed(compute), value) as unknown as T & { signature: string };
+}
+
+class Signed {
+  private value: string | undefined;
+  constructor(private readonly compute: () => string) {}
+  get signature(): string {
+    return (this.value ??= this.compute());
+  }
+}
+
 /** Torch classes that are themselves nn.Module subclasses users derive from. */
 const MODULE_BASES = new Set(['torch.nn.Module', 'pytorch_lightning.LightningModule', 'lightning.LightningModule',
   'lightning.pytorch.LightningModule']);
@@ -50,8 +67,7 @@ export function blockFacts0(imports: ImportParts, classes: ClassHeader[], module
   }
   const facts = { imports, classes, moduleAssignments, bigNames: [...bigNames], mentionsLinear: /[Ll]inear/.test(blockText) };
   // Offsets move with every edit above them and do not change what a lookup finds: not in the signature.
-  const signature = JSON.stringify([imports, classes, moduleAssignments.map((a) => [a.name, a.text]), facts.bigNames, facts.mentionsLinear]);
-  return { ...facts, signature };
+  return withSignature(facts, () => JSON.stringify([imports, classes, moduleAssignments.map((a) => [a.name, a.text]), facts.bigNames, facts.mentionsLinear]));
 }
 
 export interface FileFacts0 {
@@ -88,11 +104,10 @@ export function fileFacts0(blocks: readonly BlockFacts0[], blockStarts: readonly
   }
   const moduleAssignments = moduleAssignmentIndex(blocks, blockStarts);
   const bigNames = [...new Set(blocks.flatMap((b) => b.bigNames))];
-  return {
+  return withSignature({
     imports, moduleClasses, moduleAssignments,
     bigNames: bigNames.length ? new RegExp(`\\b(${bigNames.join('|')})\\b`) : undefined,
-    signature: blocks.map((b) => b.signature).join('\n'),
-  };
+  }, () => blocks.map((b) => b.signature).join('\n'));
 }
 
 /** Module-scope assignments by name with their absolute offsets (which move with every edit above them). */
@@ -124,7 +139,7 @@ export interface BlockFacts1 {
 }
 
 export function blockFacts1(parts: Omit<BlockFacts1, 'signature'>): BlockFacts1 {
-  return { ...parts, signature: JSON.stringify(parts) };
+  return withSignature(parts, () => JSON.stringify(parts));
 }
 
 export interface FileFacts1 {
@@ -175,8 +190,7 @@ export function fileFacts1(blocks: readonly BlockFacts1[]): FileFacts1 {
 
   let firstLayerNormRow: number | undefined;
   for (const b of blocks) if (b.layerNormRow !== undefined) { firstLayerNormRow = b.layerNormRow; break; }
-  const signature = JSON.stringify([[...graphFunctions].sort(), [...sequences], firstLayerNormRow]);
-  return { graphFunctions, sequences, firstLayerNormRow, signature };
+  return withSignature({ graphFunctions, sequences, firstLayerNormRow }, () => JSON.stringify([[...graphFunctions].sort(), [...sequences], firstLayerNormRow]));
 }
 
 export { collectImportParts };

@@ -50,18 +50,22 @@ export interface ImportParts {
 }
 
 /** The import bindings and definitions among `nodes` (import statements, class/function definitions; others ignored). */
-export function collectImportParts(nodes: readonly Node[]): ImportParts {
+export function collectImportParts(nodes: readonly Node[], text?: string): ImportParts {
   const parts: ImportParts = { plain: [], from: [], stars: [], definitions: [] };
   for (const stmt of nodes) {
     if (stmt.type === 'import_statement') addImport(stmt, parts);
     else if (stmt.type === 'import_from_statement') addFromImport(stmt, parts);
     else if (stmt.type === 'class_definition' || stmt.type === 'function_definition') {
-      const name = stmt.childForFieldName('name');
-      if (name) parts.definitions.push(name.text);
+      // The name from the source text when the header is plain (a tree accessor is a call into wasm).
+      const header = text !== undefined ? DEFINITION.exec(text.slice(stmt.startIndex, stmt.startIndex + 200))?.[1] : undefined;
+      const name = header ?? stmt.childForFieldName('name')?.text;
+      if (name) parts.definitions.push(name);
     }
   }
   return parts;
 }
+
+const DEFINITION = /^(?:class|(?:async[ \t]+)?def)[ \t]+([A-Za-z_]\w*)/;
 
 function addImport(stmt: Node, parts: ImportParts): void {
   for (const item of stmt.childrenForFieldName('name')) {

@@ -21,6 +21,10 @@ export function ruleDocsRoot(): string {
 }
 
 /** `file:///…/docs/rules/ANE026.md`. */
+const docUris = new Map<string, string>();
+
 export function ruleDocUri(id: string): string {
-  return pathToFileURL(join(ruleDocsRoot(), 'docs', 'rules', `${id}.md`)).href;
+  let uri = docUris.get(id);
+  if (uri === undefined) docUris.set(id, (uri = pathToFileURL(join(ruleDocsRoot(), 'docs', 'rules', `${id}.md`)).href));
+  return uri;
 }
