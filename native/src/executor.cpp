@@ -247,14 +247,15 @@ void merge(LayerNumerics& num, const LayerNumerics& part) {
 // run); a recycled one costs nothing and is often still in cache. Both threads allocate from it.
 class BufferPool {
  public:
-  /** `b` gets room for n values, contents unspecified: the smallest pooled buffer that fits without wasting
-   *  more than half of it, else a new one. */
+  /** `b` gets room for n values, contents unspecified: the smallest pooled buffer that fits, else a new one.
+   *  (Any fit, not just a close one: tensors shrink along a network, and a large early buffer reused for a
+   *  smaller later tensor still saves faulting in fresh pages.) */
   void allocate(FloatBuf& b, size_t n) {
     if (n >= kMinPooled) {
       std::lock_guard<std::mutex> lock(m_);
       size_t best = free_.size();
       for (size_t i = 0; i < free_.size(); i++)
-        if (free_[i].capacity >= n && free_[i].capacity <= 2 * n && (best == free_.size() || free_[i].capacity < free_[best].capacity)) best = i;
+        if (free_[i].capacity >= n && (best == free_.size() || free_[i].capacity < free_[best].capacity)) best = i;
       if (best != free_.size()) {
         Entry e = std::move(free_[best]);
         free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
