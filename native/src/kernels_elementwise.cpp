@@ -61,9 +61,27 @@ void broadcastLoop(const Tensor& x, const Tensor& y, Tensor& out) {
     }
     return st;
   };
-  std::vector<int64_t> sx = bstrides(x.shape), sy = bstrides(y.shape);
-  const int64_t inner = os[r - 1], ix = sx[r - 1], iy = sy[r - 1];
-  std::vector<int64_t> idx(r, 0);
+  std::vector<int64_t> sx0 = bstrides(x.shape), sy0 = bstrides(y.shape);
+  // Adjacent axes along which both inputs are either contiguous or both broadcast walk as one axis: a
+  // (1, C, H, W) · (1, C, 1, 1) channel scale becomes C runs of H·W instead of C·H runs of W.
+  Shape dims{os[0]};
+  std::vector<int64_t> sx{sx0[0]}, sy{sy0[0]};
+  for (size_t k = 1; k < r; k++) {
+    const bool mergeX = sx.back() == sx0[k] * os[k];
+    const bool mergeY = sy.back() == sy0[k] * os[k];
+    if (mergeX && mergeY) {
+      dims.back() *= os[k];
+      sx.back() = sx0[k];
+      sy.back() = sy0[k];
+    } else {
+      dims.push_back(os[k]);
+      sx.push_back(sx0[k]);
+      sy.push_back(sy0[k]);
+    }
+  }
+  const size_t rr = dims.size();
+  const int64_t inner = dims[rr - 1], ix = sx[rr - 1], iy = sy[rr - 1];
+  std::vector<int64_t> idx(rr, 0);
   int64_t ox = 0, oy = 0;
   float* o = out.data.data();
   const float* xd = x.data.data();
@@ -76,13 +94,13 @@ void broadcastLoop(const Tensor& x, const Tensor& y, Tensor& out) {
     else if (ix == 0 && iy == 1) { float a = xp[0]; for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(a, yp[j]); }
     else for (int64_t j = 0; j < inner; j++) o[j] = apply<B>(xp[j * ix], yp[j * iy]);
     o += inner;
-    for (int k = static_cast<int>(r) - 2; k >= 0; k--) {
+    for (int k = static_cast<int>(rr) - 2; k >= 0; k--) {
       idx[k]++;
       ox += sx[k];
       oy += sy[k];
-      if (idx[k] < os[k]) break;
-      ox -= sx[k] * os[k];
-      oy -= sy[k] * os[k];
+      if (idx[k] < dims[k]) break;
+      ox -= sx[k] * dims[k];
+      oy -= sy[k] * dims[k];
       idx[k] = 0;
     }
   }
