@@ -1,6 +1,6 @@
 // The language server re-runs the rules only on the block an edit touched (AnalysisCache). These tests hold
 // that to the one standard that matters: after any sequence of edits, the incremental result equals a fresh
-// analysis of the same text — findings, messages and quick fixes — including edits that break the syntax,
+// analysis of the same text — findings, messages, quick fixes and run targets — including edits that break the syntax,
 // add lines, or change file-wide facts (imports, class headers, module-level constants).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -33,6 +33,7 @@ function pointAt(text: string, index: number): { row: number; column: number } {
 }
 
 const comparable = (a: PythonAnalysis) => ({
+  targets: JSON.stringify(a.targets),
   findings: a.findings.map((f) => `${f.line}:${f.column}-${f.endLine}:${f.endColumn} ${f.rule} ${f.severity} ${f.message}`),
   fixes: a.fixes.map((x) => `${x.finding.line}:${x.finding.rule} ${x.range.line}:${x.range.column}-${x.range.endLine}:${x.range.endColumn} ${x.title} => ${x.newText}`),
 });
@@ -44,7 +45,7 @@ class Session {
   constructor(public text: string) {}
 
   async analyse(): Promise<PythonAnalysis> {
-    const result = await analyzePythonDocument(this.text, 'edited.py', { cache: this.cache, keepTree: true, runTargets: false, ...(this.tree ? { oldTree: this.tree } : {}) });
+    const result = await analyzePythonDocument(this.text, 'edited.py', { cache: this.cache, keepTree: true, runTargets: true, ...(this.tree ? { oldTree: this.tree } : {}) });
     this.tree?.delete();
     this.tree = result.tree;
     delete result.tree;
@@ -64,7 +65,7 @@ class Session {
 }
 
 async function fresh(text: string): Promise<PythonAnalysis> {
-  return analyzePythonDocument(text, 'edited.py', { runTargets: false });
+  return analyzePythonDocument(text, 'edited.py', { runTargets: true });
 }
 
 // What people type: identifiers, brackets, colons, newlines, indentation, comments, digits, quotes.

@@ -90,7 +90,7 @@ export async function analyzePythonDocument(text: string, file: string, options:
     const lazyTargets = options.runTargets === 'lazy' && options.keepTree === true;
     const targetsNow = (): RunTargets => {
       try {
-        return collectRunTargets(run.wholeFile());
+        return run.targets();
       } catch (error) {
         options.onRuleError?.(PRAGMA_RULE_ID, error);
         return noTargets;
@@ -134,6 +134,8 @@ interface CachedBlock {
   facts0: BlockFacts0;
   facts1?: { signature0: number; value: BlockFacts1 };
   result?: BlockResult;
+  /** Run targets (code lenses), computed when first asked for, under the same facts as `result`. */
+  targets?: { signature0: number; signature1: number; value: RunTargets };
   /** The analysis that last used this entry (entries unused for two analyses are dropped). */
   used: number;
 }
@@ -234,8 +236,8 @@ interface BlockRun {
   findings: Finding[];
   fixes: QuickFix[];
   suppressions: Suppressions;
-  /** A context over the whole file with the same facts, for run targets. */
-  wholeFile: () => AnalysisContext;
+  /** The file's run targets, block by block (cached blocks keep theirs). */
+  targets: () => RunTargets;
 }
 
 /** Runs the rules block by block (reusing cached blocks), with the file-wide facts computed in two stages. */
@@ -336,12 +338,20 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
 
   return {
     findings, fixes, suppressions: mergeSuppressions(suppressions),
-    wholeFile: () => {
-      const index = emptyIndex();
-      for (const node of root.descendantsOfType([...INDEXED_TYPES])) addToIndex(index, node);
-      const ctx = new AnalysisContext(tree, text, lines, index, file0, { startIndex: 0, endIndex: text.length }, options.chip);
-      ctx.facts1 = file1;
-      return ctx;
+    targets: () => {
+      const classes: RunTargets['classes'] = [];
+      const convertCalls: RunTargets['convertCalls'] = [];
+      entries.forEach((entry, i) => {
+        const e = entry!;
+        if (e.targets?.signature0 !== sig0 || e.targets.signature1 !== sig1) {
+          const ctx = contextOf(i);
+          ctx.facts1 = file1;
+          e.targets = { signature0: sig0, signature1: sig1, value: collectRunTargets(ctx) };
+        }
+        classes.push(...e.targets.value.classes);
+        convertCalls.push(...e.targets.value.convertCalls);
+      });
+      return { classes, convertCalls };
     },
   };
 }

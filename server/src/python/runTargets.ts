@@ -61,7 +61,8 @@ export function collectRunTargets(ctx: AnalysisContext): RunTargets {
     }
     return target;
   });
-  const moduleNames = new Set(classes.map((c) => c.name));
+  // The class a convert call converts may be defined in another block of the file.
+  const moduleNames = new Set(ctx.facts.moduleClasses.keys());
   const convertCalls = ctx.calls
     .filter((c) => c.callee === 'coremltools.convert')
     .map((c) => convertTarget(c.node, ctx, moduleNames));
