@@ -292,6 +292,26 @@ class BufferPool {
   size_t bytes_ = 0;
 };
 
+// When the caller had to run a job itself, the helper was not getting a core (a busy machine): the next few
+// ops then run on one thread without posting anything, 4, 8, ... up to 64 of them, doubling while it keeps
+// happening. Posting to a helper that cannot run only adds hand-off work and a spinning thread competing
+// for the core. Which thread runs what never changes the results.
+class HandOffBackoff {
+ public:
+  bool allows() {
+    if (skip_ == 0) return true;
+    skip_--;
+    return false;
+  }
+  void record(bool callerRanIt) {
+    span_ = callerRanIt ? std::min(span_ ? span_ * 2 : 4, 64) : 0;
+    skip_ = span_;
+  }
+
+ private:
+  int span_ = 0, skip_ = 0;
+};
+
 // One helper thread for the whole run, fed an op at a time. A thread per op paid its start-up and, worse,
 // began with empty thread-local GEMM/im2col buffers each time, so every op page-faulted them in afresh.
 // A posted job is claimed by whichever thread gets to it first: the helper, or the caller in finish() if the
@@ -320,17 +340,18 @@ class Helper {
     }
     cv_.notify_all();
   }
-  /** Returns once the posted job has run: here, if the helper has not claimed it yet. */
-  void finish() {
+  /** Returns once the posted job has run: here, if the helper has not claimed it yet (then true). */
+  bool finish() {
     int posted = kPosted;
     if (state_.compare_exchange_strong(posted, kRunning, std::memory_order_acq_rel)) {
       job_();
       state_.store(kDone, std::memory_order_release);
-      return;
+      return true;
     }
-    if (waitFor(kDone)) return;
+    if (waitFor(kDone)) return false;
     std::unique_lock<std::mutex> lock(m_);
     cv_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == kDone; });
+    return false;
   }
 
  private:
@@ -389,6 +410,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   res.layers.resize(g.ops.size());
   std::vector<Stored> store(a.values.size());
   std::unique_ptr<Helper> helper;  // created at the first op big enough to split (threads >= 2)
+  HandOffBackoff backoff;
 
   std::vector<bool> exact(a.values.size(), false);
   for (size_t vid = 0; vid < a.values.size(); vid++) {
@@ -582,7 +604,8 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       size_t work = 0;
       for (int vid : outs) work += static_cast<size_t>(numel(a.values[vid].shape));
       for (int vid : ins) work += vid >= 0 ? static_cast<size_t>(numel(a.values[vid].shape)) : 0;
-      if (o.threads >= 2 && work >= kParallelMinElems) {
+      const bool parallel = o.threads >= 2 && work >= kParallelMinElems && backoff.allows();
+      if (parallel) {
         std::exception_ptr failed;
         if (!helper) helper = std::make_unique<Helper>();
         helper->start([&] {
@@ -599,7 +622,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
           helper->finish();
           throw;
         }
-        helper->finish();
+        backoff.record(helper->finish());
         if (failed) std::rethrow_exception(failed);
       } else {
         runPath(true);
@@ -612,13 +635,13 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     bool overflow = false;
     for (size_t k = 0; k < outs.size(); k++) {
       const size_t n = out16[k].data.size();
-      if (helper && o.threads >= 2 && n >= kSplitCompareElems) {
+      if (helper && o.threads >= 2 && n >= kSplitCompareElems && backoff.allows()) {
         const size_t half = n / 2;
         LayerNumerics part;
         bool partOverflow = false;
         helper->start([&] { finishRange(k, 0, half, part, partOverflow); });
         finishRange(k, half, n, layer.numerics, overflow);
-        helper->finish();
+        backoff.record(helper->finish());
         merge(layer.numerics, part);
         overflow = overflow || partOverflow;
       } else {
