@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -164,7 +165,11 @@ inline float floatAtMost(double v) {
 // <= maxRel and denF = max(|b|, largest float <= 1e-3) <= den implies x < R·den·(1 − 2^-21), so the double
 // quotient is <= maxRel. Such blocks skip the double arithmetic; all others take it unchanged. R is only
 // used from 1e-30 up, where the float products stay normal (no loss of relative precision).
-__attribute__((target("avx2"))) void compareAvx2(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+// With Round, `low` holds the fp16 path's unrounded results: each block is rounded to binary16 and stored
+// back before it is compared, one pass over the output instead of a rounding pass and a comparison pass.
+template <bool Round>
+__attribute__((target("avx2,f16c"))) void compareAvx2(std::conditional_t<Round, float*, const float*> low, const float* ref, size_t n,
+                                                     LayerNumerics& num, bool& overflow) {
   const __m256d sign = _mm256_set1_pd(-0.0), floor = _mm256_set1_pd(kRelFloor), shrink = _mm256_set1_pd(1.0 - 0x1p-40);
   const __m256i expF = _mm256_set1_epi32(0x7f800000);
   const __m256 signF = _mm256_set1_ps(-0.0f), floorF = _mm256_set1_ps(floatAtMost(kRelFloor)), shrinkF = _mm256_set1_ps(1.0f - 0x1p-20f);
@@ -172,7 +177,11 @@ __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* 
   __m256 absLimit = _mm256_setzero_ps(), relLimit = _mm256_setzero_ps();  // 0: every block takes the double path
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 a = _mm256_loadu_ps(low + i);
+    __m256 a = _mm256_loadu_ps(low + i);
+    if constexpr (Round) {
+      a = _mm256_cvtph_ps(_mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT));
+      _mm256_storeu_ps(low + i, a);
+    }
     const __m256 b = _mm256_loadu_ps(ref + i);
     const __m256i aExp = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(a), expF), expF);
     const __m256i bExp = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(b), expF), expF);
@@ -211,13 +220,14 @@ __attribute__((target("avx2"))) void compareAvx2(const float* low, const float* 
   for (double v : lanes) num.maxAbsError = std::max(num.maxAbsError, v);
   _mm256_storeu_pd(lanes, maxRel);
   for (double v : lanes) num.maxRelError = std::max(num.maxRelError, v);
+  if constexpr (Round) roundToHalves(low + i, low + i, n - i);
   compareScalar(low + i, ref + i, n - i, num, overflow);
 }
 
-bool hostHasAvx2() {
+bool hostHasAvx2F16C() {
   static const bool yes = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
   }();
   return yes;
 }
@@ -225,8 +235,17 @@ bool hostHasAvx2() {
 
 void compare(const float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
 #ifdef ANE_HAVE_AVX2_COMPARE
-  if (hostHasAvx2()) return compareAvx2(low, ref, n, num, overflow);
+  if (hostHasAvx2F16C()) return compareAvx2<false>(low, ref, n, num, overflow);
 #endif
+  compareScalar(low, ref, n, num, overflow);
+}
+
+/** Rounds low[0, n) to binary16 in place, then compares it with ref (fused into one pass where possible). */
+void roundAndCompare(float* low, const float* ref, size_t n, LayerNumerics& num, bool& overflow) {
+#ifdef ANE_HAVE_AVX2_COMPARE
+  if (hostHasAvx2F16C()) return compareAvx2<true>(low, ref, n, num, overflow);
+#endif
+  roundToHalves(low, low, n);
   compareScalar(low, ref, n, num, overflow);
 }
 
@@ -595,8 +614,8 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     // not depend on the split.
     auto finishRange = [&](size_t k, size_t from, size_t to, LayerNumerics& num, bool& overflowed) {
       float* low = out16[k].data.data() + from;
-      if (!exact[outs[k]]) roundToHalves(low, low, to - from);
-      compare(low, out32[k].data.data() + from, to - from, num, overflowed);
+      if (exact[outs[k]]) compare(low, out32[k].data.data() + from, to - from, num, overflowed);
+      else roundAndCompare(low, out32[k].data.data() + from, to - from, num, overflowed);
     };
     try {
       // The fp32 reference and the fp16 path are independent: with 2+ threads they run side by side
