@@ -508,10 +508,6 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       s.haveLow = true;
     }
   };
-  // Run on the helper once its share of the op at `pos` is done (it would otherwise wait while the main
-  // thread finishes, rounds and compares): decodes the fp16 path's copies of the next op's constants, which
-  // the main thread would otherwise decode serially at the start of that op (a fifth of ResNet-50's weight
-  // traffic). It touches only constants that the current op does not read, through `early`, never `store`.
   // The fp16 path hands a conv/linear weight to the kernel unrounded, viewed in the blob, and the kernel
   // rounds it as it packs it (OpInfo::roundsWeight): no rounded copy of ~100 MB of ResNet-50 weights is
   // written and read back. Only for non-integer fp32 weights readable in place, not already decoded.
@@ -519,6 +515,11 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     return info && info->roundsWeight && input == 1 && vid >= 0 && a.values[vid].kind == ValueInfo::Kind::Constant && !exact[vid] &&
            !store[vid].haveLow && blobFloats(g.constants[a.values[vid].index], weights) != nullptr;
   };
+  // Run on the helper once its share of the op at `pos` is done (it would otherwise wait while the main
+  // thread finishes): decodes the fp16 path's copies of the next op's other constants (biases, elementwise
+  // operands), which the main thread would otherwise decode at the start of that op. It touches only
+  // constants that the current op does not read (checked first: the main thread may be decoding those right
+  // now), and writes only `early`, never `store`.
   auto decodeAhead = [&](size_t pos) {
     if (pos + 1 >= a.order.size()) return;
     const std::vector<int>& now = a.opInputs[a.order[pos]];
@@ -526,9 +527,9 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     const OpInfo* nextInfo = findOp(g.ops[a.order[pos + 1]].op);
     for (size_t i = 0; i < next.size(); i++) {
       const int vid = next[i];
-      if (vid < 0 || a.values[vid].kind != ValueInfo::Kind::Constant || hasEarly[vid] || store[vid].haveLow) continue;
-      if (roundsInKernel(nextInfo, i, vid)) continue;
+      if (vid < 0 || a.values[vid].kind != ValueInfo::Kind::Constant || hasEarly[vid]) continue;
       if (std::find(now.begin(), now.end(), vid) != now.end()) continue;
+      if (store[vid].haveLow || roundsInKernel(nextInfo, i, vid)) continue;
       const ConstantDecl& c = g.constants[a.values[vid].index];
       if ((!c.hasData && !c.hasValue) || !a.values[vid].known) continue;
       try {
