@@ -94,6 +94,9 @@ function argumentListStart(text: string): number {
   return depth === 0 && text.endsWith(')') ? open : -1;
 }
 
+/** The global-flag copy of each pattern nodesMatching searches with (compiled once, not once per block). */
+const GLOBAL_REGEXPS = new Map<string, RegExp>();
+
 /** Index of the last of the sorted `starts` strictly below `s`, or -1. */
 function lastBefore(starts: readonly number[], s: number): number {
   let lo = 0;
@@ -213,7 +216,10 @@ export class AnalysisContext {
   nodesMatching(re: RegExp, types: readonly string[], offset: (m: RegExpExecArray) => number = (m) => m.index): Node[] {
     const out: Node[] = [];
     const seen = new Set<number>();
-    const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+    const key = `${re.flags}/${re.source}`;
+    let global = GLOBAL_REGEXPS.get(key);
+    if (!global) GLOBAL_REGEXPS.set(key, (global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`)));
+    global.lastIndex = 0;
     const { startIndex, endIndex } = this.scope;
     // Searched in the block's own text: a search from the block start through the whole file would make
     // the analysis quadratic in the number of blocks.

@@ -81,6 +81,8 @@ export function primeFactors(n: number): number[] {
 
 /** The value node of a keyword argument in a call's argument list. */
 export function keywordNode(call: Node, name: string): { node: Node; value: Node } | undefined {
+  // The keyword's name is in the call's text, or it is not there (reading the arguments is wasm calls).
+  if (!call.text.includes(name)) return undefined;
   const kw = callArgs(call).keywords.get(name);
   return kw ? { node: kw.node, value: kw.value } : undefined;
 }
