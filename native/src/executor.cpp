@@ -29,6 +29,8 @@ namespace {
 // Below this many input + output elements an op runs both paths on the calling thread: even a hand-off to
 // a spinning helper (~1-2 µs) costs more than such an op (squeeze-excitation convs on 1×1 maps, biases).
 constexpr size_t kParallelMinElems = 4096;
+// Ops at least this large run both paths side by side even right after the helper missed a job.
+constexpr size_t kAlwaysParallelElems = 262144;
 // Outputs at least this large are rounded and compared half on each thread.
 constexpr size_t kSplitCompareElems = 65536;
 
@@ -312,8 +314,8 @@ class BufferPool {
 };
 
 // When the caller had to run a job itself, the helper was not getting a core (a busy machine): the next few
-// ops then run on one thread without posting anything, 4, 8, ... up to 64 of them, doubling while it keeps
-// happening. Posting to a helper that cannot run only adds hand-off work and a spinning thread competing
+// small ops then run on one thread without posting anything, 4, 8, ... up to 64 of them, doubling while it
+// keeps happening. Posting to a helper that cannot run only adds hand-off work and a spinning thread competing
 // for the core. Which thread runs what never changes the results.
 class HandOffBackoff {
  public:
@@ -624,7 +626,9 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       size_t work = 0;
       for (int vid : outs) work += static_cast<size_t>(numel(a.values[vid].shape));
       for (int vid : ins) work += vid >= 0 ? static_cast<size_t>(numel(a.values[vid].shape)) : 0;
-      const bool parallel = o.threads >= 2 && work >= kParallelMinElems && backoff.allows();
+      // Large ops always go to both threads: the helper has time to wake up while the caller works, and a
+      // stolen job costs only the hand-off; the backoff is for runs of small ops.
+      const bool parallel = o.threads >= 2 && work >= kParallelMinElems && (work >= kAlwaysParallelElems || backoff.allows());
       if (parallel) {
         std::exception_ptr failed;
         if (!helper) helper = std::make_unique<Helper>();
@@ -655,7 +659,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     bool overflow = false;
     for (size_t k = 0; k < outs.size(); k++) {
       const size_t n = out16[k].data.size();
-      if (helper && o.threads >= 2 && n >= kSplitCompareElems && backoff.allows()) {
+      if (helper && o.threads >= 2 && n >= kSplitCompareElems) {
         const size_t half = n / 2;
         LayerNumerics part;
         bool partOverflow = false;
