@@ -134,7 +134,7 @@ export async function checkFiles(files: string[], chip: ChipParams, overrides: C
       failures.push(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
-    const found = applyConfig(await analyzePython(text, file, { chip: fileChip.id, skipRules: disabledRules(loaded, overrides) }), loaded, resolve(file), overrides);
+    const found = applyConfig(await analyzePython(text, file, { chip: fileChip.id, skipRules: disabledRules(loaded, overrides), fixes: false }), loaded, resolve(file), overrides);
     found.sort((a, b) => a.line - b.line || a.column - b.column);
     findings.push(...found);
   }

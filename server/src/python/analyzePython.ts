@@ -4,7 +4,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { lineStarts, splitBlocks, type Block } from './blocks';
-import { addToIndex, AnalysisContext, className, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
+import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
 import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
@@ -39,6 +39,8 @@ export interface AnalyzeOptions {
   runTargets?: boolean | 'lazy';
   /** Block results of earlier versions of this document (language server): unchanged blocks are reused. */
   cache?: AnalysisCache;
+  /** Build quick fixes (default true); `check` has no use for them. Not with `cache`, whose blocks keep theirs. */
+  fixes?: boolean;
 }
 
 /** A mechanical edit that fixes one finding (1-based range, like the finding). */
@@ -185,8 +187,8 @@ export class AnalysisCache {
     const signatures = blocks.map((b) => b.signature);
     const last = this.lastFile0;
     if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) {
-      const { imports, moduleClasses, bigNames } = last.facts;
-      return withSignature({ imports, moduleClasses, bigNames, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) }, () => last.facts.signature);
+      const { imports, moduleClasses, bigNames, topFunctions } = last.facts;
+      return withSignature({ imports, moduleClasses, bigNames, topFunctions, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) }, () => last.facts.signature);
     }
     const facts = fileFacts0(blocks, blockStarts);
     this.lastFile0 = { signatures, facts };
@@ -244,7 +246,7 @@ interface BlockRun {
 function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeOptions): BlockRun {
   const cache = options.cache ?? new AnalysisCache(true);
   const skip = options.skipRules ?? new Set<string>();
-  const analysis = cache.begin(JSON.stringify([file, options.chip ?? '', [...skip].sort()]));
+  const analysis = cache.begin(JSON.stringify([file, options.chip ?? '', [...skip].sort(), options.fixes !== false]));
   const root = tree.rootNode;
   let lineList: string[] | undefined;
   const lines = () => (lineList ??= text.split(/\r\n|\r|\n/));
@@ -384,16 +386,20 @@ function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts
   const assignments = moduleScopeAssignments(index, text).map(({ name, node }) => ({
     name, offset: node.startIndex - block.startIndex, text: text.slice(node.startIndex, node.endIndex),
   }));
-  return blockFacts0(imports, classes, assignments, block.key);
+  const topFunctions = topLevelFunctions(index.get('function_definition')!).map((fn) => definitionName(fn, text) ?? '');
+  return blockFacts0(imports, classes, assignments, topFunctions, block.key);
 }
 
 const LAYER_NORMS = new Set(['torch.nn.LayerNorm', 'torch.nn.functional.layer_norm']);
 
 function computeFacts1(ctx: AnalysisContext, withEvidence: boolean): BlockFacts1 {
   const bareName = (c: { text: string }) => /^[A-Za-z_]\w*/.exec(c.text)![0];
-  const computeCalls = ctx.bareCalls().filter((c) => ctx.moduleMethodOf(c.node) && ctx.inModuleCompute(c.node)).map(bareName);
+  // Only calls to the file's own module-level functions can make a helper traced code.
+  const known = ctx.facts.topFunctions;
+  const computeCalls = ctx.bareCalls().map((c) => ({ c, name: bareName(c) }))
+    .filter(({ c, name }) => known.has(name) && ctx.moduleMethodOf(c.node) && ctx.inModuleCompute(c.node)).map(({ name }) => name);
   const topFunctions = topLevelFunctions(ctx.nodes('function_definition'))
-    .map((fn) => ({ name: fn.childForFieldName('name')?.text ?? '', calls: ctx.bareCalls(fn).map(bareName) }));
+    .map((fn) => ({ name: definitionName(fn, ctx.text) ?? '', calls: ctx.bareCalls(fn).map(bareName).filter((n) => known.has(n)) }));
   // Sequence evidence only matters to ANE021, which needs a Linear somewhere in the file.
   const classes = withEvidence ? ctx.moduleClasses().map((cls) => {
     const evidence = sequenceEvidence(cls, ctx);
@@ -418,9 +424,10 @@ function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file:
       for (const hit of rule.check(ctx)) {
         const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);
         findings.push(finding);
-        if (hit.fix) {
-          const { line, column, endLine, endColumn } = toFinding(file, hit.fix.node, rule.id, rule.severity, '');
-          fixes.push({ finding, title: hit.fix.title, range: { line, column, endLine, endColumn }, newText: hit.fix.newText, preferred: hit.fix.preferred !== false });
+        const fix = options.fixes === false ? undefined : typeof hit.fix === 'function' ? hit.fix() : hit.fix;
+        if (fix) {
+          const { line, column, endLine, endColumn } = toFinding(file, fix.node, rule.id, rule.severity, '');
+          fixes.push({ finding, title: fix.title, range: { line, column, endLine, endColumn }, newText: fix.newText, preferred: fix.preferred !== false });
         }
       }
     } catch (error) {

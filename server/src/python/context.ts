@@ -479,7 +479,7 @@ export class AnalysisContext {
   private inGraphFunction(node: Node): boolean {
     if (!this.topFunctionRanges) {
       this.topFunctionRanges = topLevelFunctions(this.nodes('function_definition'))
-        .map((fn) => ({ start: fn.startIndex, end: fn.endIndex, name: fn.childForFieldName('name')?.text ?? '' }));
+        .map((fn) => ({ start: fn.startIndex, end: fn.endIndex, name: definitionName(fn, this.text) ?? '' }));
     }
     const s = node.startIndex;
     const top = this.topFunctionRanges.find((r) => r.start < s && r.end > s);
@@ -553,6 +553,12 @@ function indexRangeWithin(starts: readonly number[], node: Node): [number, numbe
   let end = lo;
   while (end < starts.length && starts[end]! < to) end++;
   return [lo, end];
+}
+
+/** A function's name, from the text when it is a plain `def name` header. */
+export function definitionName(fn: Node, text: string): string | undefined {
+  const m = /^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)/.exec(text.slice(fn.startIndex, fn.startIndex + 200));
+  return m ? m[1] : fn.childForFieldName('name')?.text;
 }
 
 /** A class's name, from the text when it is a plain `class Name` header. */

@@ -55,19 +55,21 @@ export interface BlockFacts0 {
   bigNames: string[];
   /** The block mentions `linear` (ANE021 needs the sequence evidence of the file's classes only then). */
   mentionsLinear: boolean;
+  /** Names of the functions defined at module level here. */
+  topFunctions: string[];
   signature: string;
 }
 
-export function blockFacts0(imports: ImportParts, classes: ClassHeader[], moduleAssignments: BlockFacts0['moduleAssignments'], blockText: string): BlockFacts0 {
+export function blockFacts0(imports: ImportParts, classes: ClassHeader[], moduleAssignments: BlockFacts0['moduleAssignments'], topFunctions: string[], blockText: string): BlockFacts0 {
   const bigNames = new Set<string>();
   for (const m of blockText.matchAll(/=[ \t]*\d{5,}\b/g)) {
     const before = blockText.slice(Math.max(0, m.index - 80), m.index);
     const name = /([A-Za-z_]\w*)[ \t]*$/.exec(before)?.[1];
     if (name) bigNames.add(name);
   }
-  const facts = { imports, classes, moduleAssignments, bigNames: [...bigNames], mentionsLinear: /[Ll]inear/.test(blockText) };
+  const facts = { imports, classes, moduleAssignments, bigNames: [...bigNames], mentionsLinear: /[Ll]inear/.test(blockText), topFunctions };
   // Offsets move with every edit above them and do not change what a lookup finds: not in the signature.
-  return withSignature(facts, () => JSON.stringify([imports, classes, moduleAssignments.map((a) => [a.name, a.text]), facts.bigNames, facts.mentionsLinear]));
+  return withSignature(facts, () => JSON.stringify([imports, classes, moduleAssignments.map((a) => [a.name, a.text]), facts.bigNames, facts.mentionsLinear, topFunctions]));
 }
 
 export interface FileFacts0 {
@@ -77,6 +79,8 @@ export interface FileFacts0 {
   /** Module-scope assignments by name: block ordinal and absolute offset, in document order. */
   moduleAssignments: Map<string, Array<{ block: number; offset: number }>>;
   bigNames: RegExp | undefined;
+  /** Names of the file's module-level functions (calls to anything else cannot reach a traced helper). */
+  topFunctions: Set<string>;
   signature: string;
 }
 
@@ -105,7 +109,7 @@ export function fileFacts0(blocks: readonly BlockFacts0[], blockStarts: readonly
   const moduleAssignments = moduleAssignmentIndex(blocks, blockStarts);
   const bigNames = [...new Set(blocks.flatMap((b) => b.bigNames))];
   return withSignature({
-    imports, moduleClasses, moduleAssignments,
+    imports, moduleClasses, moduleAssignments, topFunctions: new Set(blocks.flatMap((b) => b.topFunctions)),
     bigNames: bigNames.length ? new RegExp(`\\b(${bigNames.join('|')})\\b`) : undefined,
   }, () => blocks.map((b) => b.signature).join('\n'));
 }

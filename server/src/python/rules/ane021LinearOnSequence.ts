@@ -6,7 +6,7 @@ import type { AnalysisContext, ModuleClass } from '../context';
 import { pragmaAbove } from '../pragmas';
 import { argument, callArgs, enclosing, snippet } from '../syntax';
 import { evalNumber, formatNumber } from '../values';
-import type { Rule, RuleHit } from './rule';
+import type { QuickFixEdit, Rule, RuleHit } from './rule';
 import { literalIntArgs } from './layout';
 
 const SEQUENCE_LAYERS = new Map([
@@ -144,7 +144,7 @@ function describeLinear(call: Node, callee: string, ctx: AnalysisContext): { lay
  * `nn.Linear(a, b, bias=False)` → `nn.Conv2d(a, b, kernel_size=1, bias=False)`. Not the preferred fix:
  * the module's inputs must become (B, C, 1, S) and checkpoints need the weight unsqueezed.
  */
-function conv2dFix(call: Node): RuleHit['fix'] | undefined {
+function conv2dFix(call: Node): QuickFixEdit | undefined {
   const fn = call.childForFieldName('function');
   const args = call.childForFieldName('arguments');
   if (!fn || !args || !/Linear$/.test(fn.text)) return undefined;
@@ -194,7 +194,7 @@ export const ANE021: Rule = {
       if (!seq || seq.classRow !== owner.node.startPosition.row) continue;
       const { layer, conv } = describeLinear(call.node, call.callee!, ctx);
       const line = seq.evidence.row + 1;
-      const fix = call.callee === 'torch.nn.Linear' ? conv2dFix(call.node) : undefined;
+      const fix = call.callee === 'torch.nn.Linear' ? () => conv2dFix(call.node) : undefined;
       hits.push({
         node: call.node,
         ...(fix ? { fix } : {}),

@@ -4,13 +4,24 @@ import type { Node } from 'web-tree-sitter';
 import type { Severity } from '../../../../common/findings';
 import type { AnalysisContext } from '../context';
 
+export interface QuickFixEdit {
+  title: string;
+  node: Node;
+  newText: string;
+  /** Default true: the one clearly right fix. */
+  preferred?: boolean;
+}
+
 export interface RuleHit {
   /** The node the squiggle covers. */
   node: Node;
   /** Names the concrete thing (the layer, its sizes, the argument value). */
   message: string;
-  /** A mechanical quick fix: replace `node`'s text with `newText`. Only where the fix is unambiguous. */
-  fix?: { title: string; node: Node; newText: string; /** Default true: the one clearly right fix. */ preferred?: boolean };
+  /**
+   * A mechanical quick fix: replace `node`'s text with `newText`. Only where the fix is unambiguous. A
+   * function when building it reads more of the tree: `check` (the CLI) asks for no fixes and skips it.
+   */
+  fix?: QuickFixEdit | (() => QuickFixEdit | undefined);
   /** Overrides the rule's default severity for this hit (e.g. a hard limit vs a slow path in one rule). */
   severity?: Severity;
 }
