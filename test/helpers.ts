@@ -39,3 +39,15 @@ export function distFile(name: string): string {
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
   return file;
 }
+
+/** Deterministic PRNG (mulberry32): a failing seeded test names inputs that can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -11,7 +11,7 @@ import { readMilTextString, readMlmodelBytes } from '../../server/src/coreml/rea
 import { readModelFile } from '../../server/src/coreml/readModel';
 import { ModelReadError } from '../../server/src/onnx/readOnnx';
 import { buildModel, node, valueInfo } from '../onnx/onnxBuild';
-import { DIST, SHARED_MODELS } from '../helpers';
+import { DIST, rng, SHARED_MODELS } from '../helpers';
 
 const DIR = join(SHARED_MODELS, 'coreml');
 const skip = existsSync(DIR) ? false : `skipped: ${DIR} is absent (the shared real model files)`;
@@ -44,17 +44,6 @@ function expectCleanOutcome(label: string, fn: () => unknown): 'read' | 'refused
   }
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MIL_TEXT = () => readFileSync(join(DIR, 'add_model.compiled.model.mil'), 'utf8');
 

@@ -8,23 +8,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tree } from 'web-tree-sitter';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
-import { ROOT } from '../helpers';
+import { ROOT, rng } from '../helpers';
 import { moduleSource, py } from './analyze';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
-
-/** Deterministic PRNG (mulberry32), so a failure names an edit that can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pointAt(text: string, index: number): { row: number; column: number } {
   const before = text.slice(0, index);

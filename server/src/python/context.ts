@@ -541,15 +541,8 @@ export class AnalysisContext {
  * nodes of one class or function without walking its subtree through the wasm boundary.
  */
 function indexRangeWithin(starts: readonly number[], node: Node): [number, number] {
-  const from = node.startIndex;
   const to = node.endIndex;
-  let lo = 0;
-  let hi = starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (starts[mid]! < from) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lastBefore(starts, node.startIndex) + 1;
   let end = lo;
   while (end < starts.length && starts[end]! < to) end++;
   return [lo, end];
