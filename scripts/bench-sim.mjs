@@ -1,8 +1,8 @@
 // npm run bench:sim — simulator speed, in one run, 2 threads each:
 //  1. the native fp16 executor (fp16 path + fp32 reference, options.threads = 2) against onnxruntime-node fp32
 //     (CPU, intraOpNumThreads = 2) on torchvision resnet50 and mobilenet_v3_small exports (random weights,
-//     exported here with /usr/bin/python3 + torch into a temp dir). Runs alternate between the two (the load
-//     on a shared box drifts); prints medians and the speed ratio onnxruntime ms / executor ms (target ≥ 0.5).
+//     exported here with /usr/bin/python3 + torch into a temp dir). Prints medians and the speed ratio
+//     onnxruntime ms / executor ms (target ≥ 0.5).
 //  2. the cost model (placement → addon with execute = false: parse, validate, shapes, costs, segmentation)
 //     on a generated 4,000-op graph (target ≤ 50 ms).
 // The TypeScript under test is bundled on the fly with esbuild (a dev dependency).
@@ -53,21 +53,18 @@ async function model(name: string, runs: number) {
   const { graph, weights } = readOnnxFile(file);
   const placed = placeGraph(graph, chip);
   const options = { chip, devices: devicesOf(placed), seed: 1, execute: true, threads: 2 };
+  // Each side runs as a block after its own warm-up. (Alternating single runs was tried against load drift,
+  // but then each run starts from the other side's leftovers: MobileNet's executor ran ~1.6x slower right
+  // after an onnxruntime run than after its own, even with a 200 ms pause in between — evicted caches or
+  // trimmed heap, not the executor's speed.)
   await session.run(feeds);  // warm-up
+  const ortMs: number[] = [];
+  for (let i = 0; i < runs; i++) { const t0 = performance.now(); await session.run(feeds); ortMs.push(performance.now() - t0); }
   addon.run(placed, weights, options, { input: x });  // warm-up
-  // Alternating runs: on a shared box the load drifts within seconds, and timing one side after the other
-  // would put that drift into the ratio.
-  const ortMs: number[] = [], ours: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    let t0 = performance.now();
-    await session.run(feeds);
-    ortMs.push(performance.now() - t0);
-    t0 = performance.now();
-    addon.run(placed, weights, options, { input: x });
-    ours.push(performance.now() - t0);
-  }
+  const ours: number[] = [];
+  for (let i = 0; i < runs; i++) { const t0 = performance.now(); addon.run(placed, weights, options, { input: x }); ours.push(performance.now() - t0); }
   const o = median(ours), r = median(ortMs);
-  console.log(\`\${name.padEnd(20)} executor (fp16 + fp32 reference) \${o.toFixed(1)} ms   onnxruntime-node fp32 \${r.toFixed(1)} ms   speed ratio (ort/ours) \${(r / o).toFixed(2)}x  [median of \${runs} alternating runs, 2 threads each]\`);
+  console.log(\`\${name.padEnd(20)} executor (fp16 + fp32 reference) \${o.toFixed(1)} ms   onnxruntime-node fp32 \${r.toFixed(1)} ms   speed ratio (ort/ours) \${(r / o).toFixed(2)}x  [median of \${runs}, 2 threads each]\`);
 }
 
 /** 4,000 ops: repeated blocks of conv → relu → conv → add (residual) with a CPU-only op every 50 blocks. */
