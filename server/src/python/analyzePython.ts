@@ -325,6 +325,12 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   entries.forEach((entry, i) => {
     const e = entry!;
     if (e.result?.signature0 !== sig0 || e.result.signature1 !== sig1) {
+      if (importsOnly(indexOf(i))) {
+        // Every rule fires on a node of its block, and an import statement holds none they look at.
+        e.result = { signature0: sig0, signature1: sig1, findings: [], fixes: [], suppressions: collectSuppressions([], []) };
+        analysed++;
+        return;
+      }
       const ctx = contextOf(i);
       ctx.facts1 = file1;
       e.result = { signature0: sig0, signature1: sig1, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
@@ -356,6 +362,12 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
       return { classes, convertCalls };
     },
   };
+}
+
+/** True when a block holds import statements and nothing else the analysis indexes (not even a comment). */
+function importsOnly(index: NodeIndex): boolean {
+  for (const [type, nodes] of index) if (nodes.length > 0 && type !== 'import_statement' && type !== 'import_from_statement') return false;
+  return true;
 }
 
 function gateOpen(rule: string, text: string, importText: string): boolean {

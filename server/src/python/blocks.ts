@@ -1,5 +1,5 @@
-// The unit of incremental analysis: a file split into top-level blocks (a class, a function, an import,
-// a run of module statements on one line), each with the comment lines directly above it, so a class's
+// The unit of incremental analysis: a file split into top-level blocks (a class, a function, a run of
+// imports and other module statements), each with the comment lines directly above it, so a class's
 // `# ane:` pragma travels with the class. Blocks partition the file's lines; a node belongs to the block
 // its start falls in. A block's findings are a function of its text, its first row and the file-wide
 // facts (fileFacts.ts), which is what lets the language server reuse them after an edit elsewhere.
@@ -19,6 +19,8 @@ export interface Block {
 }
 
 const COMMENT_LINE = /^[ \t]*#/;
+/** Statements that get a block of their own; runs of other module statements share one. */
+const DEFINITIONS = new Set(['class_definition', 'function_definition', 'decorated_definition']);
 
 /** Offsets where each line starts (rows as tree-sitter counts them: after every `\n`). */
 export function lineStarts(text: string): number[] {
@@ -35,17 +37,22 @@ function lineAt(text: string, starts: readonly number[], row: number): string {
 /** Splits a parsed file into blocks, in document order. An empty file is one empty block. */
 export function splitBlocks(root: Node, text: string, starts: readonly number[] = lineStarts(text)): Block[] {
   const statements = root.namedChildren.filter((n) => n.type !== 'comment');
-  const heads: Array<{ row: number; end: number }> = [];
+  const heads: Array<{ row: number; end: number; simple: boolean }> = [];
   for (const stmt of statements) {
     const row = stmt.startPosition.row;
+    const simple = !DEFINITIONS.has(stmt.type);
     const last = heads[heads.length - 1];
-    // `a = 1; b = 2` and statements recovered from odd code that share a line stay in one block.
-    if (last && row <= last.row) { last.end = Math.max(last.end, stmt.endIndex); continue; }
-    if (last && row <= rowOf(starts, last.end - 1)) { last.end = Math.max(last.end, stmt.endIndex); continue; }
+    // `a = 1; b = 2` and statements recovered from odd code that share a line stay in one block, and so
+    // does a run of imports or other module statements: a block costs a little bookkeeping of its own.
+    if (last && (row <= rowOf(starts, last.end - 1) || (simple && last.simple))) {
+      last.end = Math.max(last.end, stmt.endIndex);
+      last.simple &&= simple;
+      continue;
+    }
     let first = row;
     const floor = last ? last.row + 1 : 0;
     while (first - 1 >= floor && COMMENT_LINE.test(lineAt(text, starts, first - 1))) first--;
-    heads.push({ row: first, end: stmt.endIndex });
+    heads.push({ row: first, end: stmt.endIndex, simple });
   }
   if (heads.length === 0) return [{ startIndex: 0, endIndex: text.length, startRow: 0, key: text }];
   heads[0]!.row = 0; // the file's first lines (a licence header) go with the first block

@@ -62,7 +62,7 @@ export function collectRunTargets(ctx: AnalysisContext): RunTargets {
     return target;
   });
   // The class a convert call converts may be defined in another block of the file.
-  const moduleNames = new Set(ctx.facts.moduleClasses.keys());
+  const moduleNames = ctx.facts.moduleClasses;
   const convertCalls = ctx.calls
     .filter((c) => c.callee === 'coremltools.convert')
     .map((c) => convertTarget(c.node, ctx, moduleNames));
@@ -71,7 +71,7 @@ export function collectRunTargets(ctx: AnalysisContext): RunTargets {
 
 interface Trace { className?: string; exampleShapes?: number[][]; reason?: string }
 
-function convertTarget(call: Node, ctx: AnalysisContext, moduleNames: Set<string>): RunTargetConvert {
+function convertTarget(call: Node, ctx: AnalysisContext, moduleNames: ReadonlyMap<string, unknown>): RunTargetConvert {
   const target: RunTargetConvert = { line: call.startPosition.row + 1 };
   const pragma: AttachedPragma | undefined = pragmaAbove(ctx.lines, statementRow(call));
   const reasons: string[] = [];
@@ -106,7 +106,7 @@ function convertTarget(call: Node, ctx: AnalysisContext, moduleNames: Set<string
 }
 
 /** Follows the converted object back through simple assignments, tracers and `.eval()`-style calls. */
-function traceModel(node: Node, ctx: AnalysisContext, moduleNames: Set<string>, depth: number): Trace {
+function traceModel(node: Node, ctx: AnalysisContext, moduleNames: ReadonlyMap<string, unknown>, depth: number): Trace {
   const n = unparen(node);
   if (depth > 8) return { reason: `could not trace \`${snippet(n, 30)}\` back to a class (too many steps)` };
   if (n.type === 'identifier') {
