@@ -314,14 +314,15 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im
 
 void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
   // The panel's columns as runs along one output row: (oh, ow, length, offset in the panel).
+  // h0, w0: the input row and column of the run's first output before the tap offset (kh·dH, kw·dW).
   struct Run {
-    int64_t oh, ow, len, at;
+    int64_t h0, w0, len, at;
   };
   Run runs[32];
   int nRuns = 0;
   for (int64_t at = 0, j = j0; at < cols; nRuns++) {
     const int64_t oh = j / Wo, ow = j % Wo, len = std::min(cols - at, Wo - ow);
-    runs[nRuns] = {oh, ow, len, at};
+    runs[nRuns] = {oh * sH - pt, ow * sW - pl, len, at};
     at += len;
     j += len;
   }
@@ -334,13 +335,13 @@ void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, 
     for (int r = 0; r < nRuns; r++) {
       const Run& run = runs[r];
       float* o = d + run.at;
-      const int64_t ih = run.oh * sH - pt + kh * dH;
+      const int64_t ih = run.h0 + kh * dH;
       if (ih < 0 || ih >= H) {
         for (int64_t t = 0; t < run.len; t++) o[t] = 0.0f;
         continue;
       }
       const float* row = plane + ih * W;
-      const int64_t iw0 = run.ow * sW - pl + kw * dW;  // input column of the run's first output
+      const int64_t iw0 = run.w0 + kw * dW;  // input column of the run's first output
       // Positions t with 0 <= iw0 + t·sW < W (without divisions for stride 1, the common case).
       int64_t lo, hi;
       if (sW == 1) {
@@ -352,7 +353,9 @@ void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, 
       }
       // Runs are at most 16 long: plain loops, which GCC inlines and vectorizes, beat memcpy/fill calls.
       for (int64_t t = 0; t < lo; t++) o[t] = 0.0f;
-      if (sW == 1) {
+      if (sW == 1 && lo == 0 && hi == 16) {
+        std::memcpy(o, row + iw0, 16 * sizeof(float));  // a whole panel row inside the image: four vector moves
+      } else if (sW == 1) {
         const float* __restrict in = row + iw0;
         for (int64_t t = lo; t < hi; t++) o[t] = in[t];
       } else if (sW == 2 && hi > lo) {
