@@ -223,14 +223,39 @@ export class AnalysisCache {
     return hit;
   }
 
+  private last: Array<{ block: Block; entry: CachedBlock }> = [];
+
+  /**
+   * Entries for a file's blocks. An edit leaves the blocks before it and after it as they were, so those
+   * are matched against the last analysis's blocks by position first (a string compare each), and only
+   * the rest is looked up by text (hashing every block's text on every keystroke cost more than
+   * analysing the edited block).
+   */
+  lookup(blocks: readonly Block[], analysis: number): Array<CachedBlock | undefined> {
+    const out: Array<CachedBlock | undefined> = new Array(blocks.length);
+    if (this.transient) return out;
+    const last = this.last;
+    const same = (a: Block, b: Block) => a.startRow === b.startRow && a.key === b.key;
+    let head = 0;
+    while (head < blocks.length && head < last.length && same(blocks[head]!, last[head]!.block)) out[head] = last[head]!.entry, head++;
+    for (let i = blocks.length - 1, j = last.length - 1; i >= head && j >= head && same(blocks[i]!, last[j]!.block); i--, j--) out[i] = last[j]!.entry;
+    for (let i = 0; i < blocks.length; i++) {
+      if (out[i]) out[i]!.used = analysis;
+      else out[i] = this.get(blocks[i]!, analysis);
+    }
+    return out;
+  }
+
   set(block: Block, entry: CachedBlock): void {
     if (this.transient) return;
     this.blocks.set(`${block.startRow}:${block.key}`, entry);
   }
 
   /** Drops entries neither this analysis nor the one before used (an undo finds its blocks again). */
-  end(analysis: number): void {
+  end(analysis: number, blocks: readonly Block[], entries: ReadonlyArray<CachedBlock | undefined>): void {
+    if (this.transient) return;
     for (const [key, entry] of this.blocks) if (entry.used < analysis - 1) this.blocks.delete(key);
+    this.last = blocks.map((block, i) => ({ block, entry: entries[i]! }));
   }
 }
 
@@ -252,7 +277,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   const lines = () => (lineList ??= text.split(/\r\n|\r|\n/));
   const starts = lineStarts(text);
   const blocks = splitBlocks(root, text, starts);
-  const entries = blocks.map((b) => cache.get(b, analysis));
+  const entries = cache.lookup(blocks, analysis);
 
   // Node indexes for blocks not in the cache: one walk of the tree when many are missing, else a
   // range query per block.
@@ -342,7 +367,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   });
   cache.lastAnalysed = analysed;
   cache.lastBlockCount = blocks.length;
-  cache.end(analysis);
+  cache.end(analysis, blocks, entries);
 
   return {
     findings, fixes, suppressions: mergeSuppressions(suppressions),
