@@ -137,6 +137,25 @@ struct MatrixB {
   }
 };
 
+// Rows [r0, r0 + count) of A, columns [k0, k0 + kn), into a panel `width` wide (dst[k·width + r]); the rows
+// past `count` are zero. Row by row, so each source row is read contiguously (A is usually a weight matrix of
+// up to 2.4 M floats per conv, and reading it a column of rows at a time with a bounds test per element made
+// packing cost a fifth of the GEMM). With roundA each row is rounded to binary16 first (the fp16 path's weights).
+void packRowsInterleaved(const float* A, int64_t lda, int64_t r0, int64_t count, int64_t k0, int64_t kn, int64_t width, bool roundA,
+                         std::vector<float>& row, float* dst) {
+  for (int64_t r = 0; r < count; r++) {
+    const float* __restrict src = A + (r0 + r) * lda + k0;
+    if (roundA) {
+      roundToHalves(src, row.data(), static_cast<size_t>(kn));
+      src = row.data();
+    }
+    float* __restrict d = dst + r;
+    for (int64_t k = 0; k < kn; k++) d[k * width] = src[k];
+  }
+  for (int64_t r = count; r < width; r++)
+    for (int64_t k = 0; k < kn; k++) dst[k * width + r] = 0.0f;
+}
+
 template <int64_t MR, int64_t NR, typename Source>
 void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
                  bool roundA, const float* rowBias) {
@@ -159,20 +178,7 @@ void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
     for (int64_t s = 0; s < strips; s++) {
       const int64_t i0 = s * MR, rows = std::min(MR, M - i0);
       float* dst = ap.data() + s * kn * MR;
-      // Row by row: each source row is read contiguously (A is usually a weight matrix of up to 2.4 M floats
-      // per conv, and reading it a column of 6 rows at a time with a bounds test per element made packing
-      // cost a fifth of the GEMM).
-      for (int64_t r = 0; r < rows; r++) {
-        const float* __restrict src = A + (i0 + r) * lda + k0;
-        if (roundA) {
-          roundToHalves(src, row.data(), static_cast<size_t>(kn));
-          src = row.data();
-        }
-        float* __restrict d = dst + r;
-        for (int64_t k = 0; k < kn; k++) d[k * MR] = src[k];
-      }
-      for (int64_t r = rows; r < MR; r++)
-        for (int64_t k = 0; k < kn; k++) dst[k * MR + r] = 0.0f;
+      packRowsInterleaved(A, lda, i0, rows, k0, kn, MR, roundA, row, dst);
     }
     for (int64_t j0 = 0; j0 < N; j0 += kNC) {
       const int64_t jn = std::min(kNC, N - j0);
@@ -216,18 +222,8 @@ void gemmSwapped(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const floa
       bp.resize(static_cast<size_t>(panels * kn * NR));
       for (int64_t p = 0; p < panels; p++) {
         float* dst = bp.data() + p * kn * NR;
-        const int64_t cols = std::min(NR, jn - p * NR);
-        for (int64_t j = 0; j < cols; j++) {  // panel column j = row j0 + p·NR + j of A, read contiguously
-          const float* __restrict src = A + (j0 + p * NR + j) * lda + k0;
-          if (roundA) {
-            roundToHalves(src, row.data(), static_cast<size_t>(kn));
-            src = row.data();
-          }
-          float* __restrict d = dst + j;
-          for (int64_t k = 0; k < kn; k++) d[k * NR] = src[k];
-        }
-        for (int64_t j = cols; j < NR; j++)
-          for (int64_t k = 0; k < kn; k++) dst[k * NR + j] = 0.0f;
+        // Panel column j = row j0 + p·NR + j of A.
+        packRowsInterleaved(A, lda, j0 + p * NR, std::min(NR, jn - p * NR), k0, kn, NR, roundA, row, dst);
       }
       for (int64_t s = 0; s < strips; s++) {
         const int64_t i0 = s * MR, rows = std::min(MR, N - i0);
