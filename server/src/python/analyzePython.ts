@@ -279,24 +279,28 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   const blocks = splitBlocks(root, text, starts);
   const entries = cache.lookup(blocks, analysis);
 
-  // Node indexes for blocks not in the cache: one walk of the tree when many are missing, else a
-  // range query per block.
+  // Node indexes of the blocks that need analysing: a range query each while they are few, one walk of the
+  // whole tree once they are many (a file-wide fact changed, or nothing was cached).
   const indexes = new Map<number, NodeIndex>();
-  const missing = entries.reduce((n, e) => n + (e ? 0 : 1), 0);
-  if (missing > 4) {
-    const all = root.descendantsOfType([...INDEXED_TYPES]);
+  let rangeQueries = 0;
+  const indexAll = () => {
+    const fresh = blocks.map((_, i) => (indexes.has(i) ? undefined : emptyIndex()));
     let bi = 0;
-    for (const node of all) {
+    for (const node of root.descendantsOfType([...INDEXED_TYPES])) {
       while (bi + 1 < blocks.length && node.startIndex >= blocks[bi + 1]!.startIndex) bi++;
-      if (entries[bi]) continue;
-      let index = indexes.get(bi);
-      if (!index) indexes.set(bi, (index = emptyIndex()));
-      addToIndex(index, node);
+      const index = fresh[bi];
+      if (index) addToIndex(index, node);
     }
-  }
+    fresh.forEach((index, i) => index && indexes.set(i, index));
+  };
+  if (entries.reduce((n, e) => n + (e ? 0 : 1), 0) > 4) indexAll();
   const indexOf = (i: number): NodeIndex => {
     let index = indexes.get(i);
     if (index) return index;
+    if (++rangeQueries > 8) {
+      indexAll();
+      return indexes.get(i)!;
+    }
     index = emptyIndex();
     const b = blocks[i]!;
     const end = i + 1 < blocks.length ? { row: blocks[i + 1]!.startRow, column: 0 } : undefined;
