@@ -119,6 +119,31 @@ test('an edit inside one class re-runs the rules on that block only, and finds t
     const third = await session.analyse();
     assert.equal(session.cache.lastAnalysed, 0);
     assert.deepEqual(comparable(third), comparable(first));
+    // Enter in Net7: the 22 classes below move down a line and keep their results, shifted.
+    session.edit(at, at, '\n        ');
+    const fourth = await session.analyse();
+    assert.equal(session.cache.lastAnalysed, 1);
+    assert.deepEqual(comparable(fourth), comparable(await fresh(session.text)));
+    assert.equal(fourth.targets.classes.at(-1)!.line, first.targets.classes.at(-1)!.line + 1);
+  } finally {
+    session.dispose();
+  }
+});
+
+test('a line added in another block updates the line a message quotes, without re-running the quoting block', async () => {
+  // examples/sequence_model.py: FeedForward (above) is a sequence module because SequenceEncoder (below) builds it;
+  // ANE021's messages in FeedForward quote that line of SequenceEncoder.
+  const session = new Session(readFileSync(join(ROOT, 'examples', 'sequence_model.py'), 'utf8'));
+  try {
+    const quoted = (a: PythonAnalysis) => a.findings.filter((f) => f.rule === 'ANE021' && f.message.includes('used by sequence module')).map((f) => f.message);
+    const before = quoted(await session.analyse());
+    assert.ok(before.length > 0 && before.every((m) => m.includes('line 31)')), before.join('\n'));
+    const at = session.text.indexOf('        self.blocks = nn.ModuleList');
+    session.edit(at, at, '        # a comment line\n');
+    const after = await session.analyse();
+    assert.equal(session.cache.lastAnalysed, 1, 'only SequenceEncoder is analysed again');
+    assert.ok(quoted(after).every((m) => m.includes('line 32)')), quoted(after).join('\n'));
+    assert.deepEqual(comparable(after), comparable(await fresh(session.text)));
   } finally {
     session.dispose();
   }

@@ -5,7 +5,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { lineStarts, splitBlocks, type Block } from './blocks';
 import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
-import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
+import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
 import { collectSuppressions, isSuppressed, mergeSuppressions, type Suppressions } from './suppressions';
@@ -122,14 +122,22 @@ export async function analyzePythonDocument(text: string, file: string, options:
   }
 }
 
-/** What one block contributes to the file's analysis; reused while its text, first row and file facts hold. */
+/**
+ * What one block contributes to the file's analysis; reused while its text and the file facts hold. A block
+ * that moved (lines added or removed above it) has its positions shifted, and messages that quote a line
+ * are filled in again from the current facts.
+ */
 interface BlockResult {
   /** Interned signatures of the file facts the result was computed with. */
   signature0: number;
   signature1: number;
+  /** The block's first row when the positions below were computed. */
+  row: number;
   findings: Finding[];
   fixes: QuickFix[];
   suppressions: Suppressions;
+  /** Findings whose message quotes the line of a file fact (RuleHit.citesLine), with their templates. */
+  cited: Array<{ finding: Finding; template: string; key: string }>;
 }
 
 interface CachedBlock {
@@ -137,7 +145,7 @@ interface CachedBlock {
   facts1?: { signature0: number; value: BlockFacts1 };
   result?: BlockResult;
   /** Run targets (code lenses), computed when first asked for, under the same facts as `result`. */
-  targets?: { signature0: number; signature1: number; value: RunTargets };
+  targets?: { signature0: number; signature1: number; row: number; value: RunTargets };
   /** The analysis that last used this entry (entries unused for two analyses are dropped). */
   used: number;
 }
@@ -163,7 +171,7 @@ export class AnalysisCache {
 
   private readonly signatures = new Map<string, number>();
   private lastFile0: { signatures: string[]; facts: FileFacts0 } | undefined;
-  private lastFile1: { signatures: string[]; facts: FileFacts1 } | undefined;
+  private lastFile1: { signatures: string[]; rows: readonly number[]; facts: FileFacts1 } | undefined;
 
   /**
    * A small id for a file-facts signature: blocks compare ids, not the long strings (comparing a 40 KB
@@ -181,28 +189,31 @@ export class AnalysisCache {
   }
   private nextSignature = 0;
 
-  /** File facts (stage 0) from block facts, reused when no block's facts changed (only offsets move). */
-  file0(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0 {
-    if (this.transient) return fileFacts0(blocks, blockStarts);
+  /** File facts (stage 0) from block facts, reused when no block's facts changed (only positions move). */
+  file0(blocks: readonly BlockFacts0[], blockStarts: readonly number[], blockRows: readonly number[]): FileFacts0 {
+    if (this.transient) return fileFacts0(blocks, blockStarts, blockRows);
     const signatures = blocks.map((b) => b.signature);
     const last = this.lastFile0;
-    if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) {
-      const { imports, moduleClasses, bigNames, topFunctions } = last.facts;
-      return withSignature({ imports, moduleClasses, bigNames, topFunctions, moduleAssignments: moduleAssignmentIndex(blocks, blockStarts) }, () => last.facts.signature);
+    if (last && sameStrings(last.signatures, signatures)) {
+      const { imports, moduleClassOrigins, bigNames, topFunctions } = last.facts;
+      return withSignature({
+        imports, moduleClassOrigins, bigNames, topFunctions, moduleClasses: placeClasses(moduleClassOrigins, blockRows),
+        moduleAssignments: moduleAssignmentIndex(blocks, blockStarts),
+      }, () => last.facts.signature);
     }
-    const facts = fileFacts0(blocks, blockStarts);
+    const facts = fileFacts0(blocks, blockStarts, blockRows);
     this.lastFile0 = { signatures, facts };
     return facts;
   }
 
-  /** File facts (stage 1), reused when no block's stage-1 facts changed. */
-  file1(blocks: readonly BlockFacts1[]): FileFacts1 {
-    if (this.transient) return fileFacts1(blocks);
+  /** File facts (stage 1), reused when no block's stage-1 facts changed and no block moved. */
+  file1(blocks: readonly BlockFacts1[], blockRows: readonly number[]): FileFacts1 {
+    if (this.transient) return fileFacts1(blocks, blockRows);
     const signatures = blocks.map((b) => b.signature);
     const last = this.lastFile1;
-    if (last && last.signatures.length === signatures.length && last.signatures.every((s, i) => s === signatures[i])) return last.facts;
-    const facts = fileFacts1(blocks);
-    this.lastFile1 = { signatures, facts };
+    if (last && sameStrings(last.signatures, signatures) && last.rows.every((r, i) => r === blockRows[i])) return last.facts;
+    const facts = fileFacts1(blocks, blockRows);
+    this.lastFile1 = { signatures, rows: blockRows, facts };
     return facts;
   }
 
@@ -218,7 +229,7 @@ export class AnalysisCache {
 
   get(block: Block, analysis: number): CachedBlock | undefined {
     if (this.transient) return undefined;
-    const hit = this.blocks.get(`${block.startRow}:${block.key}`);
+    const hit = this.blocks.get(block.key);
     if (hit) hit.used = analysis;
     return hit;
   }
@@ -226,16 +237,16 @@ export class AnalysisCache {
   private last: Array<{ block: Block; entry: CachedBlock }> = [];
 
   /**
-   * Entries for a file's blocks. An edit leaves the blocks before it and after it as they were, so those
-   * are matched against the last analysis's blocks by position first (a string compare each), and only
-   * the rest is looked up by text (hashing every block's text on every keystroke cost more than
-   * analysing the edited block).
+   * Entries for a file's blocks, by text (wherever the block now starts). An edit leaves the blocks before
+   * it and after it as they were, so those are matched against the last analysis's blocks in order first (a
+   * string compare each), and only the rest is looked up in the map (hashing every block's text on every
+   * keystroke cost more than analysing the edited block).
    */
   lookup(blocks: readonly Block[], analysis: number): Array<CachedBlock | undefined> {
     const out: Array<CachedBlock | undefined> = new Array(blocks.length);
     if (this.transient) return out;
     const last = this.last;
-    const same = (a: Block, b: Block) => a.startRow === b.startRow && a.key === b.key;
+    const same = (a: Block, b: Block) => a.key === b.key;
     let head = 0;
     while (head < blocks.length && head < last.length && same(blocks[head]!, last[head]!.block)) out[head] = last[head]!.entry, head++;
     for (let i = blocks.length - 1, j = last.length - 1; i >= head && j >= head && same(blocks[i]!, last[j]!.block); i--, j--) out[i] = last[j]!.entry;
@@ -248,7 +259,7 @@ export class AnalysisCache {
 
   set(block: Block, entry: CachedBlock): void {
     if (this.transient) return;
-    this.blocks.set(`${block.startRow}:${block.key}`, entry);
+    this.blocks.set(block.key, entry);
   }
 
   /** Drops entries neither this analysis nor the one before used (an undo finds its blocks again). */
@@ -318,7 +329,8 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     entries[i] = entry;
     return entry.facts0;
   });
-  const file0 = cache.file0(facts0, blocks.map((b) => b.startIndex));
+  const blockRows = blocks.map((b) => b.startRow);
+  const file0 = cache.file0(facts0, blocks.map((b) => b.startIndex), blockRows);
   const sig0 = cache.intern(file0);
   const importText = importTextOf(file0);
 
@@ -336,10 +348,10 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   const mayNeedEvidence = /[Ll]inear/.test(importText) || facts0.some((f) => f.mentionsLinear);
   const facts1 = entries.map((entry, i) => {
     const e = entry!;
-    if (e.facts1?.signature0 !== sig0) e.facts1 = { signature0: sig0, value: computeFacts1(contextOf(i), mayNeedEvidence) };
+    if (e.facts1?.signature0 !== sig0) e.facts1 = { signature0: sig0, value: computeFacts1(contextOf(i), blocks[i]!.startRow, mayNeedEvidence) };
     return e.facts1.value;
   });
-  const file1 = cache.file1(facts1);
+  const file1 = cache.file1(facts1, blockRows);
   const sig1 = cache.intern(file1);
 
   const findings: Finding[] = [];
@@ -349,25 +361,30 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   // Rules whose trigger words are absent are skipped (RULE_GATES). The words a rule needs are at the use or in
   // an import (`from torch.nn import LSTM as L`), so testing the block's text and the imports is enough; when
   // most blocks are analysed, one test per rule over the whole file first rules out most of them at once.
-  const stale = entries.reduce((n, e) => n + (e!.result?.signature0 === sig0 && e!.result.signature1 === sig1 ? 0 : 1), 0);
+  const current = (r: { signature0: number; signature1: number } | undefined) => r !== undefined && r.signature0 === sig0 && r.signature1 === sig1;
+  const stale = entries.reduce((n, e) => n + (current(e!.result) ? 0 : 1), 0);
   const fileGates = stale > 8 ? new Set(RULES.filter((r) => gateOpen(r.id, text, importText)).map((r) => r.id)) : undefined;
   entries.forEach((entry, i) => {
     const e = entry!;
-    if (e.result?.signature0 !== sig0 || e.result.signature1 !== sig1) {
+    const row = blocks[i]!.startRow;
+    if (!current(e.result)) {
+      analysed++;
       if (importsOnly(indexOf(i))) {
         // Every rule fires on a node of its block, and an import statement holds none they look at.
-        e.result = { signature0: sig0, signature1: sig1, findings: [], fixes: [], suppressions: collectSuppressions([], []) };
-        analysed++;
-        return;
+        e.result = { signature0: sig0, signature1: sig1, row, findings: [], fixes: [], suppressions: collectSuppressions([], []), cited: [] };
+      } else {
+        const ctx = contextOf(i);
+        ctx.facts1 = file1;
+        e.result = { signature0: sig0, signature1: sig1, row, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
       }
-      const ctx = contextOf(i);
-      ctx.facts1 = file1;
-      e.result = { signature0: sig0, signature1: sig1, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
-      analysed++;
+    } else {
+      // Moved blocks are shifted; quoted lines are filled in from the facts of this analysis.
+      e.result = placeResult(e.result!, row, file1);
     }
-    findings.push(...e.result.findings);
-    fixes.push(...e.result.fixes);
-    suppressions.push(e.result.suppressions);
+    const result = e.result!;
+    findings.push(...result.findings);
+    fixes.push(...result.fixes);
+    suppressions.push(result.suppressions);
   });
   cache.lastAnalysed = analysed;
   cache.lastBlockCount = blocks.length;
@@ -380,16 +397,52 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
       const convertCalls: RunTargets['convertCalls'] = [];
       entries.forEach((entry, i) => {
         const e = entry!;
+        const row = blocks[i]!.startRow;
         if (e.targets?.signature0 !== sig0 || e.targets.signature1 !== sig1) {
           const ctx = contextOf(i);
           ctx.facts1 = file1;
-          e.targets = { signature0: sig0, signature1: sig1, value: collectRunTargets(ctx) };
+          e.targets = { signature0: sig0, signature1: sig1, row, value: collectRunTargets(ctx) };
+        } else if (e.targets.row !== row) {
+          e.targets = { ...e.targets, row, value: shiftTargets(e.targets.value, row - e.targets.row) };
         }
         classes.push(...e.targets.value.classes);
         convertCalls.push(...e.targets.value.convertCalls);
       });
       return { classes, convertCalls };
     },
+  };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A block's result placed at `row` under the current facts: positions shifted if the block moved, quoted
+ * lines filled in again. The same object when nothing changed (so its findings keep their diagnostics).
+ */
+function placeResult(result: BlockResult, row: number, facts: FileFacts1): BlockResult {
+  const by = row - result.row;
+  const stale = result.cited.filter((c) => renderCitation(c.template, facts, c.key) !== c.finding.message);
+  if (by === 0 && stale.length === 0) return result;
+  const messages = new Map(result.cited.map((c) => [c.finding, renderCitation(c.template, facts, c.key)]));
+  const placed = new Map<Finding, Finding>(result.findings.map((f) => [f, by === 0 && !messages.has(f) ? f
+    : { ...f, line: f.line + by, endLine: f.endLine + by, message: messages.get(f) ?? f.message }]));
+  return {
+    ...result, row, findings: [...placed.values()],
+    fixes: result.fixes.map((x) => (by === 0 ? { ...x, finding: placed.get(x.finding)! }
+      : { ...x, finding: placed.get(x.finding)!, range: { ...x.range, line: x.range.line + by, endLine: x.range.endLine + by } })),
+    suppressions: by === 0 ? result.suppressions
+      : { file: result.suppressions.file, lines: new Map([...result.suppressions.lines].map(([line, rules]) => [line + by, rules])) },
+    cited: result.cited.map((c) => ({ ...c, finding: placed.get(c.finding)! })),
+  };
+}
+
+function shiftTargets(targets: RunTargets, by: number): RunTargets {
+  const pragma = <T extends { pragmaLine?: number }>(t: T): T => (t.pragmaLine === undefined ? t : { ...t, pragmaLine: t.pragmaLine + by });
+  return {
+    classes: targets.classes.map((c) => pragma({ ...c, line: c.line + by })),
+    convertCalls: targets.convertCalls.map((c) => pragma({ ...c, line: c.line + by })),
   };
 }
 
@@ -422,7 +475,7 @@ function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts
     if (name === undefined) continue;
     const bases = (cls.childForFieldName('superclasses')?.namedChildren ?? [])
       .filter((b) => b.type !== 'keyword_argument' && b.type !== 'comment').map((b) => b.text);
-    classes.push({ name, row: cls.startPosition.row, bases });
+    classes.push({ name, row: cls.startPosition.row - block.startRow, bases });
   }
   const assignments = moduleScopeAssignments(index, text).map(({ name, node }) => ({
     name, offset: node.startIndex - block.startIndex, text: text.slice(node.startIndex, node.endIndex),
@@ -433,7 +486,8 @@ function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts
 
 const LAYER_NORMS = new Set(['torch.nn.LayerNorm', 'torch.nn.functional.layer_norm']);
 
-function computeFacts1(ctx: AnalysisContext, withEvidence: boolean): BlockFacts1 {
+/** Stage-1 facts of a block, rows counted from its first row (`firstRow`). */
+function computeFacts1(ctx: AnalysisContext, firstRow: number, withEvidence: boolean): BlockFacts1 {
   const bareName = (c: { text: string }) => /^[A-Za-z_]\w*/.exec(c.text)![0];
   // Only calls to the file's own module-level functions can make a helper traced code.
   const known = ctx.facts.topFunctions;
@@ -445,26 +499,29 @@ function computeFacts1(ctx: AnalysisContext, withEvidence: boolean): BlockFacts1
   const classes = withEvidence ? ctx.moduleClasses().map((cls) => {
     const evidence = sequenceEvidence(cls, ctx);
     return {
-      name: cls.name, row: cls.node.startPosition.row,
-      evidence: evidence && { text: evidence.text, row: evidence.node.startPosition.row },
-      calls: ctx.bareCalls(cls.node).map((c) => ({ name: bareName(c), row: c.node.startPosition.row }))
+      name: cls.name, row: cls.node.startPosition.row - firstRow,
+      evidence: evidence && { text: evidence.text, row: evidence.node.startPosition.row - firstRow },
+      calls: ctx.bareCalls(cls.node).map((c) => ({ name: bareName(c), row: c.node.startPosition.row - firstRow }))
         .filter((c) => !ctx.imports.resolveName(c.name)),
     };
   }) : [];
   const layerNorm = ctx.calls.find((c) => c.callee !== undefined && LAYER_NORMS.has(c.callee));
-  return blockFacts1({ computeCalls, topFunctions, classes, layerNormRow: layerNorm?.node.startPosition.row });
+  return blockFacts1({ computeCalls, topFunctions, classes, layerNormRow: layerNorm && layerNorm.node.startPosition.row - firstRow });
 }
 
 /** Every rule over one block, then its pragma findings and suppression comments. */
-function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file: string, options: AnalyzeOptions): Omit<BlockResult, 'signature0' | 'signature1'> {
+function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file: string, options: AnalyzeOptions): Omit<BlockResult, 'signature0' | 'signature1' | 'row'> {
   const findings: Finding[] = [];
+  const cited: BlockResult['cited'] = [];
   const fixes: QuickFix[] = [];
   for (const rule of RULES) {
     if (options.skipRules?.has(rule.id) || !active(rule.id)) continue;
     try {
       for (const hit of rule.check(ctx)) {
-        const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, hit.message);
+        const message = hit.citesLine ? renderCitation(hit.message, ctx.facts1, hit.citesLine) : hit.message;
+        const finding = toFinding(file, hit.node, rule.id, hit.severity ?? rule.severity, message);
         findings.push(finding);
+        if (hit.citesLine) cited.push({ finding, template: hit.message, key: hit.citesLine });
         const fix = options.fixes === false ? undefined : typeof hit.fix === 'function' ? hit.fix() : hit.fix;
         if (fix) {
           const { line, column, endLine, endColumn } = toFinding(file, fix.node, rule.id, rule.severity, '');
@@ -480,7 +537,7 @@ function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file:
   } catch (error) {
     options.onRuleError?.(PRAGMA_RULE_ID, error);
   }
-  return { findings, fixes, suppressions: collectSuppressions(ctx.nodes('comment'), ctx.lines) };
+  return { findings, fixes, suppressions: collectSuppressions(ctx.nodes('comment'), ctx.lines), cited };
 }
 
 function toFinding(file: string, node: Node, rule: string, severity: Severity, message: string): Finding {

@@ -5,6 +5,9 @@
 //    each module class's (B, S, C) sequence evidence, the first LayerNorm.
 // Every cross-block read a rule makes goes through these facts, so a block whose text, first row and
 // facts are unchanged has unchanged findings. Each stage has a signature; equal signatures mean equal facts.
+// Block parts give rows relative to their block's first row and the file facts carry absolute rows computed
+// from the blocks' current positions, while the signatures use only block-relative positions: an edit that
+// adds a line above a block moves it without changing any signature.
 import { collectImportParts, ImportResolver, type ImportParts } from './resolve';
 
 /**
@@ -40,7 +43,7 @@ const IDENTIFIER = /^[A-Za-z_]\w*$/;
 
 export interface ClassHeader {
   name: string;
-  /** 0-based row of the `class` keyword: identifies the class (two classes cannot start on one row). */
+  /** Row of the `class` keyword from the block's first row: identifies the class (two cannot start on one row). */
   row: number;
   /** Superclass expressions as written (keyword arguments and comments dropped). */
   bases: string[];
@@ -76,6 +79,8 @@ export interface FileFacts0 {
   imports: ImportResolver;
   /** Module classes by name: the first class of that name deriving (maybe through local classes) from nn.Module. */
   moduleClasses: Map<string, { row: number; base: string }>;
+  /** The same, by block ordinal and row within the block (what does not move when lines are added above). */
+  moduleClassOrigins: Map<string, { block: number; row: number; base: string }>;
   /** Module-scope assignments by name: block ordinal and absolute offset, in document order. */
   moduleAssignments: Map<string, Array<{ block: number; offset: number }>>;
   bigNames: RegExp | undefined;
@@ -84,34 +89,39 @@ export interface FileFacts0 {
   signature: string;
 }
 
-export function fileFacts0(blocks: readonly BlockFacts0[], blockStarts: readonly number[]): FileFacts0 {
+export function fileFacts0(blocks: readonly BlockFacts0[], blockStarts: readonly number[], blockRows: readonly number[]): FileFacts0 {
   const imports = new ImportResolver(blocks.map((b) => b.imports));
-  const classes = blocks.flatMap((b) => b.classes);
-  const moduleClasses = new Map<string, { row: number; base: string }>();
+  const classes = blocks.flatMap((b, block) => b.classes.map((c) => ({ ...c, block })));
+  const origins = new Map<string, { block: number; row: number; base: string }>();
   // Fixed point: a class deriving from a local module class is a module class too, wherever it is defined.
   let changed = true;
   while (changed) {
     changed = false;
     for (const cls of classes) {
-      if (moduleClasses.has(cls.name)) continue;
+      if (origins.has(cls.name)) continue;
       for (const base of cls.bases) {
         const path = base.replace(/\s+/g, '');
         const canonical = DOTTED.test(path) ? imports.resolveDotted(path) : undefined;
-        const viaLocal = IDENTIFIER.test(path) && moduleClasses.has(path) && !imports.resolveName(path);
+        const viaLocal = IDENTIFIER.test(path) && origins.has(path) && !imports.resolveName(path);
         if ((canonical && isTorchModuleBase(canonical)) || viaLocal) {
-          moduleClasses.set(cls.name, { row: cls.row, base });
+          origins.set(cls.name, { block: cls.block, row: cls.row, base });
           changed = true;
           break;
         }
       }
     }
   }
-  const moduleAssignments = moduleAssignmentIndex(blocks, blockStarts);
   const bigNames = [...new Set(blocks.flatMap((b) => b.bigNames))];
   return withSignature({
-    imports, moduleClasses, moduleAssignments, topFunctions: new Set(blocks.flatMap((b) => b.topFunctions)),
+    imports, moduleClassOrigins: origins, moduleClasses: placeClasses(origins, blockRows),
+    moduleAssignments: moduleAssignmentIndex(blocks, blockStarts), topFunctions: new Set(blocks.flatMap((b) => b.topFunctions)),
     bigNames: bigNames.length ? new RegExp(`\\b(${bigNames.join('|')})\\b`) : undefined,
   }, () => blocks.map((b) => b.signature).join('\n'));
+}
+
+/** Module classes with absolute rows, from their blocks' current first rows. */
+export function placeClasses(origins: FileFacts0['moduleClassOrigins'], blockRows: readonly number[]): FileFacts0['moduleClasses'] {
+  return new Map([...origins].map(([name, o]) => [name, { row: blockRows[o.block]! + o.row, base: o.base }]));
 }
 
 /** Module-scope assignments by name with their absolute offsets (which move with every edit above them). */
@@ -135,9 +145,9 @@ export interface BlockFacts1 {
   computeCalls: string[];
   /** Top-level functions defined here, with the bare names they call. */
   topFunctions: Array<{ name: string; calls: string[] }>;
-  /** Module classes defined here: own sequence evidence, and the bare names they call (with rows). */
+  /** Module classes defined here: own sequence evidence, and the bare names they call (rows within the block). */
   classes: Array<{ name: string; row: number; evidence: SequenceEvidence | undefined; calls: Array<{ name: string; row: number }> }>;
-  /** Row of the first nn.LayerNorm / F.layer_norm call here. */
+  /** Row within the block of the first nn.LayerNorm / F.layer_norm call here. */
   layerNormRow: number | undefined;
   signature: string;
 }
@@ -149,13 +159,13 @@ export function blockFacts1(parts: Omit<BlockFacts1, 'signature'>): BlockFacts1 
 export interface FileFacts1 {
   /** Top-level functions module code calls, directly or through each other (traced like forward). */
   graphFunctions: Set<string>;
-  /** Sequence evidence per module class name, including classes only used inside a sequence module. */
+  /** Sequence evidence per module class name, including classes only used inside a sequence module (absolute rows). */
   sequences: Map<string, { classRow: number; evidence: SequenceEvidence }>;
   firstLayerNormRow: number | undefined;
   signature: string;
 }
 
-export function fileFacts1(blocks: readonly BlockFacts1[]): FileFacts1 {
+export function fileFacts1(blocks: readonly BlockFacts1[], blockRows: readonly number[]): FileFacts1 {
   const topLevel = new Map<string, string[]>();
   for (const b of blocks) for (const f of b.topFunctions) topLevel.set(f.name, f.calls);
   const graphFunctions = new Set<string>();
@@ -171,30 +181,53 @@ export function fileFacts1(blocks: readonly BlockFacts1[]): FileFacts1 {
     }
   }
 
-  const classes = blocks.flatMap((b) => b.classes);
-  const sequences = new Map<string, { classRow: number; evidence: SequenceEvidence }>();
-  for (const c of classes) if (c.evidence) sequences.set(c.name, { classRow: c.row, evidence: c.evidence });
+  // Rows as (block, row within it) for the signature, absolute for the messages.
+  type At = { block: number; row: number };
+  const abs = (at: At) => blockRows[at.block]! + at.row;
+  const classes = blocks.flatMap((b, block) => b.classes.map((c) => ({ ...c, block })));
+  const sequences = new Map<string, { cls: At; evidence: { text: string } & At }>();
+  for (const c of classes) if (c.evidence) sequences.set(c.name, { cls: c, evidence: { text: c.evidence.text, block: c.block, row: c.evidence.row } });
   // A feed-forward block built by a transformer block sees the same (B, S, C) tensors.
   const byName = new Map(classes.map((c) => [c.name, c]));
-  const byRow = new Map(classes.map((c) => [c.row, c]));
+  const byPlace = new Map(classes.map((c) => [abs(c), c]));
   let changed = true;
   while (changed) {
     changed = false;
-    for (const [name, { classRow }] of [...sequences]) {
-      for (const call of byRow.get(classRow)?.calls ?? []) {
+    for (const [name, { cls }] of [...sequences]) {
+      const user = byPlace.get(abs(cls))!;
+      for (const call of user.calls) {
         if (sequences.has(call.name)) continue;
         const used = byName.get(call.name);
         if (used) {
-          sequences.set(used.name, { classRow: used.row, evidence: { text: `it is used by sequence module \`${name}\``, row: call.row } });
+          sequences.set(used.name, { cls: used, evidence: { text: `it is used by sequence module \`${name}\``, block: user.block, row: call.row } });
           changed = true;
         }
       }
     }
   }
 
-  let firstLayerNormRow: number | undefined;
-  for (const b of blocks) if (b.layerNormRow !== undefined) { firstLayerNormRow = b.layerNormRow; break; }
-  return withSignature({ graphFunctions, sequences, firstLayerNormRow }, () => JSON.stringify([[...graphFunctions].sort(), [...sequences], firstLayerNormRow]));
+  let firstLayerNorm: At | undefined;
+  blocks.some((b, block) => b.layerNormRow !== undefined && (firstLayerNorm = { block, row: b.layerNormRow }));
+  return withSignature({
+    graphFunctions,
+    sequences: new Map([...sequences].map(([name, s]) => [name, { classRow: abs(s.cls), evidence: { text: s.evidence.text, row: abs(s.evidence) } }])),
+    firstLayerNormRow: firstLayerNorm && abs(firstLayerNorm),
+    // Where evidence or the LayerNorm sits only fills in quoted lines (fileFacts.renderCitation), which are
+    // refreshed on every analysis: the signature leaves those positions out.
+  }, () => JSON.stringify([[...graphFunctions].sort(), [...sequences].map(([n, q]) => [n, q.cls.block, q.cls.row, q.evidence.text]), firstLayerNorm !== undefined]));
+}
+
+/** The 0-based row a finding's `citesLine` key names (rule.ts), from the current facts. */
+export function citedRow(facts: FileFacts1, key: string): number | undefined {
+  if (key === 'layerNorm') return facts.firstLayerNormRow;
+  if (key.startsWith('sequence:')) return facts.sequences.get(key.slice('sequence:'.length))?.evidence.row;
+  return undefined;
+}
+
+/** A message with its `{line}` filled in. */
+export function renderCitation(template: string, facts: FileFacts1, key: string): string {
+  const row = citedRow(facts, key);
+  return template.replace('{line}', row === undefined ? '?' : String(row + 1));
 }
 
 export { collectImportParts };

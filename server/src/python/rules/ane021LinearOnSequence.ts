@@ -193,12 +193,13 @@ export const ANE021: Rule = {
       const seq = owner && sequences.get(owner.name);
       if (!seq || seq.classRow !== owner.node.startPosition.row) continue;
       const { layer, conv } = describeLinear(call.node, call.callee!, ctx);
-      const line = seq.evidence.row + 1;
+
       const fix = call.callee === 'torch.nn.Linear' ? () => conv2dFix(call.node) : undefined;
       hits.push({
         node: call.node,
         ...(fix ? { fix } : {}),
-        message: `${layer} in sequence module \`${owner.name}\` (evidence: ${seq.evidence.text}, line ${line}) runs as a matmul on (B, S, C); on the ANE use ${conv}.`,
+        citesLine: `sequence:${owner.name}`,
+        message: `${layer} in sequence module \`${owner.name}\` (evidence: ${seq.evidence.text}, line {line}) runs as a matmul on (B, S, C); on the ANE use ${conv}.`,
       });
     }
     return hits;

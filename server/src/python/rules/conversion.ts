@@ -62,12 +62,11 @@ export const ANE016: Rule = {
     const enums = ctx.calls.filter((c) => c.callee === 'coremltools.EnumeratedShapes');
     if (enums.length === 0) return [];
     // The LayerNorm may be anywhere in the file: the first one is a file fact.
-    const row = ctx.facts1.firstLayerNormRow;
-    if (row === undefined) return [];
-    const line = row + 1;
+    if (ctx.facts1.firstLayerNormRow === undefined) return [];
     return enums.map((e) => ({
       node: e.node,
-      message: `ct.EnumeratedShapes with a LayerNorm in this file (line ${line}): LayerNorm models with enumerated shapes have been seen to leave the ANE (coremltools#1909); verify each shape with MLComputePlan.`,
+      citesLine: 'layerNorm',
+      message: `ct.EnumeratedShapes with a LayerNorm in this file (line {line}): LayerNorm models with enumerated shapes have been seen to leave the ANE (coremltools#1909); verify each shape with MLComputePlan.`,
     }));
   },
 };

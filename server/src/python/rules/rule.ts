@@ -22,6 +22,12 @@ export interface RuleHit {
    * function when building it reads more of the tree: `check` (the CLI) asks for no fixes and skips it.
    */
   fix?: QuickFixEdit | (() => QuickFixEdit | undefined);
+  /**
+   * The message quotes the line of a file fact, written `{line}` in `message`: `sequence:<Class>` (the class's
+   * (B, S, C) evidence) or `layerNorm` (the file's first LayerNorm). The line is filled in from the current
+   * facts whenever the finding is published, so a finding reused after lines moved quotes the right one.
+   */
+  citesLine?: string;
   /** Overrides the rule's default severity for this hit (e.g. a hard limit vs a slow path in one rule). */
   severity?: Severity;
 }
