@@ -1,8 +1,9 @@
 // The unit of incremental analysis: a file split into top-level blocks (a class, a function, a run of
 // imports and other module statements), each with the comment lines directly above it, so a class's
 // `# ane:` pragma travels with the class. Blocks partition the file's lines; a node belongs to the block
-// its start falls in. A block's findings are a function of its text, its first row and the file-wide
-// facts (fileFacts.ts), which is what lets the language server reuse them after an edit elsewhere.
+// its start falls in. A block's findings are a function of its text and the file-wide facts (fileFacts.ts),
+// up to where the block starts (positions shift with it), which is what lets the language server reuse
+// them after an edit elsewhere.
 import type { Node } from 'web-tree-sitter';
 
 export interface Block {

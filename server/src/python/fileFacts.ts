@@ -3,8 +3,9 @@
 //    assignments, names bound to big literals;
 //  - stage 1 needs the stage-0 facts (name resolution): calls from module code into top-level functions,
 //    each module class's (B, S, C) sequence evidence, the first LayerNorm.
-// Every cross-block read a rule makes goes through these facts, so a block whose text, first row and
-// facts are unchanged has unchanged findings. Each stage has a signature; equal signatures mean equal facts.
+// Every cross-block read a rule makes goes through these facts, so a block whose text and facts are
+// unchanged has unchanged findings (shifted if the block moved). Each stage has a signature; equal
+// signatures mean equal facts.
 // Block parts give rows relative to their block's first row and the file facts carry absolute rows computed
 // from the blocks' current positions, while the signatures use only block-relative positions: an edit that
 // adds a line above a block moves it without changing any signature.
