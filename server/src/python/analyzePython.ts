@@ -138,6 +138,8 @@ interface BlockResult {
   suppressions: Suppressions;
   /** Findings whose message quotes the line of a file fact (RuleHit.citesLine), with their templates. */
   cited: Array<{ finding: Finding; template: string; key: string }>;
+  /** The stage-1 facts the quoted lines were filled in from (unchanged facts need no second look). */
+  quotedFrom?: FileFacts1;
 }
 
 interface CachedBlock {
@@ -375,7 +377,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
       } else {
         const ctx = contextOf(i);
         ctx.facts1 = file1;
-        e.result = { signature0: sig0, signature1: sig1, row, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
+        e.result = { signature0: sig0, signature1: sig1, row, quotedFrom: file1, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
       }
     } else {
       // Moved blocks are shifted; quoted lines are filled in from the facts of this analysis.
@@ -423,8 +425,9 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
  */
 function placeResult(result: BlockResult, row: number, facts: FileFacts1): BlockResult {
   const by = row - result.row;
+  if (by === 0 && (result.cited.length === 0 || result.quotedFrom === facts)) return result;
   const stale = result.cited.filter((c) => renderCitation(c.template, facts, c.key) !== c.finding.message);
-  if (by === 0 && stale.length === 0) return result;
+  if (by === 0 && stale.length === 0) return { ...result, quotedFrom: facts };
   const messages = new Map(result.cited.map((c) => [c.finding, renderCitation(c.template, facts, c.key)]));
   const placed = new Map<Finding, Finding>(result.findings.map((f) => [f, by === 0 && !messages.has(f) ? f
     : { ...f, line: f.line + by, endLine: f.endLine + by, message: messages.get(f) ?? f.message }]));
@@ -435,6 +438,7 @@ function placeResult(result: BlockResult, row: number, facts: FileFacts1): Block
     suppressions: by === 0 ? result.suppressions
       : { file: result.suppressions.file, lines: new Map([...result.suppressions.lines].map(([line, rules]) => [line + by, rules])) },
     cited: result.cited.map((c) => ({ ...c, finding: placed.get(c.finding)! })),
+    quotedFrom: facts,
   };
 }
 
