@@ -275,6 +275,11 @@ export function disabledRules(loaded: LoadedConfig, overrides: ConfigOverrides =
 
 /** Applies select/ignore/per-file-ignores/severity to the findings of one source file. */
 export function applyConfig(findings: Finding[], loaded: LoadedConfig, sourceFile: string, overrides: ConfigOverrides = {}): Finding[] {
+  return applyConfigKeeping(findings, loaded, sourceFile, overrides).map(([, kept]) => kept);
+}
+
+/** Like applyConfig, pairing each kept finding with the finding it came from. */
+export function applyConfigKeeping(findings: readonly Finding[], loaded: LoadedConfig, sourceFile: string, overrides: ConfigOverrides = {}): Array<[Finding, Finding]> {
   const { config } = loaded;
   const select = overrides.select ?? config.select;
   const ignore = overrides.ignore ?? config.ignore ?? [];
@@ -287,13 +292,26 @@ export function applyConfig(findings: Finding[], loaded: LoadedConfig, sourceFil
       if (re.test(rel) || (!pattern.includes('/') && re.test(base))) fileIgnores = fileIgnores.concat(rules);
     }
   }
-  const out: Finding[] = [];
+  const out: Array<[Finding, Finding]> = [];
   for (const f of findings) {
     if (select && !matchesSelector(f.rule, select) && f.rule !== PRAGMA_RULE_ID) continue;
     if (matchesSelector(f.rule, ignore) || matchesSelector(f.rule, fileIgnores)) continue;
     const level = config.severity?.[f.rule];
     if (level === 'off') continue;
-    out.push(level ? { ...f, severity: level } : f);
+    out.push([f, level && level !== f.severity ? withSeverity(f, level) : f]);
   }
   return out;
+}
+
+// The language server reuses finding objects from edit to edit (and builds each one's diagnostic once), so a
+// finding with an overridden severity is the same copy every time it is asked for.
+const severityCopies = new WeakMap<Finding, Map<Severity, Finding>>();
+
+/** `f` with another severity: one copy per finding and severity. */
+function withSeverity(f: Finding, severity: Severity): Finding {
+  let copies = severityCopies.get(f);
+  if (!copies) severityCopies.set(f, (copies = new Map()));
+  let copy = copies.get(severity);
+  if (!copy) copies.set(severity, (copy = { ...f, severity }));
+  return copy;
 }

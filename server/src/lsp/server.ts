@@ -7,7 +7,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_CHIP } from '../../../common/chips';
-import { applyConfig, clearConfigCache, disabledRules, loadConfigFor, type LoadedConfig } from '../config/projectConfig';
+import { applyConfigKeeping, clearConfigCache, disabledRules, loadConfigFor, type LoadedConfig } from '../config/projectConfig';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../python/analyzePython';
 import { modelViewRequest, type ModelViewParams, type ModelViewResponse } from '../../../common/lspExtensions';
 import { modelViewFor } from './modelRequests';
@@ -179,12 +179,13 @@ export function startServer(connection: Connection): void {
   /** Applies select/ignore/per-file-ignores/severity to findings, keeping fixes attached to their findings. */
   function withConfig(analysis: PythonAnalysis, loaded: LoadedConfig, uri: string): PythonAnalysis {
     if (!loaded.file || !uri.startsWith('file:')) return analysis;
-    const tagged = analysis.findings.map((f, i) => ({ ...f, file: String(i) }));
-    const kept = applyConfig(tagged, loaded, fileURLToPath(uri));
-    const byIndex = new Map(kept.map((k) => [Number(k.file), { ...k, file: analysis.findings[Number(k.file)]!.file }]));
-    const findings = [...byIndex.values()];
+    // applyConfig keeps a finding as it is, or as its (stable) copy with another severity: so findings of
+    // unchanged blocks stay the same objects and keep their diagnostics.
+    const pairs = applyConfigKeeping(analysis.findings, loaded, fileURLToPath(uri));
+    const kept = new Map(pairs);
+    const findings = pairs.map(([, f]) => f);
     const fixes = analysis.fixes.flatMap((fx) => {
-      const f = byIndex.get(analysis.findings.indexOf(fx.finding));
+      const f = kept.get(fx.finding);
       return f ? [{ ...fx, finding: f }] : [];
     });
     // Assigned, not spread: spreading would read (and so compute) lazy run targets.
