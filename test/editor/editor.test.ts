@@ -279,10 +279,11 @@ async function lensAboveLine(page: Page, line: number) {
   await page.keyboard.press('Control+Home');
   const lineNumber = page.locator('.monaco-editor .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) });
   for (let i = 0; i < 200 && (await lineNumber.count()) === 0; i++) await page.keyboard.press('PageDown');
-  const lineBox = await lineNumber.first().boundingBox();
-  assert.ok(lineBox, `line ${line} is not visible in the editor`);
   const lenses = page.locator('.codelens-decoration a', { hasText: 'Run on ANE' }).filter({ visible: true });
   await lenses.first().waitFor();
+  // Measured once the lenses are shown: their view zones push the lines below them down.
+  const lineBox = await lineNumber.first().boundingBox();
+  assert.ok(lineBox, `line ${line} is not visible in the editor`);
   let best: { index: number; gap: number } | undefined;
   const count = await lenses.count();
   for (let i = 0; i < count; i++) {
