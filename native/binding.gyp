@@ -16,6 +16,7 @@
         "src/executor.cpp",
         "src/kernels_gemm.cpp",
         "src/kernels_conv.cpp",
+        "src/kernels_winograd.cpp",
         "src/kernels_convt.cpp",
         "src/kernels_elementwise.cpp",
         "src/kernels_reduce.cpp",

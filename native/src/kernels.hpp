@@ -57,6 +57,13 @@ struct Im2col {
 /** gemm with B the im2col matrix of a conv (see Im2col). */
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA,
           const float* rowBias);
+/** Whether winogradConv3x3 pays for a 3×3, stride-1, undilated, single-group conv of these sizes. */
+bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo);
+/** A 3×3, stride-1, undilated, single-group conv (NCHW; weights (Cout, C, 3, 3), rounded to binary16 first
+ *  with roundW) by Winograd F(4×4, 3×3) (kernels_winograd.cpp). Pads pt/pl on top/left; the bottom/right
+ *  padding follows from Ho, Wo. Overwrites o (N, Cout, Ho, Wo), bias per output channel or null. */
+void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
+                     const float* x, const float* w, const float* bias, float* o, bool roundW);
 /** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
 const float* weightValues(const Tensor& w, std::vector<float>& scratch);
 

@@ -1,6 +1,6 @@
 // 2-D convolution (NCHW, weights (Cout, Cin/groups, kH, kW)) as a GEMM per group whose B panels are packed
 // straight from the input (implicit im2col). A 1×1, stride-1, unpadded conv multiplies the input planes
-// directly; a depthwise conv has its own direct kernel.
+// directly; a depthwise conv has its own direct kernel; a large enough 3×3 stride-1 conv goes to Winograd.
 #include <algorithm>
 #include <cstring>
 
@@ -200,6 +200,12 @@ void depthwise(const ConvParams& p, const float* x, const float* w, const float*
     }
 }
 
+// 3×3, stride 1, no dilation, one group, enough channels and outputs: Winograd (kernels_winograd.cpp).
+bool winogradFits(const ConvParams& p) {
+  return !p.oneD && p.kH == 3 && p.kW == 3 && p.sH == 1 && p.sW == 1 && p.dH == 1 && p.dW == 1 && p.groups == 1 &&
+         winogradApplies(p.C, p.Cout, p.Ho, p.Wo);
+}
+
 }  // namespace
 
 static void convGemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* o, bool roundW);
@@ -224,6 +230,8 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   if (p.groups == p.C && p.Cout == p.C && p.cg == 1) {
     std::vector<float> scratch;  // depthwise weights are small: round them once up front if needed
     depthwise(p, x.data.data(), weightValues(w, scratch), b, out[0].data.data());
+  } else if (winogradFits(p)) {
+    winogradConv3x3(p.N, p.C, p.H, p.W, p.Cout, p.pt, p.pl, p.Ho, p.Wo, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);
   } else {
     convGemm(p, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);  // rounded while packing
   }

@@ -53,6 +53,52 @@ test('conv: groups=2, depthwise, stride 2, dilation 2, asymmetric pad, bias', { 
   }
 });
 
+// 3×3 stride-1 convs with enough channels and output tiles go to Winograd F(4×4, 3×3) (kernels_winograd.cpp);
+// the others fall back to the direct kernels. Both against the float64 definition, the fp32 path tightly.
+test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and its fallbacks match the definition', { skip: missing }, () => {
+  const cases = [
+    { name: 'exact_tiles', N: 1, C: 16, Co: 24, H: 24, W: 24, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
+    { name: 'odd_sizes', N: 1, C: 17, Co: 19, H: 23, W: 22, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: false },
+    { name: 'asym_pad_batch2', N: 2, C: 20, Co: 16, H: 25, W: 21, pad: [0, 2, 2, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
+    { name: 'no_pad', N: 1, C: 32, Co: 33, H: 27, W: 23, pad: [0, 0, 0, 0], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
+    { name: 'fallback_groups2', N: 1, C: 32, Co: 32, H: 24, W: 24, pad: [1, 1, 1, 1], groups: 2, strides: [1, 1], dil: [1, 1], bias: true },
+    { name: 'fallback_dilation', N: 1, C: 16, Co: 16, H: 26, W: 26, pad: [2, 2, 2, 2], groups: 1, strides: [1, 1], dil: [2, 2], bias: false },
+    { name: 'fallback_stride2', N: 1, C: 16, Co: 16, H: 33, W: 33, pad: [1, 1, 1, 1], groups: 1, strides: [2, 2], dil: [1, 1], bias: true },
+    { name: 'fallback_few_channels', N: 1, C: 8, Co: 16, H: 24, W: 24, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: false },
+    { name: 'fallback_small_map', N: 1, C: 32, Co: 32, H: 14, W: 14, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
+  ];
+  // Rounded to 11 significant bits, ties to even: binary16 in its normal range (these values stay in it).
+  const toHalf = (v: Float64Array) => v.map((x) => {
+    if (x === 0 || !Number.isFinite(x)) return x;
+    const q = 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10);
+    const r = x / q, f = Math.floor(r), d = r - f;
+    return (d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f) * q;
+  });
+  for (const c of cases) {
+    const xs = [c.N, c.C, c.H, c.W], ws = [c.Co, c.C / c.groups, 3, 3];
+    const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 41));
+    const w = ref.tensor(ws, pseudoRandom(ref.size(ws), 42));
+    const b = c.bias ? ref.tensor([c.Co], pseudoRandom(c.Co, 43)) : null;
+    const opts = { strides: c.strides, pad: c.pad, dilations: c.dil, groups: c.groups };
+    const expected = ref.conv2d(x, w, b, opts);
+    // The fp16 path's definition: binary16 input, weights and bias, fp32-exact sums, the output rounded.
+    const r16 = (t: ref.T) => ({ shape: t.shape, data: toHalf(t.data) });
+    const expected16 = r16(ref.conv2d(r16(x), r16(w), b ? r16(b) : null, opts));
+    const g = new GraphBuilder().input('x', xs).constant('w', ws, w.data);
+    if (b) g.constant('b', [c.Co], b.data);
+    g.op({ name: c.name, op: 'conv', inputs: b ? ['x', 'w', 'b'] : ['x', 'w'], outputs: [['y', expected.shape]], attrs: { ...opts } });
+    const { result, outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(x.data) });
+    assert.deepEqual(result.layers[0].outputShape, expected.shape, c.name);
+    const got = outputs.y!;
+    const e32 = ref.maxScaledError(got.fp32, expected.data), e16 = ref.maxScaledError(got.fp16, expected16.data);
+    // F(4×4, 3×3) sums in a different order through its transforms: ~3e-5 here against ~2e-6 for the
+    // direct kernels, the known error of this transform size in fp32 (far below fp16's 5e-4 steps).
+    const tol32 = c.name.startsWith('fallback') ? 1e-5 : 1e-4;
+    assert.ok(e32 < tol32, `${c.name}: fp32 path differs from the definition by ${e32}`);
+    assert.ok(e16 < 1e-3, `${c.name}: fp16 path differs from conv(binary16 operands) rounded by ${e16}`);
+  }
+});
+
 test('matmul: transposes and batch broadcasting; linear with bias', { skip: missing }, () => {
   const cases = [
     { xs: [2, 3, 4], ys: [4, 5], tx: false, ty: false },
