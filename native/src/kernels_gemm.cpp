@@ -135,18 +135,70 @@ struct MatrixB {
       // call per 64-byte row was a tenth of a 1×1 conv.
       if (cols == nr && nr == 16) std::memcpy(d, src, 16 * sizeof(float));
       else if (cols == nr && nr == 8) std::memcpy(d, src, 8 * sizeof(float));
+      else if (cols == nr && nr == 6) std::memcpy(d, src, 6 * sizeof(float));  // the transposed GEMM's A strips
       else if (cols == nr) std::memcpy(d, src, sizeof(float) * nr);
       else for (int64_t j = 0; j < nr; j++) d[j] = j < cols ? src[j] : 0.0f;
     }
   }
 };
 
+#ifdef ANE_HAVE_AVX2_PATH
+// dst[k·width + c] = src[c][k] for 8 rows c and k < kn: 8 × 8 transposes in ymm registers, so the panel is
+// written 8 floats at a time instead of one strided float per store (the strided version was most of the
+// packing time of convs on 7×7 and 14×14 maps, whose weights serve few columns).
+__attribute__((target("avx2"))) void transposeRows8(const float* const src[8], int64_t kn, int64_t width, float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= kn; k += 8) {
+    const __m256 r0 = _mm256_loadu_ps(src[0] + k), r1 = _mm256_loadu_ps(src[1] + k), r2 = _mm256_loadu_ps(src[2] + k),
+                 r3 = _mm256_loadu_ps(src[3] + k), r4 = _mm256_loadu_ps(src[4] + k), r5 = _mm256_loadu_ps(src[5] + k),
+                 r6 = _mm256_loadu_ps(src[6] + k), r7 = _mm256_loadu_ps(src[7] + k);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+                 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+                 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+                 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    float* d = dst + k * width;
+    _mm256_storeu_ps(d, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_storeu_ps(d + width, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_storeu_ps(d + 2 * width, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_storeu_ps(d + 3 * width, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_storeu_ps(d + 4 * width, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_storeu_ps(d + 5 * width, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_storeu_ps(d + 6 * width, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_storeu_ps(d + 7 * width, _mm256_permute2f128_ps(s3, s7, 0x31));
+  }
+  for (; k < kn; k++)
+    for (int c = 0; c < 8; c++) dst[k * width + c] = src[c][k];
+}
+#endif
+
 // Rows [r0, r0 + count) of A, columns [k0, k0 + kn), into a panel `width` wide (dst[k·width + r]); the rows
 // past `count` are zero. Row by row, so each source row is read contiguously (A is usually a weight matrix of
 // up to 2.4 M floats per conv, and reading it a column of rows at a time with a bounds test per element made
 // packing cost a fifth of the GEMM). With roundA each row is rounded to binary16 first (the fp16 path's weights).
+// `row` is scratch for rounded rows. Full panels of 16 (the AVX2 kernel's B side) go 8 rows at a time through
+// transposeRows8; the copied values are the same either way.
 void packRowsInterleaved(const float* A, int64_t lda, int64_t r0, int64_t count, int64_t k0, int64_t kn, int64_t width, bool roundA,
                          std::vector<float>& row, float* dst) {
+#ifdef ANE_HAVE_AVX2_PATH
+  if (width % 8 == 0 && count == width && hostHasAvx2Fma()) {
+    if (roundA) row.resize(static_cast<size_t>(8 * kn));
+    for (int64_t g = 0; g < width; g += 8) {
+      const float* src[8];
+      for (int64_t c = 0; c < 8; c++) {
+        src[c] = A + (r0 + g + c) * lda + k0;
+        if (roundA) {
+          roundToHalves(src[c], row.data() + c * kn, static_cast<size_t>(kn));
+          src[c] = row.data() + c * kn;
+        }
+      }
+      transposeRows8(src, kn, width, dst + g);
+    }
+    return;
+  }
+#endif
   for (int64_t r = 0; r < count; r++) {
     const float* __restrict src = A + (r0 + r) * lda + k0;
     if (roundA) {
