@@ -263,9 +263,12 @@ void merge(LayerNumerics& num, const LayerNumerics& part) {
   num.nanCount += part.nanCount;
 }
 
-// Storage of released values, reused for later outputs of the same run (never across runs). A fresh large
-// allocation is fresh pages from the kernel, faulted in and zeroed on first write (a tenth of a MobileNet
-// run); a recycled one costs nothing and is often still in cache. Both threads allocate from it.
+// Storage of released values, reused for later outputs of the run and of later runs in the process (like
+// onnxruntime's arena, which lives as long as its session): storage only, never values — every buffer handed
+// out is written before it is read. A fresh large allocation is fresh pages from the kernel, faulted in and
+// zeroed on first write; a recycled one costs nothing and is often still in cache. Both threads of a run, and
+// runs that overlap (worker threads), allocate from it under its lock. Emptied by releaseExecutorMemory() or
+// after kIdleRelease without a run (see Runtime).
 class BufferPool {
  public:
   /** `b` gets room for n values, contents unspecified: the smallest pooled buffer that fits, else a new one.
@@ -301,9 +304,19 @@ class BufferPool {
     }
   }
 
+  /** Frees everything pooled. */
+  void clear() {
+    std::vector<Entry> drop;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      drop.swap(free_);
+      bytes_ = 0;
+    }
+  }
+
  private:
   static constexpr size_t kMinPooled = 16384;          // 64 KiB: malloc reuses smaller blocks well itself
-  static constexpr size_t kMaxBytes = size_t{256} << 20;  // bounds what a run keeps beyond its live values
+  static constexpr size_t kMaxBytes = size_t{256} << 20;  // bounds what the process keeps beyond live values
   struct Entry {
     std::unique_ptr<float[]> storage;
     size_t capacity;
@@ -422,7 +435,100 @@ class Helper {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+// What outlives a run: the buffer pool and one helper thread. A helper started per run began with empty
+// thread-local GEMM/im2col/Winograd scratch every time (megabytes, faulted in afresh: ~7,000 page faults per
+// ResNet-50 run), and paid a thread start. Both are dropped by releaseExecutorMemory() or once no run has
+// been active for kIdleRelease (a janitor thread waits for that), so an idle extension host holds nothing.
+// Never destroyed: at process exit its threads are blocked on a condition variable and simply end with it.
+class Runtime {
+ public:
+  static Runtime& get() {
+    static Runtime* r = new Runtime;
+    return *r;
+  }
+  BufferPool pool;
+
+  void runStarted() {
+    std::lock_guard<std::mutex> lock(m_);
+    active_++;
+    generation_++;
+  }
+  void runEnded() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      active_--;
+      generation_++;
+      if (!janitor_.joinable()) janitor_ = std::thread([this] { janitor(); });
+    }
+    cv_.notify_all();
+  }
+  /** The kept helper, or a new one (an overlapping run takes its own). */
+  std::unique_ptr<Helper> takeHelper() {
+    std::unique_ptr<Helper> h;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      h = std::move(idle_);
+    }
+    return h ? std::move(h) : std::make_unique<Helper>();
+  }
+  /** Keeps `h` for the next run (one is enough: a second is joined here). */
+  void returnHelper(std::unique_ptr<Helper> h) {
+    if (!h) return;
+    std::unique_ptr<Helper> extra;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      if (idle_) extra = std::move(h);
+      else idle_ = std::move(h);
+    }
+  }
+  /** Frees the pool and the kept helper (and with it its thread-local scratch). */
+  void release() {
+    std::unique_ptr<Helper> h;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      h = std::move(idle_);
+    }
+    pool.clear();
+  }
+
+ private:
+  static constexpr std::chrono::seconds kIdleRelease{5};
+  Runtime() = default;
+  void janitor() {
+    std::unique_lock<std::mutex> lock(m_);
+    for (;;) {
+      cv_.wait(lock, [&] { return active_ == 0 && generation_ != released_; });
+      const uint64_t seen = generation_;
+      // Released only after kIdleRelease with no run started or ended in between.
+      if (cv_.wait_for(lock, kIdleRelease, [&] { return generation_ != seen; })) continue;
+      released_ = seen;
+      lock.unlock();
+      release();
+      lock.lock();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  int active_ = 0;
+  uint64_t generation_ = 0, released_ = 0;
+  std::unique_ptr<Helper> idle_;
+  std::thread janitor_;
+};
+
+// Marks a run active for its lifetime and hands its helper back at the end, also when it throws.
+struct RunScope {
+  Runtime& rt = Runtime::get();
+  std::unique_ptr<Helper> helper;  // taken at the first op big enough to split (threads >= 2)
+  RunScope() { rt.runStarted(); }
+  ~RunScope() {
+    rt.returnHelper(std::move(helper));
+    rt.runEnded();
+  }
+};
+
 }  // namespace
+
+void releaseExecutorMemory() { Runtime::get().release(); }
 
 ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, uint64_t weightsSize,
                    const std::map<std::string, InputData>& inputs, const RunOptions& o) {
@@ -430,7 +536,8 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   ExecResult res;
   res.layers.resize(g.ops.size());
   std::vector<Stored> store(a.values.size());
-  std::unique_ptr<Helper> helper;  // created at the first op big enough to split (threads >= 2)
+  RunScope scope;
+  std::unique_ptr<Helper>& helper = scope.helper;
   HandOffBackoff backoff;
 
   std::vector<bool> exact(a.values.size(), false);
@@ -457,7 +564,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
   // The fp16 path's copies of constants decoded ahead of time by the helper (see decodeAhead).
   std::vector<FloatBuf> early(a.values.size());
   std::vector<char> hasEarly(a.values.size(), 0);
-  BufferPool pool;
+  BufferPool& pool = scope.rt.pool;
   auto release = [&](int vid) {
     if (hasEarly[vid]) { pool.recycle(early[vid]); hasEarly[vid] = 0; }
     if (a.values[vid].graphOutput) return;
@@ -631,7 +738,7 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
       const bool parallel = o.threads >= 2 && work >= kParallelMinElems && (work >= kAlwaysParallelElems || backoff.allows());
       if (parallel) {
         std::exception_ptr failed;
-        if (!helper) helper = std::make_unique<Helper>();
+        if (!helper) helper = scope.rt.takeHelper();
         helper->start([&] {
           try {
             runPath(true);
@@ -704,6 +811,12 @@ ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, ui
     r.maxAbsError = num.maxAbsError;
     r.maxRelError = num.maxRelError;
     res.outputs.push_back(std::move(r));
+  }
+  // Everything still held (graph outputs, now copied into res) goes back to the pool for the next run.
+  for (size_t vid = 0; vid < store.size(); vid++) {
+    pool.recycle(store[vid].f32.data);
+    pool.recycle(store[vid].low.data);
+    if (hasEarly[vid]) pool.recycle(early[vid]);
   }
   return res;
 }

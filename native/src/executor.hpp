@@ -42,6 +42,10 @@ struct InputData {
 /** Denominator floor of the relative error |fp16 − fp32| / max(|fp32|, kRelFloor). */
 constexpr double kRelFloor = 1e-3;
 
+/** Frees what the executor keeps between runs of the process (its buffer pool and helper thread, each
+ *  dropped anyway after a few seconds without a run). Safe to call at any time, also during a run. */
+void releaseExecutorMemory();
+
 ExecResult execute(const Graph& g, const Analysis& a, const uint8_t* weights, uint64_t weightsSize,
                    const std::map<std::string, InputData>& inputs, const RunOptions& o);
 

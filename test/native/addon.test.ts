@@ -443,6 +443,32 @@ test('threads: 1 and 2 give bit-identical fp16 and fp32 outputs', { skip: missin
   assert.throws(() => runGraph(A(), g, {}, { threads: 0 }), /'threads' must be an integer from 1 to 64/);
 });
 
+// The executor keeps its buffer pool and helper thread between runs (storage, never values): a run after
+// another graph has left inf/NaN-filled buffers in the pool gives exactly the first run's results.
+test('runs reuse pooled storage, not values: results repeat exactly after another graph ran', { skip: missing }, () => {
+  const ws = [32, 16, 3, 3];
+  const a = new GraphBuilder().input('x', [1, 16, 40, 40]).constant('w', ws, pseudoRandom(ref.size(ws), 5))
+    .op({ name: 'conv', op: 'conv', inputs: ['x', 'w'], outputs: [['c', [1, 32, 40, 40]]], attrs: { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 } })
+    .op({ name: 'pad', op: 'pad', inputs: ['c'], outputs: [['p', [1, 32, 42, 42]]], attrs: { pad: [0, 0, 0, 0, 1, 1, 1, 1], mode: 'constant', constant_val: 0 } })
+    .op({ name: 'act', op: 'relu', inputs: ['p'], outputs: [['y', [1, 32, 42, 42]]] })
+    .build(['y']);
+  const b = new GraphBuilder().input('x', [1, 64, 48, 48])
+    .op({ name: 'big', op: 'exp', inputs: ['x'], outputs: [['e', [1, 64, 48, 48]]] })
+    .op({ name: 'inf', op: 'mul', inputs: ['e', 'e'], outputs: [['m', [1, 64, 48, 48]]] })
+    .op({ name: 'nan', op: 'sub', inputs: ['m', 'm'], outputs: [['y', [1, 64, 48, 48]]] })
+    .build(['y']);
+  for (const threads of [1, 2]) {
+    const first = runGraph(A(), a, {}, { threads });
+    const junk = runGraph(A(), b, { x: new Float32Array(64 * 48 * 48).fill(60) }, { threads });
+    assert.ok(Number.isNaN(junk.outputs.y!.fp32[0]!), 'the other graph filled its buffers with NaN');
+    const again = runGraph(A(), a, {}, { threads });
+    assert.equal(again.result.layers[1].executed, true, again.result.layers[1].notExecuted);
+    assert.deepEqual(again.outputs.y!.fp16, first.outputs.y!.fp16);
+    assert.deepEqual(again.outputs.y!.fp32, first.outputs.y!.fp32);
+    assert.deepEqual(again.result.layers.map((l) => l.numerics), first.result.layers.map((l) => l.numerics));
+  }
+});
+
 test('buffer plan: a chain reuses freed buffers', { skip: missing }, () => {
   const shape = [1, 16, 32, 32];
   const bytes = ref.size(shape) * 2;
