@@ -66,7 +66,8 @@ export class TreeTracker {
    */
   store(uri: string, tree: Tree, version: number, currentVersion: number | undefined): void {
     const old = this.states.get(uri);
-    if (old && old.tree !== tree) old.tree.delete();
+    // Freed after the diagnostics are out: freeing a large tree is off the edit → diagnostics path.
+    if (old && old.tree !== tree) setImmediate(() => old.tree.delete());
     if (currentVersion === version) this.states.set(uri, { tree, version });
     else { this.states.delete(uri); tree.delete(); }
   }

@@ -3,7 +3,7 @@
 // recovers, rules see whatever well-formed parts remain, and a rule that trips on odd code is skipped.
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
-import { lineStarts, splitBlocks, type Block } from './blocks';
+import { lineAt, lineStarts, splitBlocks, type Block } from './blocks';
 import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
 import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython } from './parser';
@@ -286,9 +286,10 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   const skip = options.skipRules ?? new Set<string>();
   const analysis = cache.begin(JSON.stringify([file, options.chip ?? '', [...skip].sort(), options.fixes !== false]));
   const root = tree.rootNode;
-  let lineList: string[] | undefined;
-  const lines = () => (lineList ??= text.split(/\r\n|\r|\n/));
   const starts = lineStarts(text);
+  // Rules read a few lines (pragmas, suppression comments); splitting a 5,000-line file for them cost more
+  // than analysing the edited block.
+  const lineOf = (row: number) => lineAt(text, starts, row);
   const blocks = splitBlocks(root, text, starts);
   const entries = cache.lookup(blocks, analysis);
 
@@ -306,7 +307,10 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     }
     fresh.forEach((index, i) => index && indexes.set(i, index));
   };
-  if (entries.reduce((n, e) => n + (e ? 0 : 1), 0) > 4) indexAll();
+  // Counted with a loop: `reduce` skips the holes a fresh (transient) lookup leaves, which counted 0.
+  let missing = 0;
+  for (let i = 0; i < entries.length; i++) if (!entries[i]) missing++;
+  if (missing > 4) indexAll();
   const indexOf = (i: number): NodeIndex => {
     let index = indexes.get(i);
     if (index) return index;
@@ -341,7 +345,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     let ctx = contexts.get(i);
     if (!ctx) {
       const b = blocks[i]!;
-      ctx = new AnalysisContext(tree, text, lines, indexOf(i), file0, { block: i, startIndex: b.startIndex, endIndex: b.endIndex }, options.chip);
+      ctx = new AnalysisContext(tree, text, lineOf, indexOf(i), file0, { block: i, startIndex: b.startIndex, endIndex: b.endIndex }, options.chip);
       contexts.set(i, ctx);
     }
     return ctx;
@@ -373,7 +377,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
       analysed++;
       if (importsOnly(indexOf(i))) {
         // Every rule fires on a node of its block, and an import statement holds none they look at.
-        e.result = { signature0: sig0, signature1: sig1, row, findings: [], fixes: [], suppressions: collectSuppressions([], []), cited: [] };
+        e.result = { signature0: sig0, signature1: sig1, row, findings: [], fixes: [], suppressions: collectSuppressions([], () => ''), cited: [] };
       } else {
         const ctx = contextOf(i);
         ctx.facts1 = file1;
@@ -541,7 +545,7 @@ function runRules(ctx: AnalysisContext, active: (rule: string) => boolean, file:
   } catch (error) {
     options.onRuleError?.(PRAGMA_RULE_ID, error);
   }
-  return { findings, fixes, suppressions: collectSuppressions(ctx.nodes('comment'), ctx.lines), cited };
+  return { findings, fixes, suppressions: collectSuppressions(ctx.nodes('comment'), ctx.lineAt), cited };
 }
 
 function toFinding(file: string, node: Node, rule: string, severity: Severity, message: string): Finding {
@@ -567,15 +571,15 @@ function pragmaFindings(ctx: AnalysisContext, file: string): Finding[] {
     ...ctx.calls.filter((c) => c.callee === 'coremltools.convert').map((c) => statementRow(c.node)),
   ];
   for (const row of anchors) {
-    const pragma = pragmaAbove(ctx.lines, row);
+    const pragma = pragmaAbove(ctx.lineAt, row);
     if (pragma) attached.add(pragma.row);
   }
   const findings: Finding[] = [];
   for (const comment of comments) {
     const row = comment.startPosition.row;
-    const lineText = ctx.lines[row] ?? '';
+    const lineText = ctx.lineAt(row);
     const onOwnLine = lineText.slice(0, comment.startPosition.column).trim() === '';
-    const parse = onOwnLine ? pragmaAbove(ctx.lines, row + 1)?.parse : undefined;
+    const parse = onOwnLine ? pragmaAbove(ctx.lineAt, row + 1)?.parse : undefined;
     if (parse && !parse.ok) {
       findings.push({
         file, line: row + 1, column: parse.error.start + 1, endLine: row + 1,

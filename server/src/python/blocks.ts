@@ -30,8 +30,11 @@ export function lineStarts(text: string): number[] {
   return starts;
 }
 
-function lineAt(text: string, starts: readonly number[], row: number): string {
-  const end = row + 1 < starts.length ? starts[row + 1]! - 1 : text.length;
+/** Line `row` without its line break ('' past the end): one line, not a split of the whole file. */
+export function lineAt(text: string, starts: readonly number[], row: number): string {
+  if (row < 0 || row >= starts.length) return '';
+  let end = row + 1 < starts.length ? starts[row + 1]! - 1 : text.length;
+  if (end > starts[row]! && text.charCodeAt(end - 1) === 13) end--;
   return text.slice(starts[row]!, end);
 }
 

@@ -137,7 +137,7 @@ export class AnalysisContext {
    * file comes from `facts`) or over the whole file. `lines` is the whole file's, rows are the file's.
    */
   constructor(
-    readonly tree: Tree, readonly text: string, private readonly linesOf: () => string[], private readonly index: NodeIndex,
+    readonly tree: Tree, readonly text: string, readonly lineAt: (row: number) => string, private readonly index: NodeIndex,
     readonly facts: FileFacts0, readonly scope: ContextScope, chip = DEFAULT_CHIP,
   ) {
     this.chip = chip;
@@ -172,11 +172,6 @@ export class AnalysisContext {
       (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
       return { node, callee, method, text };
     });
-  }
-
-  /** The whole file's lines (split when first asked: most edits need them for no block). */
-  get lines(): string[] {
-    return this.linesOf();
   }
 
   /** The second-stage file facts (call graph into top-level functions, sequence modules, first LayerNorm). */
@@ -214,19 +209,35 @@ export class AnalysisContext {
    * parents): a cheap way to find rare constructs without indexing every node of a common type.
    */
   nodesMatching(re: RegExp, types: readonly string[], offset: (m: RegExpExecArray) => number = (m) => m.index): Node[] {
-    const out: Node[] = [];
-    const seen = new Set<number>();
     const key = `${re.flags}/${re.source}`;
     let global = GLOBAL_REGEXPS.get(key);
     if (!global) GLOBAL_REGEXPS.set(key, (global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`)));
     global.lastIndex = 0;
-    const { startIndex, endIndex } = this.scope;
-    // Searched in the block's own text: a search from the block start through the whole file would make
-    // the analysis quadratic in the number of blocks.
-    const slice = startIndex === 0 && endIndex === this.text.length ? this.text : this.text.slice(startIndex, endIndex);
+    const slice = this.blockText();
+    const offsets: number[] = [];
     for (let m = global.exec(slice); m; m = global.exec(slice)) {
       if (m[0].length === 0) global.lastIndex++;
-      const at = startIndex + offset(m);
+      offsets.push(offset(m));
+    }
+    return this.nodesAt(offsets, types);
+  }
+
+  /**
+   * The block's own source text: searches run over it alone, as a search from the block start through the
+   * whole file would make the analysis quadratic in the number of blocks.
+   */
+  blockText(): string {
+    const { startIndex, endIndex } = this.scope;
+    return startIndex === 0 && endIndex === this.text.length ? this.text : this.text.slice(startIndex, endIndex);
+  }
+
+  /** Like nodesMatching, at offsets into blockText() found some other way. */
+  nodesAt(offsets: readonly number[], types: readonly string[]): Node[] {
+    const out: Node[] = [];
+    const seen = new Set<number>();
+    const { startIndex, endIndex } = this.scope;
+    for (const offset of offsets) {
+      const at = startIndex + offset;
       let n: Node | null = this.root.descendantForIndex(at, at + 1);
       for (let i = 0; n && i < 4 && !types.includes(n.type); i++) n = n.parent;
       // Nodes belong to the block their start falls in.

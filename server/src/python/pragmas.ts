@@ -166,9 +166,9 @@ export interface AttachedPragma {
  * The `# ane:` pragma in the run of comment lines directly above `row` (0-based; the class, its first
  * decorator, or the statement), or undefined. A blank line breaks the attachment.
  */
-export function pragmaAbove(lines: readonly string[], row: number): AttachedPragma | undefined {
+export function pragmaAbove(lineAt: (row: number) => string, row: number): AttachedPragma | undefined {
   for (let r = row - 1; r >= 0; r--) {
-    const line = lines[r] ?? '';
+    const line = lineAt(r);
     if (!/^\s*#/.test(line)) return undefined;
     const parse = parsePragmaLine(line);
     if (parse) return { row: r, parse };

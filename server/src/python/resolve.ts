@@ -22,6 +22,18 @@ const STAR_MEMBERS: Record<string, Set<string>> = {
 
 /** Normalises a dotted name to the form the rules match (deep module paths → public path). */
 export function canonicalize(dotted: string): string {
+  let c = canonical.get(dotted);
+  if (c === undefined) {
+    // The same few dozen paths come up in every block; bounded for files that spell thousands.
+    if (canonical.size > 4096) canonical.clear();
+    canonical.set(dotted, (c = canonicalForm(dotted)));
+  }
+  return c;
+}
+
+const canonical = new Map<string, string>();
+
+function canonicalForm(dotted: string): string {
   const parts = dotted.split('.');
   if (parts[0] === 'torch' && parts[1] === 'nn' && parts[2] === 'modules' && parts.length >= 5) {
     return ['torch', 'nn', ...parts.slice(4)].join('.');
@@ -134,6 +146,17 @@ export class ImportResolver {
 
   /** Canonical name of a dotted path given as text (`nn.LSTM`, `torch.nn.functional.pad`). */
   resolveDotted(path: string): string | undefined {
+    // Every call's head goes through here, and heads repeat (`nn.Conv2d`, `self.proj`, `F.relu`).
+    if (this.dottedCache.has(path)) return this.dottedCache.get(path);
+    const resolved = this.resolveDottedOnce(path);
+    if (this.dottedCache.size > 4096) this.dottedCache.clear();
+    this.dottedCache.set(path, resolved);
+    return resolved;
+  }
+
+  private readonly dottedCache = new Map<string, string | undefined>();
+
+  private resolveDottedOnce(path: string): string | undefined {
     const dot = path.indexOf('.');
     const root = this.resolveName(dot < 0 ? path : path.slice(0, dot));
     if (!root) return undefined;

@@ -50,7 +50,7 @@ export function statementRow(node: Node): number {
 export function collectRunTargets(ctx: AnalysisContext): RunTargets {
   const classes: RunTargetClass[] = ctx.moduleClasses().map((cls) => {
     const target: RunTargetClass = { name: cls.name, line: cls.node.startPosition.row + 1 };
-    const pragma = pragmaAbove(ctx.lines, anchorRow(cls.node));
+    const pragma = pragmaAbove(ctx.lineAt, anchorRow(cls.node));
     if (pragma) {
       target.pragmaLine = pragma.row + 1;
       if (pragma.parse.ok) {
@@ -73,7 +73,7 @@ interface Trace { className?: string; exampleShapes?: number[][]; reason?: strin
 
 function convertTarget(call: Node, ctx: AnalysisContext, moduleNames: ReadonlyMap<string, unknown>): RunTargetConvert {
   const target: RunTargetConvert = { line: call.startPosition.row + 1 };
-  const pragma: AttachedPragma | undefined = pragmaAbove(ctx.lines, statementRow(call));
+  const pragma: AttachedPragma | undefined = pragmaAbove(ctx.lineAt, statementRow(call));
   const reasons: string[] = [];
   if (pragma) target.pragmaLine = pragma.row + 1;
   if (pragma && !pragma.parse.ok) reasons.push(`the # ane: pragma above is malformed: ${pragma.parse.error.message}`);

@@ -30,7 +30,7 @@ export function isIgnoreComment(text: string): boolean {
   return IGNORE.test(text);
 }
 
-export function collectSuppressions(comments: readonly Node[], lines: readonly string[]): Suppressions {
+export function collectSuppressions(comments: readonly Node[], lineAt: (row: number) => string): Suppressions {
   const result: Suppressions = { file: undefined, lines: new Map() };
   for (const c of comments) {
     const m = IGNORE.exec(c.text);
@@ -38,7 +38,7 @@ export function collectSuppressions(comments: readonly Node[], lines: readonly s
     const rules = ruleList(m[2]);
     const row = c.startPosition.row;
     if (m[1]) {
-      const ownLine = (lines[row] ?? '').slice(0, c.startPosition.column).trim() === '';
+      const ownLine = lineAt(row).slice(0, c.startPosition.column).trim() === '';
       if (ownLine) result.file = merge(result.file, rules);
       continue;
     }

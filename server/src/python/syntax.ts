@@ -4,7 +4,18 @@ import type { Node } from 'web-tree-sitter';
 /** Arguments of a call split into positional and keyword, in source order. */
 export interface CallArgs {
   positional: Node[];
-  keywords: Map<string, { name: Node; value: Node; node: Node }>;
+  keywords: Map<string, KeywordArgument>;
+}
+
+/** `name=value` in a call; the value node is fetched when first asked for (most keywords are never read). */
+export class KeywordArgument {
+  private valueNode: Node | undefined;
+  constructor(readonly node: Node) {}
+
+  get value(): Node {
+    // Broken code can leave the value out; the keyword itself then stands in (it evaluates to nothing).
+    return (this.valueNode ??= this.node.childForFieldName('value') ?? this.node);
+  }
 }
 
 const argsCache = new WeakMap<Node, CallArgs>();
@@ -16,19 +27,20 @@ export function callArgs(call: Node): CallArgs {
   return v;
 }
 
+const KEYWORD_NAME = /^([A-Za-z_]\w*)\s*=/;
+
 function readCallArgs(call: Node): CallArgs {
   const positional: Node[] = [];
-  const keywords = new Map<string, { name: Node; value: Node; node: Node }>();
+  const keywords = new Map<string, KeywordArgument>();
   const list = call.childForFieldName('arguments');
   if (!list || list.type !== 'argument_list') return { positional, keywords };
   for (const arg of list.namedChildren) {
-    if (arg.type === 'keyword_argument') {
-      const name = arg.childForFieldName('name');
-      const value = arg.childForFieldName('value');
-      if (name && value) keywords.set(name.text, { name, value, node: arg });
-    } else if (arg.type === 'comment') {
-      continue;
-    } else if (arg.type !== 'list_splat' && arg.type !== 'dictionary_splat') {
+    const type = arg.type;
+    if (type === 'keyword_argument') {
+      // The name from the text: every node accessor is a call into wasm, and calls have many keywords.
+      const name = KEYWORD_NAME.exec(arg.text)?.[1];
+      if (name !== undefined) keywords.set(name, new KeywordArgument(arg));
+    } else if (type !== 'comment' && type !== 'list_splat' && type !== 'dictionary_splat') {
       positional.push(arg);
     }
   }

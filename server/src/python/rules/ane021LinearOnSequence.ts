@@ -49,7 +49,7 @@ function isSequenceNameParam(node: Node): string | undefined {
  * inside a sequence module inherit it through the file facts (fileFacts.ts).
  */
 export function sequenceEvidence(cls: ModuleClass, ctx: AnalysisContext): Evidence | undefined {
-  const pragma = pragmaAbove(ctx.lines, (cls.node.parent?.type === 'decorated_definition' ? cls.node.parent : cls.node).startPosition.row);
+  const pragma = pragmaAbove(ctx.lineAt, (cls.node.parent?.type === 'decorated_definition' ? cls.node.parent : cls.node).startPosition.row);
   if (pragma?.parse.ok && pragma.parse.value.inputs?.some((s) => s.length === 3)) {
     return { text: `the \`# ane: inputs=\` pragma declares a rank-3 (B, S, C) input`, node: cls.node };
   }

@@ -157,7 +157,7 @@ export const ANE048: Rule = {
       // Layers built in loops are counted once at most: skip them (the sum is a lower bound).
       const at = call.node.startIndex;
       if ([...ctx.nodes('for_statement'), ...ctx.nodes('while_statement')].some((l) => l.startIndex < at && l.endIndex > at)) continue;
-      if (/\bfor\b/.test(ctx.lines[call.node.startPosition.row] ?? '') && enclosing(call.node, ['list_comprehension', 'generator_expression'])) continue;
+      if (/\bfor\b/.test(ctx.lineAt(call.node.startPosition.row)) && enclosing(call.node, ['list_comprehension', 'generator_expression'])) continue;
       const p = literalParams(call.node, call.callee, ctx);
       if (p === undefined) continue;
       const entry = perClass.get(m.cls.node.id) ?? { name: m.cls.name, node: m.cls.node.childForFieldName('name') ?? m.cls.node, params: 0, largest: { node: call.node, params: 0 } };

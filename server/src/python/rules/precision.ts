@@ -182,6 +182,37 @@ function findSquare(node: Node, ctx: AnalysisContext, depth: number): Square | u
   return undefined;
 }
 
+const WORD = /[\w.]/;
+const SPACE = /\s/;
+
+/**
+ * Offsets of `a * a` products (the left operand's start): a dotted name, `*` (not `**`), the same name, and
+ * nothing after it that makes it longer, a call or a subscript. What the regex
+ * `(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])` finds, but scanning from each `*`: the regex tried
+ * every position of the text and was the slowest search of the analysis.
+ */
+export function selfProducts(text: string): number[] {
+  const out: number[] = [];
+  let lastEnd = 0;
+  for (let star = text.indexOf('*'); star >= 0; star = text.indexOf('*', star + 1)) {
+    if (text[star + 1] === '*' || text[star - 1] === '*') continue;
+    let end = star;
+    while (end > 0 && SPACE.test(text[end - 1]!)) end--;
+    let start = end;
+    while (start > 0 && WORD.test(text[start - 1]!)) start--;
+    if (start === end || start < lastEnd || !/[A-Za-z_]/.test(text[start]!)) continue;
+    let right = star + 1;
+    while (right < text.length && SPACE.test(text[right]!)) right++;
+    const name = text.slice(start, end);
+    if (!text.startsWith(name, right)) continue;
+    const after = text[right + name.length];
+    if (after !== undefined && (WORD.test(after) || after === '(' || after === '[')) continue;
+    out.push(start);
+    lastEnd = right + name.length;
+  }
+  return out;
+}
+
 const rmsCache = new WeakMap<AnalysisContext, RmsPattern[]>();
 function rmsOf(ctx: AnalysisContext): RmsPattern[] {
   let v = rmsCache.get(ctx);
@@ -205,7 +236,7 @@ export const ANE004: Rule = {
     const candidates = [
       // `a ** 2` (match on the operator) and `a * a` (match on the left operand).
       ...ctx.nodesMatching(/\*\*\s*2(?![\d.\w])/, ['binary_operator']),
-      ...ctx.nodesMatching(/(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])/, ['binary_operator']),
+      ...ctx.nodesAt(selfProducts(ctx.blockText()), ['binary_operator']),
       ...ctx.calls.filter((c) => c.callee === 'torch.pow' || c.callee === 'torch.square' || (!c.callee && (c.method === 'pow' || c.method === 'square'))).map((c) => c.node),
     ];
     for (const node of candidates) {

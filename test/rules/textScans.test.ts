@@ -1,0 +1,66 @@
+// Text scans that stand in for regexes or whole-file splits on the analysis's hot path: each must find
+// exactly what the simple form finds, or rules would silently change.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { lineAt, lineStarts } from '../../server/src/python/blocks';
+import { selfProducts } from '../../server/src/python/rules/precision';
+import { ROOT } from '../helpers';
+
+const SELF_PRODUCT = /(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])/g;
+
+function byRegex(text: string): number[] {
+  const out: number[] = [];
+  SELF_PRODUCT.lastIndex = 0;
+  for (let m = SELF_PRODUCT.exec(text); m; m = SELF_PRODUCT.exec(text)) out.push(m.index);
+  return out;
+}
+
+test('selfProducts finds the `a * a` products the regex finds, at the same offsets', () => {
+  const cases: Array<[string, number[]]> = [
+    ['y = x*x', [4]],
+    ['y = x * x + 1', [4]],
+    ['y = self.h * self.h', [4]],
+    ['y = x *\n  x', [4]],
+    ['y = x*xy', []], // a longer name on the right
+    ['y = x*x(1)', []], // a call on the right
+    ['y = x*x[0]', []], // a subscript on the right
+    ['y = x.y*x', []],
+    ['y = x**x', []], // power, not a product
+    ['y = a**2*a', []],
+    ['y = x*x*x', [4]], // matches do not overlap
+    ['y = h * h + 2*h*h', [4, 14]],
+    ['y = 2x*2x', []], // not a name
+    ['', []],
+    ['*', []],
+    ['x*', []],
+  ];
+  for (const [text, want] of cases) {
+    assert.deepEqual(selfProducts(text), want, text);
+    assert.deepEqual(byRegex(text), want, `regex on ${text}`);
+  }
+  // And on real model code.
+  const dirs = [join(ROOT, 'examples'), '/usr/lib/python3/dist-packages/torchvision/models'];
+  let files = 0;
+  for (const dir of dirs.filter((d) => existsSync(d))) {
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.py'))) {
+      const text = readFileSync(join(dir, name), 'utf8');
+      assert.deepEqual(selfProducts(text), byRegex(text), name);
+      files++;
+    }
+  }
+  assert.ok(files > 0);
+});
+
+test('lineAt gives the line without its break, for \\n and \\r\\n files, and "" past the end', () => {
+  for (const eol of ['\n', '\r\n']) {
+    const text = ['a = 1', '', '# c', 'b = 2'].join(eol);
+    const starts = lineStarts(text);
+    assert.deepEqual([0, 1, 2, 3].map((r) => lineAt(text, starts, r)), ['a = 1', '', '# c', 'b = 2']);
+    assert.equal(lineAt(text, starts, 4), '');
+    assert.equal(lineAt(text, starts, -1), '');
+  }
+  const trailing = 'x\n';
+  assert.deepEqual([0, 1].map((r) => lineAt(trailing, lineStarts(trailing), r)), ['x', '']);
+});
