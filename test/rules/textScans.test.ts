@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { lineAt, lineStarts } from '../../server/src/python/blocks';
 import { selfProducts } from '../../server/src/python/rules/precision';
+import { numericLiteralValue } from '../../server/src/python/values';
 import { ROOT } from '../helpers';
 
 const SELF_PRODUCT = /(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])/g;
@@ -63,4 +64,13 @@ test('lineAt gives the line without its break, for \\n and \\r\\n files, and "" 
   }
   const trailing = 'x\n';
   assert.deepEqual([0, 1].map((r) => lineAt(trailing, lineStarts(trailing), r)), ['x', '']);
+});
+
+test('numericLiteralValue reads plain literals the way the tree evaluation does, and leaves the rest to it', () => {
+  const values: Array<[string, number | undefined | null]> = [
+    ['1e-12', 1e-12], ['1.0E-12', 1e-12], ['-1', -1], ['+3', 3], ['1_000', 1000], ['1.', 1], ['.5', 0.5],
+    ['0x1F', 31], ['-0x10', -16], ['0o17', 15], ['0b101', 5], ['-0', -0], ['1e400', undefined],
+    ['1j', null], ['(1)', null], ['- 1', null], ['x', null], ['1 + 2', null], ['"1"', null], ['True', null], ['', null],
+  ];
+  for (const [text, want] of values) assert.equal(numericLiteralValue(text), want, text);
 });

@@ -4,8 +4,27 @@ import type { Node } from 'web-tree-sitter';
 import type { AnalysisContext } from './context';
 import { sequenceElements, unparen } from './syntax';
 
+// A plain numeric literal, maybe signed: most values evaluated are these, and reading the text is one call
+// into wasm where unparen and the type switch were two more.
+const NUMERIC_LITERAL = /^[-+]?(?:(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d[\d_]*)?|0[xXoObB][\da-fA-F_]+)$/;
+
+/**
+ * The value of `text` when it is a plain, maybe signed, int or float literal (undefined when it does not fit
+ * a double); null when it is anything else (names, expressions, complex literals), left to the tree.
+ */
+export function numericLiteralValue(text: string): number | undefined | null {
+  if (!NUMERIC_LITERAL.test(text)) return null;
+  // The sign apart: Number() reads `0x10` but not `-0x10`.
+  const signed = text[0] === '-' || text[0] === '+';
+  const value = Number((signed ? text.slice(1) : text).replace(/_/g, ''));
+  if (!Number.isFinite(value)) return undefined;
+  return text[0] === '-' ? -value : value;
+}
+
 export function evalNumber(node: Node | null | undefined, ctx: AnalysisContext, depth = 0): number | undefined {
   if (!node || depth > 8) return undefined;
+  const literal = numericLiteralValue(node.text);
+  if (literal !== null) return literal;
   const n = unparen(node);
   switch (n.type) {
     case 'integer':
