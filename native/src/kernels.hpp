@@ -57,6 +57,12 @@ struct Im2col {
 /** gemm with B the im2col matrix of a conv (see Im2col). */
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im2col& B, float* C, int64_t ldc, bool roundA,
           const float* rowBias);
+/** Rows per panel of gemmPanels16's packed A. */
+constexpr int64_t kPanelRows = 16;
+/** C[M×N] = A·B (C overwritten) with A given packed: panel p = rows 16p..16p+15, laid out
+ *  Ap[p·panelStride + k·16 + r] = A[16p + r][k] (panelStride >= K·16), rows past M zero. For operands
+ *  produced in this layout (Winograd's transformed weights): no packing pass over A. */
+void gemmPanels16(int64_t M, int64_t N, int64_t K, const float* Ap, int64_t panelStride, const float* B, int64_t ldb, float* C, int64_t ldc);
 /** Whether winogradConv3x3 pays for a 3×3, stride-1, undilated, single-group conv of these sizes. */
 bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo);
 /** A 3×3, stride-1, undilated, single-group conv (NCHW; weights (Cout, C, 3, 3), rounded to binary16 first

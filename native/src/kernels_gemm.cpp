@@ -364,6 +364,41 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im
   gemmAny<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
 }
 
+void gemmPanels16(int64_t M, int64_t N, int64_t K, const float* Ap, int64_t panelStride, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const int64_t panels = (M + kPanelRows - 1) / kPanelRows;
+#ifdef ANE_HAVE_AVX2_PATH
+  if (hostHasAvx2Fma()) {
+    // gemmSwapped with its B side already packed: the panels are the 6×16 kernel's 16-wide panels, and
+    // the K block k0.. of panel p starts at Ap + p·panelStride + k0·16.
+    static_assert(kNR8 == kPanelRows, "the panels are the AVX2 kernel's B panels");
+    thread_local std::vector<float> ap, ct;
+    ct.resize(static_cast<size_t>(N * M));  // Cᵀ, N × M
+    const MatrixB src{B, ldb};
+    const int64_t strips = (N + kMR8 - 1) / kMR8;
+    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+      const int64_t kn = std::min(kKC, K - k0);
+      ap.resize(static_cast<size_t>(strips * kn * kMR8));
+      for (int64_t s = 0; s < strips; s++) src.pack(k0, kn, s * kMR8, std::min(kMR8, N - s * kMR8), kMR8, ap.data() + s * kn * kMR8);
+      for (int64_t p = 0; p < panels; p++) {
+        const float* bp = Ap + p * panelStride + k0 * kPanelRows;
+        const int64_t cols = std::min(kPanelRows, M - p * kPanelRows);
+        for (int64_t s = 0; s < strips; s++)
+          micro8(kn, ap.data() + s * kn * kMR8, bp, ct.data() + s * kMR8 * M + p * kPanelRows, M, std::min(kMR8, N - s * kMR8), cols, k0 > 0);
+      }
+    }
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) C[m * ldc + n] = ct[n * M + m];
+    return;
+  }
+#endif
+  // Elsewhere: the panels unpacked into a row-major A for the portable GEMM.
+  std::vector<float> a(static_cast<size_t>(M * K));
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t k = 0; k < K; k++) a[m * K + k] = Ap[(m / kPanelRows) * panelStride + k * kPanelRows + m % kPanelRows];
+  gemm(M, N, K, a.data(), K, B, ldb, C, ldc);
+}
+
 void Im2col::pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
   // The panel's columns as runs along one output row: (oh, ow, length, offset in the panel).
   // h0, w0: the input row and column of the run's first output before the tap offset (kh·dH, kw·dW).

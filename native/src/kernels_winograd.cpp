@@ -30,59 +30,6 @@ constexpr int64_t kOut = 4;   // output tile edge
 constexpr int64_t kIn = 6;    // input tile edge (kOut + 3 − 1)
 constexpr int64_t kE = 36;    // transform-domain elements per tile (kIn²)
 
-// G (6×3): the filter transform.
-constexpr float kG[kIn][3] = {
-    {1.0f / 4, 0, 0},
-    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-    {1.0f / 24, 1.0f / 12, 1.0f / 6},
-    {1.0f / 24, -1.0f / 12, 1.0f / 6},
-    {0, 0, 1},
-};
-
-// U[co][e][ci] = (G g Gᵀ)[e] for g = w[co][ci], with e = 6·i + l. Computed for all ci of one co at a time,
-// tap-major so every loop runs over ci with unit stride. Element e's GEMM reads U + e·C with row stride 36·C:
-// laid out [e][co][ci] instead, the 36 rows of each co were written 36 far-apart streams (with the weights of
-// a 14×14×256 conv, 9.4 MB, the stores missed cache and were a third of the conv).
-void transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, float* U) {
-  thread_local std::vector<float> rounded, taps, half;
-  rounded.resize(static_cast<size_t>(9 * C));
-  taps.resize(static_cast<size_t>(9 * C));
-  half.resize(static_cast<size_t>(kIn * 3 * C));
-  float* const rnd = rounded.data();
-  float* const tp = taps.data();
-  float* const hf = half.data();
-  for (int64_t co = 0; co < Cout; co++) {
-    const float* src = w + co * C * 9;
-    if (roundW) {
-      roundToHalves(src, rnd, static_cast<size_t>(9 * C));
-      src = rnd;
-    }
-    for (int64_t ci = 0; ci < C; ci++)
-      for (int64_t t = 0; t < 9; t++) tp[t * C + ci] = src[ci * 9 + t];
-    // half[i][j] = Σ_k G[i][k] g[k][j]  (G g, 6×3)
-    for (int64_t i = 0; i < kIn; i++)
-      for (int64_t j = 0; j < 3; j++) {
-        float* __restrict h = hf + (i * 3 + j) * C;
-        const float* __restrict g0 = tp + (0 * 3 + j) * C;
-        const float* __restrict g1 = tp + (1 * 3 + j) * C;
-        const float* __restrict g2 = tp + (2 * 3 + j) * C;
-        const float a = kG[i][0], b = kG[i][1], c = kG[i][2];
-        for (int64_t ci = 0; ci < C; ci++) h[ci] = a * g0[ci] + b * g1[ci] + c * g2[ci];
-      }
-    // U[i][l] = Σ_j half[i][j] G[l][j]  ((G g) Gᵀ, 6×6)
-    for (int64_t i = 0; i < kIn; i++)
-      for (int64_t l = 0; l < kIn; l++) {
-        float* __restrict u = U + (co * kE + i * kIn + l) * C;
-        const float* __restrict h0 = hf + (i * 3 + 0) * C;
-        const float* __restrict h1 = hf + (i * 3 + 1) * C;
-        const float* __restrict h2 = hf + (i * 3 + 2) * C;
-        const float a = kG[l][0], b = kG[l][1], c = kG[l][2];
-        for (int64_t ci = 0; ci < C; ci++) u[ci] = a * h0[ci] + b * h1[ci] + c * h2[ci];
-      }
-  }
-}
-
 typedef float v4 __attribute__((vector_size(16)));  // SSE on x86-64, NEON on arm64, no intrinsics
 
 inline v4 load4(const float* p) {
@@ -115,6 +62,72 @@ inline void copyShort(float* __restrict dst, const float* __restrict src, int64_
   int64_t t = 0;
   for (; t + 4 <= n; t += 4) store4(dst + t, load4(src + t));
   for (; t < n; t++) dst[t] = src[t];
+}
+
+// Fully unrolled small loops: the G entries become constants, not loads and broadcasts per use.
+#if defined(__clang__)
+#define ANE_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define ANE_UNROLL _Pragma("GCC unroll 16")
+#else
+#define ANE_UNROLL
+#endif
+
+// G applied to (a, b, c) with G's zeros and repeated entries factored out (13 operations instead of 25):
+//   G = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
+inline void applyG(v4 a, v4 b, v4 c, v4& r0, v4& r1, v4& r2, v4& r3, v4& r4, v4& r5) {
+  const v4 ac = a + c, t = a * (1.0f / 24) + c * (1.0f / 6), u = b * (1.0f / 12);
+  r0 = a * 0.25f;
+  r1 = (ac + b) * (-1.0f / 6);
+  r2 = (ac - b) * (-1.0f / 6);
+  r3 = t + u;
+  r4 = t - u;
+  r5 = c;
+}
+
+// Floats between the starts of consecutive transform-domain elements' panels in transformWeights' output:
+// C·16 would put the 36 streams a step writes a multiple of 4 KiB apart, all in the same L1 cache set.
+int64_t elementStride(int64_t C) { return C * kPanelRows + 16; }
+
+// U[e] = (G g Gᵀ)[e] for every filter g = w[co][ci], e = 6·i + l, written straight into the 16-row panels
+// gemmPanels16 multiplies — panel p of element e at Up + (p·36 + e)·elementStride(C), holding
+// [ci][16] for co = 16p + r (rows past Cout zero) — so the GEMMs pack nothing on the weight side. Computed
+// 16 output channels × one input channel at a time, as four v4 over output channels; each step writes 36
+// runs of 64 bytes. (Transformed over input channels into a plain matrix and then packed by every GEMM,
+// this cost a third of a 14×14×256 conv.)
+void transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, float* Up) {
+  const int64_t P = (Cout + kPanelRows - 1) / kPanelRows, stride = elementStride(C);
+  thread_local std::vector<float> rounded;
+  if (roundW) rounded.resize(static_cast<size_t>(kPanelRows * 9 * C));
+  float* const rnd = rounded.data();
+  for (int64_t p = 0; p < P; p++) {
+    const int64_t rows = std::min(kPanelRows, Cout - p * kPanelRows);
+    const float* src[kPanelRows];
+    for (int64_t r = 0; r < rows; r++) {
+      src[r] = w + (p * kPanelRows + r) * C * 9;
+      if (roundW) {
+        roundToHalves(src[r], rnd + r * 9 * C, static_cast<size_t>(9 * C));
+        src[r] = rnd + r * 9 * C;
+      }
+    }
+    float* const panel = Up + p * kE * stride;
+    alignas(16) float g[9][kPanelRows] = {};  // g[t][r]: tap t of output channel 16p + r (0 past Cout)
+    for (int64_t ci = 0; ci < C; ci++) {
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t t = 0; t < 9; t++) g[t][r] = src[r][ci * 9 + t];
+      ANE_UNROLL for (int64_t q = 0; q < kPanelRows; q += 4) {
+        v4 gv[9];
+        ANE_UNROLL for (int64_t t = 0; t < 9; t++) gv[t] = load4(&g[t][q]);
+        v4 half[kIn][3];  // G g (6×3), per column j
+        ANE_UNROLL for (int64_t j = 0; j < 3; j++) applyG(gv[j], gv[3 + j], gv[6 + j], half[0][j], half[1][j], half[2][j], half[3][j], half[4][j], half[5][j]);
+        ANE_UNROLL for (int64_t i = 0; i < kIn; i++) {
+          v4 u[kIn];  // (G g) Gᵀ, row i
+          applyG(half[i][0], half[i][1], half[i][2], u[0], u[1], u[2], u[3], u[4], u[5]);
+          ANE_UNROLL for (int64_t l = 0; l < kIn; l++) store4(panel + (i * kIn + l) * stride + ci * kPanelRows + q, u[l]);
+        }
+      }
+    }
+  }
 }
 
 // Bᵀ applied to six vectors d_k = src + off[k] (elementwise, n a multiple of 4): dst + k·dstStride gets
@@ -253,11 +266,11 @@ void transformOutput(const Geometry& g, const float* M, const float* bias, float
 
 bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo) {
   // Below these sizes the transforms and the 36 small GEMMs cost more than they save: few channels means
-  // little work per transformed value; few tiles means the weights (transformed every run, 4x their size,
-  // and packed by each GEMM) are used for too few columns: measured on 2×(3×3, C → C) convs, 56×56×64 and
-  // 28×28×128 gain, 14×14×256 (16 tiles) breaks even, 7×7×512 would lose.
+  // little work per transformed value; few tiles means the weights (transformed every run into 4x their
+  // size) serve too few columns. Measured on (3×3, C → C) convs: 56×56×64 and 28×28×128 gain most,
+  // 14×14×256 (16 tiles) ~10%, 7×7×512 (4 tiles, 8×8 outputs computed for 7×7) is ~1.5x slower.
   const int64_t tiles = ((Ho + kOut - 1) / kOut) * ((Wo + kOut - 1) / kOut);
-  return C >= 16 && Cout >= 16 && tiles >= 32;
+  return C >= 16 && Cout >= 16 && tiles >= 16;
 }
 
 void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
@@ -270,14 +283,16 @@ void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, i
   g.Hp = g.th * kOut + 2;
   g.Wp = g.tw4 * kOut + 16;  // the phase split reads one block of 4 tiles past tw4 (it needs tile tw4's columns 0, 1)
   thread_local std::vector<float> U, V, M;
-  U.resize(static_cast<size_t>(kE * Cout * C));
+  const int64_t panels = (Cout + kPanelRows - 1) / kPanelRows;
+  U.resize(static_cast<size_t>(kE * panels * elementStride(C)));
   V.resize(static_cast<size_t>(kE * C * g.tiles));
   M.resize(static_cast<size_t>(kE * Cout * g.tiles));
   transformWeights(Cout, C, w, roundW, U.data());
   for (int64_t n = 0; n < N; n++) {
     transformInput(g, x + n * C * H * W, V.data());
     for (int64_t e = 0; e < kE; e++)
-      gemm(Cout, g.tiles, C, U.data() + e * C, kE * C, V.data() + e * C * g.tiles, g.tiles, M.data() + e * Cout * g.tiles, g.tiles);
+      gemmPanels16(Cout, g.tiles, C, U.data() + e * elementStride(C), kE * elementStride(C), V.data() + e * C * g.tiles, g.tiles,
+                   M.data() + e * Cout * g.tiles, g.tiles);
     transformOutput(g, M.data(), bias, o + n * Cout * Ho * Wo);
   }
 }

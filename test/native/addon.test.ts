@@ -65,7 +65,7 @@ test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and it
     { name: 'fallback_dilation', N: 1, C: 16, Co: 16, H: 26, W: 26, pad: [2, 2, 2, 2], groups: 1, strides: [1, 1], dil: [2, 2], bias: false },
     { name: 'fallback_stride2', N: 1, C: 16, Co: 16, H: 33, W: 33, pad: [1, 1, 1, 1], groups: 1, strides: [2, 2], dil: [1, 1], bias: true },
     { name: 'fallback_few_channels', N: 1, C: 8, Co: 16, H: 24, W: 24, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: false },
-    { name: 'fallback_small_map', N: 1, C: 32, Co: 32, H: 14, W: 14, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
+    { name: 'fallback_small_map', N: 1, C: 32, Co: 32, H: 12, W: 12, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
   ];
   // Rounded to 11 significant bits, ties to even: binary16 in its normal range (these values stay in it).
   const toHalf = (v: Float64Array) => v.map((x) => {
@@ -91,7 +91,7 @@ test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and it
     assert.deepEqual(result.layers[0].outputShape, expected.shape, c.name);
     const got = outputs.y!;
     const e32 = ref.maxScaledError(got.fp32, expected.data), e16 = ref.maxScaledError(got.fp16, expected16.data);
-    // F(4×4, 3×3) sums in a different order through its transforms: ~3e-5 here against ~2e-6 for the
+    // F(4×4, 3×3) sums in a different order through its transforms: 2–7e-5 here against ~2e-6 for the
     // direct kernels, the known error of this transform size in fp32 (far below fp16's 5e-4 steps).
     const tol32 = c.name.startsWith('fallback') ? 1e-5 : 1e-4;
     assert.ok(e32 < tol32, `${c.name}: fp32 path differs from the definition by ${e32}`);
