@@ -31,8 +31,10 @@ namespace {
 constexpr size_t kParallelMinElems = 4096;
 // Ops at least this large run both paths side by side even right after the helper missed a job.
 constexpr size_t kAlwaysParallelElems = 262144;
-// Outputs at least this large are rounded and compared half on each thread.
-constexpr size_t kSplitCompareElems = 65536;
+// Outputs at least this large are rounded and compared half on each thread (the helper is idle then, and a
+// hand-off costs ~1-2 µs: from 16K elements on it pays; 64K left most of MobileNet's outputs on one thread,
+// ~5% of its run).
+constexpr size_t kSplitCompareElems = 16384;
 
 struct Stored {
   bool ready = false;   // available (a constant may still be undecoded: see haveF32 / haveLow)
