@@ -82,7 +82,12 @@ async function loadEngine() {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'analysis.cjs');
   await build({
-    entryPoints: [join(ROOT, 'server/src/python/analyzePython.ts')], bundle: true, platform: 'node', format: 'cjs',
+    // The analysis and the server's diagnostic conversion (for the per-edit breakdown).
+    stdin: {
+      contents: "export * from './server/src/python/analyzePython'; export { toDiagnostic } from './server/src/lsp/protocolViews';",
+      resolveDir: ROOT, loader: 'ts',
+    },
+    bundle: true, platform: 'node', format: 'cjs',
     outfile, external: ['web-tree-sitter'], logLevel: 'error',
   });
   return require(outfile);
@@ -108,6 +113,54 @@ async function benchAnalysis(engine, text) {
     if (i === 0) console.log(`  findings in the generated file: ${res.findings.length}`);
   }
   return { parse: median(parse), full: median(full) };
+}
+
+/** The edits the LSP measurement makes (one character typed at the end of a line, then deleted). */
+function benchEdit(lines, i) {
+  const line = [30, 31, 32, 34, 35, 36, 37][Math.floor(i / 2) % 7];
+  const ch = lines[line].length;
+  const insert = i % 2 === 0;
+  return { line, ch, insert };
+}
+
+/**
+ * Where a 5,000-line edit's time goes, in this process: the same edits through tree.edit, the incremental
+ * parse and the server's per-document cache, then the diagnostics as the server serializes them and the
+ * client parses them.
+ */
+async function benchEditBreakdown(engine, text0) {
+  const { Edit } = require('web-tree-sitter');
+  const cache = new engine.AnalysisCache();
+  let text = text0;
+  let tree = (await engine.analyzePythonDocument(text, 'bench.py', { cache, keepTree: true, runTargets: 'lazy' })).tree;
+  const lines = text.split('\n');
+  const rows = { parse: [], rules: [], encode: [], decode: [], bytes: [] };
+  for (let i = 0; i < 120; i++) {
+    const { line, ch, insert } = benchEdit(lines, i);
+    let off = 0;
+    for (let r = 0; r < line; r++) off += lines[r].length + 1;
+    off += ch;
+    const at = { row: line, column: ch };
+    const after = { row: line, column: ch + 1 };
+    tree.edit(new Edit(insert
+      ? { startIndex: off, oldEndIndex: off, newEndIndex: off + 1, startPosition: at, oldEndPosition: at, newEndPosition: after }
+      : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at }));
+    text = insert ? `${text.slice(0, off)}x${text.slice(off)}` : text.slice(0, off) + text.slice(off + 1);
+    const r = await engine.analyzePythonDocument(text, 'bench.py', { cache, keepTree: true, runTargets: 'lazy', oldTree: tree });
+    tree.delete();
+    tree = r.tree;
+    const t0 = performance.now();
+    const json = JSON.stringify({ jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///tmp/bench.py', version: i, diagnostics: r.findings.map(engine.toDiagnostic) } });
+    const bytes = Buffer.from(json);
+    const t1 = performance.now();
+    JSON.parse(bytes.toString());
+    const t2 = performance.now();
+    if (i >= 8) {
+      rows.parse.push(r.parseMs); rows.rules.push(r.analyzeMs); rows.encode.push(t1 - t0); rows.decode.push(t2 - t1); rows.bytes.push(bytes.length);
+    }
+  }
+  tree.delete();
+  return Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
 }
 
 async function benchLsp(text) {
@@ -141,10 +194,8 @@ async function benchLsp(text) {
     for (let i = 0; i < 60; i++) {
       // Type one character at the end of a code line of ConvBlock0 (__init__ and forward), then delete it
       // again: one-line edits like typing, alternating between broken and valid code.
-      const line = [30, 31, 32, 34, 35, 36, 37][Math.floor(i / 2) % 7];
-      const ch = lines[line].length;
+      const { line, ch, insert } = benchEdit(lines, i);
       version++;
-      const insert = i % 2 === 0;
       const change = insert
         ? { range: { start: { line, character: ch }, end: { line, character: ch } }, text: 'x' }
         : { range: { start: { line, character: ch }, end: { line, character: ch + 1 } }, text: '' };
@@ -187,6 +238,9 @@ async function main() {
   for (const [label, r] of Object.entries(lsp)) {
     console.log(`  ${label}: p50 ${ms(r.p50)}, p95 ${ms(r.p95)} (target p50 <= 10 ms; ${(r.p50 / 10).toFixed(2)}x of target)`);
   }
+  const b = await benchEditBreakdown(engine, text);
+  console.log(`  where a 5,000-line edit's time goes (medians, in process): incremental parse ${ms(b.parse)}, rules and block cache ${ms(b.rules)},`);
+  console.log(`    diagnostics to JSON bytes ${ms(b.encode)} and back ${ms(b.decode)} (${(b.bytes / 1024).toFixed(0)} KiB); the rest is the two processes' I/O`);
 
   console.log('\n3. CLI over torchvision + torchaudio model sources');
   const dirs = TORCH_DIRS.filter((d) => existsSync(d));

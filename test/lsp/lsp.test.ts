@@ -141,3 +141,11 @@ test('language server survives odd documents and keeps answering', async (t) => 
   await connection.sendNotification('exit');
   assert.equal(await session.exited, 0);
 });
+
+test('language server exits (code 1) when the client goes away without shutdown', async (t) => {
+  const session = startServer({ chip: 'M1' });
+  t.after(() => { if (session.process.exitCode === null) session.process.kill(); });
+  await session.connection.sendRequest('initialize', { processId: null, rootUri: null, capabilities: {} });
+  session.process.stdin!.end();
+  assert.equal(await session.exited, 1);
+});

@@ -1,9 +1,21 @@
 // Entry of dist/server.js. The transport (--stdio, --node-ipc, --socket=N, --pipe=NAME) is whatever
-// the client asked for on the command line; createConnection reads it from process.argv.
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+// the client asked for on the command line. The editor's client uses stdio, where the server writes its
+// own messages (jsonEncoder.ts); the other transports go through createConnection's own handling.
+import { Console } from 'node:console';
+import { createConnection, ProposedFeatures, StreamMessageReader, StreamMessageWriter, type Connection } from 'vscode-languageserver/node';
+import { cachingJsonEncoder } from './jsonEncoder';
 import { startServer } from './server';
 
-const connection = createConnection(ProposedFeatures.all);
+/** What createConnection does for --stdio, with the caching encoder on the writer. */
+function stdioConnection(): Connection {
+  // stdout carries the protocol: anything logged goes to stderr, which the client shows in its output channel.
+  Object.defineProperty(globalThis, 'console', { value: new Console(process.stderr, process.stderr), configurable: true, writable: true });
+  const reader = new StreamMessageReader(process.stdin);
+  const writer = new StreamMessageWriter(process.stdout, { charset: 'utf-8', contentTypeEncoder: cachingJsonEncoder });
+  return createConnection(ProposedFeatures.all, reader, writer);
+}
+
+const connection = process.argv.includes('--stdio') ? stdioConnection() : createConnection(ProposedFeatures.all);
 
 // A bug in a handler must not take the editor's diagnostics down with it: log and keep serving.
 process.on('uncaughtException', (error) => {
@@ -13,4 +25,11 @@ process.on('unhandledRejection', (reason) => {
   try { connection.console.error(`[ANE Lens] unhandled rejection: ${String(reason)}`); } catch { /* ignore */ }
 });
 
-startServer(connection);
+const server = startServer(connection);
+
+if (process.argv.includes('--stdio')) {
+  // The client went away without `exit` (or after it): stop, like createConnection does for streams.
+  const stop = () => process.exit(server.shutdownRequested() ? 0 : 1);
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+}

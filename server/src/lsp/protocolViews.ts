@@ -38,15 +38,16 @@ export function toDiagnostic(f: Finding): Diagnostic {
   return d;
 }
 
+// Frozen: the stdio encoder (jsonEncoder.ts) keeps each diagnostic's JSON, which holds only while it never changes.
 function newDiagnostic(f: Finding): Diagnostic {
-  return {
+  return Object.freeze({
     range: findingRange(f),
     severity: SEVERITY[f.severity],
     code: f.rule,
     codeDescription: { href: ruleDocUri(f.rule) },
     source: DIAGNOSTIC_SOURCE,
     message: f.message,
-  };
+  });
 }
 
 function contains(range: Range, p: Position): boolean {

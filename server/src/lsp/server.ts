@@ -25,7 +25,13 @@ const SMALL_CHANGE_CHARS = 256;
 /** `tree`: the tree the analysis read; its lazy run targets are valid while that tree is tracked for `version`. */
 interface Cached { version: number; analysis: PythonAnalysis; tree: unknown }
 
-export function startServer(connection: Connection): void {
+/** What the entry point needs to know about a running server. */
+export interface RunningServer {
+  /** The client asked for shutdown (so a closed connection is a normal end). */
+  shutdownRequested(): boolean;
+}
+
+export function startServer(connection: Connection): RunningServer {
   const trees = new TreeTracker();
   /** Size of the content changes since the last analysis per document (chars inserted + removed). */
   const pendingChange = new Map<string, number>();
@@ -316,4 +322,5 @@ export function startServer(connection: Connection): void {
 
   documents.listen(connection);
   connection.listen();
+  return { shutdownRequested: () => shuttingDown };
 }
