@@ -67,8 +67,10 @@ void gemmPanels16(int64_t M, int64_t N, int64_t K, const float* Ap, int64_t pane
 bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo);
 /** A 3×3, stride-1, undilated, single-group conv (NCHW; weights (Cout, C, 3, 3), rounded to binary16 first
  *  with roundW) by Winograd F(4×4, 3×3) (kernels_winograd.cpp). Pads pt/pl on top/left; the bottom/right
- *  padding follows from Ho, Wo. Overwrites o (N, Cout, Ho, Wo), bias per output channel or null. */
-void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
+ *  padding follows from Ho, Wo. Overwrites o (N, Cout, Ho, Wo), bias per output channel or null. Returns
+ *  false, leaving o unspecified, when an input or (rounded) weight is inf or NaN: the caller then runs the
+ *  direct conv, whose inf/NaN pattern Winograd's transforms would smear over whole tiles. */
+bool winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
                      const float* x, const float* w, const float* bias, float* o, bool roundW);
 /** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
 const float* weightValues(const Tensor& w, std::vector<float>& scratch);

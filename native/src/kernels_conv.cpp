@@ -246,10 +246,10 @@ void convKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   if (p.groups == p.C && p.Cout == p.C && p.cg == 1) {
     std::vector<float> scratch;  // depthwise weights are small: round them once up front if needed
     depthwise(p, x.data.data(), weightValues(w, scratch), b, out[0].data.data());
-  } else if (winogradFits(p)) {
-    winogradConv3x3(p.N, p.C, p.H, p.W, p.Cout, p.pt, p.pl, p.Ho, p.Wo, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);
-  } else {
-    convGemm(p, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);  // rounded while packing
+  } else if (!(winogradFits(p) && winogradConv3x3(p.N, p.C, p.H, p.W, p.Cout, p.pt, p.pl, p.Ho, p.Wo, x.data.data(), w.data.data(), b,
+                                                   out[0].data.data(), w.roundOnRead))) {
+    // The direct conv, also where Winograd declined a non-finite input or weight. Weights are rounded while packing.
+    convGemm(p, x.data.data(), w.data.data(), b, out[0].data.data(), w.roundOnRead);
   }
 }
 

@@ -95,7 +95,7 @@ int64_t elementStride(int64_t C) { return C * kPanelRows + 16; }
 // 16 output channels × one input channel at a time, as four v4 over output channels; each step writes 36
 // runs of 64 bytes. (Transformed over input channels into a plain matrix and then packed by every GEMM,
 // this cost a third of a 14×14×256 conv.)
-void transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, float* Up) {
+bool transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, float* Up) {
   const int64_t P = (Cout + kPanelRows - 1) / kPanelRows, stride = elementStride(C);
   thread_local std::vector<float> rounded;
   if (roundW) rounded.resize(static_cast<size_t>(kPanelRows * 9 * C));
@@ -112,12 +112,16 @@ void transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, floa
     }
     float* const panel = Up + p * kE * stride;
     alignas(16) float g[9][kPanelRows] = {};  // g[t][r]: tap t of output channel 16p + r (0 past Cout)
+    v4 bad = {0, 0, 0, 0};  // lanes that met an inf or NaN tap (x − x is NaN exactly for those)
     for (int64_t ci = 0; ci < C; ci++) {
       for (int64_t r = 0; r < rows; r++)
         for (int64_t t = 0; t < 9; t++) g[t][r] = src[r][ci * 9 + t];
       ANE_UNROLL for (int64_t q = 0; q < kPanelRows; q += 4) {
         v4 gv[9];
-        ANE_UNROLL for (int64_t t = 0; t < 9; t++) gv[t] = load4(&g[t][q]);
+        ANE_UNROLL for (int64_t t = 0; t < 9; t++) {
+          gv[t] = load4(&g[t][q]);
+          bad += gv[t] - gv[t];
+        }
         v4 half[kIn][3];  // G g (6×3), per column j
         ANE_UNROLL for (int64_t j = 0; j < 3; j++) applyG(gv[j], gv[3 + j], gv[6 + j], half[0][j], half[1][j], half[2][j], half[3][j], half[4][j], half[5][j]);
         ANE_UNROLL for (int64_t i = 0; i < kIn; i++) {
@@ -127,7 +131,25 @@ void transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, floa
         }
       }
     }
+    if (!(bad[0] == 0 && bad[1] == 0 && bad[2] == 0 && bad[3] == 0)) return false;
   }
+  return true;
+}
+
+// Whether x[0, n) is all finite. Winograd's transforms mix every value of a tile into every transformed one,
+// so one inf would turn a whole tile's outputs into NaN where the direct conv gives ±inf only in its
+// receptive field: with a non-finite input or weight (an fp16 overflow upstream, a weight beyond fp16's
+// range on the fp16 path) the conv takes the direct kernel, and the inf/NaN counts stay the device's.
+bool allFinite(const float* x, int64_t n) {
+  v4 bad = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v4 v = load4(x + i);
+    bad += v - v;
+  }
+  float tail = 0;
+  for (; i < n; i++) tail += x[i] - x[i];
+  return bad[0] == 0 && bad[1] == 0 && bad[2] == 0 && bad[3] == 0 && tail == 0;
 }
 
 // Bᵀ applied to six vectors d_k = src + off[k] (elementwise, n a multiple of 4): dst + k·dstStride gets
@@ -273,8 +295,9 @@ bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo) {
   return C >= 16 && Cout >= 16 && tiles >= 16;
 }
 
-void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
+bool winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
                      const float* x, const float* w, const float* bias, float* o, bool roundW) {
+  if (!allFinite(x, N * C * H * W)) return false;
   Geometry g{C, H, W, Cout, pt, pl, Ho, Wo, 0, 0, 0, 0, 0, 0};
   g.th = (Ho + kOut - 1) / kOut;
   g.tw = (Wo + kOut - 1) / kOut;
@@ -287,7 +310,7 @@ void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, i
   U.resize(static_cast<size_t>(kE * panels * elementStride(C)));
   V.resize(static_cast<size_t>(kE * C * g.tiles));
   M.resize(static_cast<size_t>(kE * Cout * g.tiles));
-  transformWeights(Cout, C, w, roundW, U.data());
+  if (!transformWeights(Cout, C, w, roundW, U.data())) return false;
   for (int64_t n = 0; n < N; n++) {
     transformInput(g, x + n * C * H * W, V.data());
     for (int64_t e = 0; e < kE; e++)
@@ -295,6 +318,7 @@ void winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, i
                    M.data() + e * Cout * g.tiles, g.tiles);
     transformOutput(g, M.data(), bias, o + n * Cout * Ho * Wo);
   }
+  return true;
 }
 
 }  // namespace ane

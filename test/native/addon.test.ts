@@ -99,6 +99,41 @@ test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and it
   }
 });
 
+// Winograd would spread one inf over whole tiles as NaN; with a non-finite input or weight the conv must keep
+// the direct kernel's pattern (±inf in the receptive field, NaN only where inf meets padding's zeros).
+test('conv: a Winograd-sized 3×3 conv with an inf input or an fp16-overflowing weight keeps the direct inf/NaN pattern', { skip: missing }, () => {
+  const C = 16, H = 24, W = 24, xs = [1, C, H, W], ws = [C, C, 3, 3];
+  const attrs = { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 };
+  const run = (x: Float32Array, w: Float32Array) => {
+    const g = new GraphBuilder().input('x', xs).constant('w', ws, w)
+      .op({ name: 'conv', op: 'conv', inputs: ['x', 'w'], outputs: [['y', xs]], attrs });
+    return runGraph(A(), g.build(['y']), { x });
+  };
+  // An inf input: the outputs it reaches are ±inf in both paths, all others stay within the direct tolerance.
+  const x = pseudoRandom(ref.size(xs), 61), w = pseudoRandom(ref.size(ws), 62);
+  x[(3 * H + 10) * W + 7] = Infinity;
+  const expected = ref.conv2d(ref.tensor(xs, x), ref.tensor(ws, w), null, attrs);
+  const got = run(x, w).outputs.y!;
+  for (let i = 0; i < expected.data.length; i++) {
+    const e = expected.data[i]!;
+    if (!Number.isFinite(e)) assert.equal(got.fp32[i], e, `output ${i}`);
+    else assert.ok(Math.abs(got.fp32[i]! - e) / (1 + Math.abs(e)) < 1e-5, `output ${i}: ${got.fp32[i]} vs ${e}`);
+  }
+  // A weight beyond fp16's range: inf on the fp16 path only. Channel 0's tap (0, 0) reads padding along the
+  // top row and left column (inf · 0 = NaN there), real inputs elsewhere (±inf); other channels stay finite.
+  const big = pseudoRandom(ref.size(ws), 62);
+  big[0] = 70000;
+  const { result, outputs } = run(pseudoRandom(ref.size(xs), 61), big);
+  const y16 = outputs.y!.fp16, plane = H * W;
+  const nan = y16.slice(0, plane).filter(Number.isNaN).length;
+  const inf = y16.slice(0, plane).filter((v) => v === Infinity || v === -Infinity).length;
+  assert.equal(nan, H + W - 1);
+  assert.equal(inf, plane - nan);
+  assert.ok(y16.slice(plane).every(Number.isFinite));
+  assert.ok(outputs.y!.fp32.every(Number.isFinite));
+  assert.equal(result.layers[0].numerics?.nanCount, H + W - 1);
+});
+
 test('matmul: transposes and batch broadcasting; linear with bias', { skip: missing }, () => {
   const cases = [
     { xs: [2, 3, 4], ys: [4, 5], tx: false, ty: false },
