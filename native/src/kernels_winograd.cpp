@@ -94,15 +94,17 @@ int64_t elementStride(int64_t C) { return C * kPanelRows + 16; }
 // [ci][16] for co = 16p + r (rows past Cout zero) — so the GEMMs pack nothing on the weight side. Computed
 // 16 output channels × one input channel at a time, as four v4 over output channels; each step writes 36
 // runs of 64 bytes. (Transformed over input channels into a plain matrix and then packed by every GEMM,
-// this cost a third of a 14×14×256 conv.)
+// this cost a third of a 14×14×256 conv.) Returns false, with Up incomplete, at a non-finite (rounded) tap.
 bool transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, float* Up) {
   const int64_t P = (Cout + kPanelRows - 1) / kPanelRows, stride = elementStride(C);
-  thread_local std::vector<float> rounded;
+  thread_local std::vector<float> rounded, zeros;
   if (roundW) rounded.resize(static_cast<size_t>(kPanelRows * 9 * C));
+  zeros.assign(static_cast<size_t>(9 * C), 0.0f);  // the filters of the rows past Cout
   float* const rnd = rounded.data();
   for (int64_t p = 0; p < P; p++) {
     const int64_t rows = std::min(kPanelRows, Cout - p * kPanelRows);
     const float* src[kPanelRows];
+    for (int64_t r = rows; r < kPanelRows; r++) src[r] = zeros.data();
     for (int64_t r = 0; r < rows; r++) {
       src[r] = w + (p * kPanelRows + r) * C * 9;
       if (roundW) {
@@ -111,17 +113,20 @@ bool transformWeights(int64_t Cout, int64_t C, const float* w, bool roundW, floa
       }
     }
     float* const panel = Up + p * kE * stride;
-    alignas(16) float g[9][kPanelRows] = {};  // g[t][r]: tap t of output channel 16p + r (0 past Cout)
     v4 bad = {0, 0, 0, 0};  // lanes that met an inf or NaN tap (x − x is NaN exactly for those)
     for (int64_t ci = 0; ci < C; ci++) {
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t t = 0; t < 9; t++) g[t][r] = src[r][ci * 9 + t];
       ANE_UNROLL for (int64_t q = 0; q < kPanelRows; q += 4) {
-        v4 gv[9];
-        ANE_UNROLL for (int64_t t = 0; t < 9; t++) {
-          gv[t] = load4(&g[t][q]);
-          bad += gv[t] - gv[t];
-        }
+        // gv[t]: tap t of output channels 16p + q .. + 3. Each filter's 9 taps are contiguous: taps 0-3 and
+        // 4-7 of four filters are 4 × 4 blocks, transposed in registers.
+        const float* f0 = src[q] + ci * 9;
+        const float* f1 = src[q + 1] + ci * 9;
+        const float* f2 = src[q + 2] + ci * 9;
+        const float* f3 = src[q + 3] + ci * 9;
+        v4 gv[9] = {load4(f0), load4(f1), load4(f2), load4(f3), load4(f0 + 4), load4(f1 + 4), load4(f2 + 4), load4(f3 + 4),
+                    v4{f0[8], f1[8], f2[8], f3[8]}};
+        transpose4(gv[0], gv[1], gv[2], gv[3]);
+        transpose4(gv[4], gv[5], gv[6], gv[7]);
+        ANE_UNROLL for (int64_t t = 0; t < 9; t++) bad += gv[t] - gv[t];
         v4 half[kIn][3];  // G g (6×3), per column j
         ANE_UNROLL for (int64_t j = 0; j < 3; j++) applyG(gv[j], gv[3 + j], gv[6 + j], half[0][j], half[1][j], half[2][j], half[3][j], half[4][j], half[5][j]);
         ANE_UNROLL for (int64_t i = 0; i < kIn; i++) {
