@@ -3,6 +3,7 @@
 // tools run from elsewhere, so we also look in node_modules above this file and the working dir.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { attachSource } from './syntax';
 import type { Parser, Tree } from 'web-tree-sitter';
 
 // Loaded with require so esbuild (format cjs) bundles the package's CommonJS build: its ESM build
@@ -72,5 +73,6 @@ export function loadedParser(): Parser | undefined {
 export function parsePython(parser: Parser, text: string, oldTree?: Tree): Tree {
   const tree = parser.parse(text, oldTree ?? null);
   if (!tree) throw new Error('tree-sitter returned no tree');
+  attachSource(tree, text);
   return tree;
 }

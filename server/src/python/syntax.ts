@@ -18,6 +18,22 @@ export class KeywordArgument {
   }
 }
 
+/**
+ * The text a tree was parsed from, kept on the tree (parsePython): with it, a node's first characters are a
+ * string read, where asking the node for its type or text is a call into wasm.
+ */
+const SOURCE = Symbol('source');
+type TreeWithSource = Node['tree'] & { [SOURCE]?: string };
+
+export function attachSource(tree: Node['tree'], text: string): void {
+  (tree as TreeWithSource)[SOURCE] = text;
+}
+
+/** The source of the node's tree, if parsePython parsed it. */
+export function sourceOf(node: Node): string | undefined {
+  return (node.tree as TreeWithSource)[SOURCE];
+}
+
 const argsCache = new WeakMap<Node, CallArgs>();
 
 /** Arguments of a call (cached per node: many rules ask for the same calls). */
@@ -28,17 +44,23 @@ export function callArgs(call: Node): CallArgs {
 }
 
 const KEYWORD_NAME = /^([A-Za-z_]\w*)\s*=/;
+/** A name that runs to the end of the look-ahead window (a very long keyword?): the type decides. */
+const NAME_TO_WINDOW_END = /^[A-Za-z_]\w*\s*$/;
 
 function readCallArgs(call: Node): CallArgs {
   const positional: Node[] = [];
   const keywords = new Map<string, KeywordArgument>();
   const list = call.childForFieldName('arguments');
   if (!list || list.type !== 'argument_list') return { positional, keywords };
+  const source = sourceOf(call);
   for (const arg of list.namedChildren) {
-    const type = arg.type;
+    // What an argument is shows in its first characters: only `name=`, `*`/`**` and `#` need their type
+    // read (each read is a call into wasm), plain positional arguments do not.
+    const head = source?.slice(arg.startIndex, arg.startIndex + 64);
+    const type = head === undefined || head[0] === '*' || head[0] === '#' || KEYWORD_NAME.test(head) || NAME_TO_WINDOW_END.test(head)
+      ? arg.type : 'positional';
     if (type === 'keyword_argument') {
-      // The name from the text: every node accessor is a call into wasm, and calls have many keywords.
-      const name = KEYWORD_NAME.exec(arg.text)?.[1];
+      const name = KEYWORD_NAME.exec(head ?? arg.text)?.[1];
       if (name !== undefined) keywords.set(name, new KeywordArgument(arg));
     } else if (type !== 'comment' && type !== 'list_splat' && type !== 'dictionary_splat') {
       positional.push(arg);
@@ -57,6 +79,9 @@ export function argument(args: CallArgs, keyword: string, position?: number): No
 
 /** Strips redundant parentheses: ((x)) → x. */
 export function unparen(node: Node): Node {
+  // Only a node that starts with `(` can be a parenthesized expression: the source says so without wasm.
+  const source = sourceOf(node);
+  if (source !== undefined && source.charCodeAt(node.startIndex) !== 40) return node;
   let current = node;
   while (current.type === 'parenthesized_expression' && current.namedChildCount === 1 && current.namedChild(0)) {
     current = current.namedChild(0)!;
