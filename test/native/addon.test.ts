@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { ADDON_PATH, type AneNative, GraphBuilder, chipM4, loadAddon, pseudoRandom, runGraph } from './addonGraph';
 import * as ref from './addonReference';
 
@@ -502,6 +503,33 @@ test('runs reuse pooled storage, not values: results repeat exactly after anothe
     assert.deepEqual(again.outputs.y!.fp32, first.outputs.y!.fp32);
     assert.deepEqual(again.result.layers.map((l) => l.numerics), first.result.layers.map((l) => l.numerics));
   }
+});
+
+// Runs that overlap (worker threads in one process) share the pool under its lock and take a helper each.
+test('overlapping runs in three worker threads give the results of a lone run', { skip: missing }, async () => {
+  const ws = [32, 32, 3, 3];
+  const built = new GraphBuilder().input('x', [1, 32, 56, 56]).constant('w', ws, pseudoRandom(ref.size(ws), 5))
+    .op({ name: 'conv', op: 'conv', inputs: ['x', 'w'], outputs: [['c', [1, 32, 56, 56]]], attrs: { strides: [1, 1], pad: [1, 1, 1, 1], dilations: [1, 1], groups: 1 } })
+    .op({ name: 'act', op: 'relu', inputs: ['c'], outputs: [['y', [1, 32, 56, 56]]] })
+    .build(['y']);
+  const opts = JSON.stringify({ chip: chipM4(), devices: ['ane', 'ane'], seed: 7, execute: true, segmentation: 'fixed', threads: 2 });
+  const graph = JSON.stringify(built.graph);
+  const lone = A().run(graph, built.weights, opts, {}).outputs.y!;
+  const code = `
+    const { parentPort, workerData: d } = require('node:worker_threads');
+    const addon = require(d.path);
+    let same = true;
+    for (let i = 0; i < 10; i++) {
+      const y = addon.run(d.graph, d.weights, d.opts, {}).outputs.y;
+      same = same && Buffer.from(y.fp16.buffer).equals(Buffer.from(d.fp16.buffer)) && Buffer.from(y.fp32.buffer).equals(Buffer.from(d.fp32.buffer));
+    }
+    parentPort.postMessage(same);`;
+  const results = await Promise.all([0, 1, 2].map(() => new Promise<boolean>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { path: ADDON_PATH, graph, weights: built.weights, opts, fp16: lone.fp16, fp32: lone.fp32 } });
+    w.on('message', resolve);
+    w.on('error', reject);
+  })));
+  assert.deepEqual(results, [true, true, true]);
 });
 
 test('buffer plan: a chain reuses freed buffers', { skip: missing }, () => {
