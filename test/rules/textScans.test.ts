@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { lineAt, lineStarts } from '../../server/src/python/blocks';
 import { selfProducts } from '../../server/src/python/rules/precision';
 import { numericLiteralValue } from '../../server/src/python/values';
+import { initPythonParser, parsePython } from '../../server/src/python/parser';
+import { callArgs } from '../../server/src/python/syntax';
 import { ROOT } from '../helpers';
 
 const SELF_PRODUCT = /(?<![\w.])([A-Za-z_][\w.]*)\s*\*\s*\1(?![\w.(\[])/g;
@@ -73,4 +75,22 @@ test('numericLiteralValue reads plain literals the way the tree evaluation does,
     ['1j', null], ['(1)', null], ['- 1', null], ['x', null], ['1 + 2', null], ['"1"', null], ['True', null], ['', null],
   ];
   for (const [text, want] of values) assert.equal(numericLiteralValue(text), want, text);
+});
+
+test('constants are followed through names, also non-ASCII ones', async () => {
+  const { analyzePython } = await import('../../server/src/python/analyzePython');
+  for (const name of ['eps', 'größe', 'ε', 'e_ü2']) {
+    const src = ['import torch.nn as nn', `${name} = 1e-12`, 'class M(nn.Module):', '    def __init__(self):', '        super().__init__()', `        self.n = nn.LayerNorm(8, eps=${name})`, ''].join('\n');
+    const findings = await analyzePython(src, 'm.py');
+    assert.ok(findings.some((f) => f.rule === 'ANE005' && f.message.includes('eps=1e-12')), `${name}: ${findings.map((f) => f.message).join(' | ')}`);
+  }
+});
+
+test('call arguments: keywords (also non-ASCII ones) apart from positionals, splats and comments', async () => {
+  const parser = await initPythonParser();
+  const src = 'f(64, x, (a), *rest, größe=3, ε = 1e-5, **kw,  # note\n  y == 1, g=h(2))\n';
+  const call = parsePython(parser, src).rootNode.descendantsOfType('call')[0]!;
+  const args = callArgs(call);
+  assert.deepEqual(args.positional.map((n) => n.text), ['64', 'x', '(a)', 'y == 1']);
+  assert.deepEqual([...args.keywords].map(([k, v]) => `${k}=${v.value.text}`), ['größe=3', 'ε=1e-5', 'g=h(2)']);
 });

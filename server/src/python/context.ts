@@ -4,7 +4,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import type { FileFacts0, FileFacts1 } from './fileFacts';
 import type { ImportResolver } from './resolve';
-import { unparen } from './syntax';
+import { ASSIGNED_NAME, unparen } from './syntax';
 
 // Methods that are not part of the inference graph: losses, target assignment, state-dict hooks, init helpers.
 const NOT_TRACED = /loss|^assign_targets|^_load_from_state_dict$|^load_state_dict$|^reset_parameters$|init_weights|^extra_repr$|^__repr__$|^train$|^eval$|^_init_|^define_/;
@@ -145,7 +145,7 @@ export class AnalysisContext {
     this.imports = facts.imports;
     for (const assign of this.nodes('assignment')) {
       // `name = ...` / `name: T = ...` from the text; the right-hand side node is fetched when asked.
-      const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(this.text.slice(assign.startIndex, assign.startIndex + 200));
+      const m = ASSIGNED_NAME.exec(this.text.slice(assign.startIndex, assign.startIndex + 200));
       if (!m) continue;
       const list = this.assignments.get(m[1]!) ?? [];
       list.push({ node: assign, start: assign.startIndex });
@@ -576,7 +576,7 @@ export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ 
   const scopes = [...index.get('class_definition')!, ...index.get('function_definition')!];
   const out: Array<{ name: string; node: Node }> = [];
   for (const assign of index.get('assignment')!) {
-    const m = /^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/.exec(text.slice(assign.startIndex, assign.startIndex + 200));
+    const m = ASSIGNED_NAME.exec(text.slice(assign.startIndex, assign.startIndex + 200));
     if (!m) continue;
     const s = assign.startIndex;
     if (!scopes.some((n) => n.startIndex < s && n.endIndex > s)) out.push({ name: m[1]!, node: assign });

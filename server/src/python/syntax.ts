@@ -34,6 +34,13 @@ export function sourceOf(node: Node): string | undefined {
   return (node.tree as TreeWithSource)[SOURCE];
 }
 
+/** A Python identifier (letters of any script, `_`, digits after the first character). */
+const NAME = '[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*';
+/** `name = ...` or `name: T = ...` at the start of a statement; group 1 is the name. */
+export const ASSIGNED_NAME = new RegExp(`^(${NAME})\\s*(?::[^=\\n]*)?=(?!=)`, 'u');
+/** A name at `lastIndex` (sticky). */
+export const NAME_AT = new RegExp(NAME, 'uy');
+
 const argsCache = new WeakMap<Node, CallArgs>();
 
 /** Arguments of a call (cached per node: many rules ask for the same calls). */
@@ -43,9 +50,9 @@ export function callArgs(call: Node): CallArgs {
   return v;
 }
 
-const KEYWORD_NAME = /^([A-Za-z_]\w*)\s*=/;
+const KEYWORD_NAME = new RegExp(`^(${NAME})\\s*=`, 'u');
 /** A name that runs to the end of the look-ahead window (a very long keyword?): the type decides. */
-const NAME_TO_WINDOW_END = /^[A-Za-z_]\w*\s*$/;
+const NAME_TO_WINDOW_END = new RegExp(`^${NAME}\\s*$`, 'u');
 
 function readCallArgs(call: Node): CallArgs {
   const positional: Node[] = [];

@@ -2,7 +2,7 @@
 // `1e-12`, `1.0E-12`, `10**-12`, `-1`, `2 * 64`, names assigned once from such expressions.
 import type { Node } from 'web-tree-sitter';
 import type { AnalysisContext } from './context';
-import { sequenceElements, unparen } from './syntax';
+import { NAME_AT, sequenceElements, sourceOf, unparen } from './syntax';
 
 // A plain numeric literal, maybe signed: most values evaluated are these, and reading the text is one call
 // into wasm where unparen and the type switch were two more.
@@ -21,10 +21,22 @@ export function numericLiteralValue(text: string): number | undefined | null {
   return text[0] === '-' ? -value : value;
 }
 
+/** An identifier node's name, from the source when there is one (no call into wasm for the node's end). */
+function identifierText(n: Node, source: string | undefined): string {
+  if (source === undefined) return n.text;
+  NAME_AT.lastIndex = n.startIndex;
+  return NAME_AT.exec(source)?.[0] ?? n.text;
+}
+
 export function evalNumber(node: Node | null | undefined, ctx: AnalysisContext, depth = 0): number | undefined {
   if (!node || depth > 8) return undefined;
-  const literal = numericLiteralValue(node.text);
-  if (literal !== null) return literal;
+  // A literal starts with a digit, a sign or a dot; anything else (most often a name) is not worth the text.
+  const source = sourceOf(node);
+  const first = source?.charCodeAt(node.startIndex);
+  if (first === undefined || (first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46) {
+    const literal = numericLiteralValue(node.text);
+    if (literal !== null) return literal;
+  }
   const n = unparen(node);
   switch (n.type) {
     case 'integer':
@@ -57,7 +69,7 @@ export function evalNumber(node: Node | null | undefined, ctx: AnalysisContext, 
       }
     }
     case 'identifier': {
-      const rhs = ctx.assignedBefore(n.text, n);
+      const rhs = ctx.assignedBefore(identifierText(n, source), n);
       return rhs ? evalNumber(rhs, ctx, depth + 1) : undefined;
     }
     case 'call': {
