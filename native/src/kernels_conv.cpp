@@ -9,6 +9,7 @@
 #endif
 
 #include "kernels.hpp"
+#include "vec4.hpp"
 
 namespace ane {
 
@@ -87,16 +88,6 @@ ConvParams convParams(const OpNode& op, const Shape& x, const Shape& w) {
 // so the output, computed on a grid Wq wide (columns Wo.. are discarded), is for each i
 //   wide[i] = Σ over taps, in (kh, kw) order, of w[tap] · phases[i + offset[tap]]
 // — eight outputs at a time with all taps summed in registers, no bounds tests. A tap over padding adds w · 0.
-typedef float v4 __attribute__((vector_size(16)));  // SSE on x86-64, NEON on arm64, no intrinsics
-
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
-
 // Outputs per step of depthwiseTaps: four independent accumulator chains of 8 (AVX) keep the adders busy;
 // with one chain every tap waited for the previous add.
 constexpr int64_t kDwBlock = 32;

@@ -21,6 +21,7 @@
 
 #include "fp16.hpp"
 #include "kernels.hpp"
+#include "vec4.hpp"
 
 namespace ane {
 
@@ -29,16 +30,6 @@ namespace {
 constexpr int64_t kOut = 4;   // output tile edge
 constexpr int64_t kIn = 6;    // input tile edge (kOut + 3 − 1)
 constexpr int64_t kE = 36;    // transform-domain elements per tile (kIn²)
-
-typedef float v4 __attribute__((vector_size(16)));  // SSE on x86-64, NEON on arm64, no intrinsics
-
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 
 // The rows of a 4 × 4 block of floats (4 vectors) as its columns.
 inline void transpose4(v4& a, v4& b, v4& c, v4& d) {
