@@ -79,6 +79,7 @@ export interface AddonOutputs {
 
 interface RawAddon {
   version(): string;
+  releaseMemory(): void;
   run(graphJson: string, weights: Uint8Array, optionsJson: string, inputs: Record<string, Float32Array>): {
     result: string;
     outputs: AddonOutputs;
@@ -106,14 +107,19 @@ export class NativeAddon {
       throw new AddonLoadError(`cannot load the native addon ${path}: ${(e as Error).message}`);
     }
     const raw = module.exports;
-    if (typeof raw.run !== 'function' || typeof raw.version !== 'function') {
-      throw new AddonLoadError(`${path} does not export run() and version()`);
+    if (typeof raw.run !== 'function' || typeof raw.version !== 'function' || typeof raw.releaseMemory !== 'function') {
+      throw new AddonLoadError(`${path} does not export run(), version() and releaseMemory()`);
     }
     return new NativeAddon(raw as RawAddon, path);
   }
 
   version(): string {
     return this.raw.version();
+  }
+
+  /** Frees the buffer pool and helper thread kept between runs (otherwise freed after a few idle seconds). */
+  releaseMemory(): void {
+    this.raw.releaseMemory();
   }
 
   /** Synchronous and possibly long: callers run it off the JSON-RPC process (see job.ts). */

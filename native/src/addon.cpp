@@ -24,6 +24,12 @@ constexpr uint64_t kMaxActivationBytes = uint64_t(4) << 30;
 
 Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kVersion); }
 
+// The pool and helper thread the executor keeps between runs (they go anyway after a few idle seconds).
+Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
+  ane::releaseExecutorMemory();
+  return info.Env().Undefined();
+}
+
 Napi::Value RunImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   using Clock = std::chrono::steady_clock;
@@ -120,6 +126,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
+  exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory, "releaseMemory"));
   return exports;
 }
 

@@ -502,6 +502,11 @@ test('runs reuse pooled storage, not values: results repeat exactly after anothe
     assert.deepEqual(again.outputs.y!.fp16, first.outputs.y!.fp16);
     assert.deepEqual(again.outputs.y!.fp32, first.outputs.y!.fp32);
     assert.deepEqual(again.result.layers.map((l) => l.numerics), first.result.layers.map((l) => l.numerics));
+    // And from scratch after the pool and helper were let go.
+    A().releaseMemory();
+    const fresh = runGraph(A(), a, {}, { threads });
+    assert.deepEqual(fresh.outputs.y!.fp16, first.outputs.y!.fp16);
+    assert.deepEqual(fresh.outputs.y!.fp32, first.outputs.y!.fp32);
   }
 });
 

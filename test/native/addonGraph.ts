@@ -44,6 +44,7 @@ export interface AddonRunResult {
 
 export interface AneNative {
   version(): string;
+  releaseMemory(): void;
   run(graphJson: string, weights: Uint8Array, optionsJson: string, inputs: Record<string, Float32Array>): {
     result: string;
     outputs: Record<string, { fp16: Float32Array; fp32: Float32Array }>;
