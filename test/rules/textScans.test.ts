@@ -94,3 +94,19 @@ test('call arguments: keywords (also non-ASCII ones) apart from positionals, spl
   assert.deepEqual(args.positional.map((n) => n.text), ['64', 'x', '(a)', 'y == 1']);
   assert.deepEqual([...args.keywords].map(([k, v]) => `${k}=${v.value.text}`), ['größe=3', 'ε=1e-5', 'g=h(2)']);
 });
+
+test('methods of a module class are the defs directly in its body (not under an if, not in a nested class)', async () => {
+  const { analyzePython } = await import('../../server/src/python/analyzePython');
+  const src = (opening: string) => ['import torch', 'import torch.nn as nn', '', 'class M(nn.Module):', ...opening ? [opening] : [],
+    '    def __init__(self):', '        super().__init__()', '        self.x = torch.ones(3).float()',
+    '    if True:', '        def helper(self, x):', '            return x.float()',
+    '    @staticmethod', '    def größe(x):', '        return x.float()',
+    '    def forward(self, x):', '        class Inner:', '            def f(self, y):', '                return y.float()',
+    '        return x.float() + self.helper(x)', ''].join('\n');
+  for (const opening of ['', '        # a comment opens the body, deeper than the statements']) {
+    const text = src(opening);
+    const flagged = (await analyzePython(text, 'm.py')).filter((f) => f.rule === 'ANE002').map((f) => text.split('\n')[f.line - 1]!.trim());
+    // In größe and forward; not in __init__, not in the def under `if`, not in Inner.f.
+    assert.deepEqual(flagged, ['return x.float()', 'return x.float() + self.helper(x)'], opening);
+  }
+});

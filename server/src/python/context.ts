@@ -4,7 +4,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import type { FileFacts0, FileFacts1 } from './fileFacts';
 import type { ImportResolver } from './resolve';
-import { ASSIGNED_NAME, unparen } from './syntax';
+import { ASSIGNED_NAME, DEF_NAME, unparen } from './syntax';
 
 // Methods that are not part of the inference graph: losses, target assignment, state-dict hooks, init helpers.
 const NOT_TRACED = /loss|^assign_targets|^_load_from_state_dict$|^load_state_dict$|^reset_parameters$|init_weights|^extra_repr$|^__repr__$|^train$|^eval$|^_init_|^define_/;
@@ -419,11 +419,27 @@ export class AnalysisContext {
   private methodRanges(): Array<{ start: number; end: number; cls: ModuleClass; method: string }> {
     if (this.methodRangeList) return this.methodRangeList;
     const list: Array<{ start: number; end: number; cls: ModuleClass; method: string }> = [];
+    const functions = this.nodes('function_definition');
     for (const cls of this.moduleClasses()) {
-      for (const child of cls.node.childForFieldName('body')?.namedChildren ?? []) {
-        const fn = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
-        if (fn?.type !== 'function_definition') continue;
-        list.push({ start: fn.startIndex, end: fn.endIndex, cls, method: fn.childForFieldName('name')?.text ?? '' });
+      // A method is a `def` (decorated or not) at the column of the class body's statements: one inside an
+      // `if`, a nested class or another function sits deeper. The index has every def already; reading the
+      // body's statements instead was a call into wasm per statement.
+      const body = cls.node.childForFieldName('body');
+      if (!body) continue;
+      if (this.text[body.startIndex] === '#') {
+        // A comment opens the body, at whatever column: the statements themselves say where methods are.
+        for (const child of body.namedChildren) {
+          const fn = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+          if (fn?.type === 'function_definition') list.push({ start: fn.startIndex, end: fn.endIndex, cls, method: definitionName(fn, this.text) ?? '' });
+        }
+        continue;
+      }
+      const column = body.startPosition.column;
+      const { startIndex, endIndex } = cls.node;
+      for (const fn of functions) {
+        if (fn.startIndex <= startIndex || fn.startPosition.column !== column || fn.startPosition.row <= cls.node.startPosition.row) continue;
+        if (fn.startIndex >= endIndex) break;
+        list.push({ start: fn.startIndex, end: fn.endIndex, cls, method: definitionName(fn, this.text) ?? '' });
       }
     }
     this.methodRangeList = list.sort((a, b) => a.start - b.start);
@@ -561,7 +577,7 @@ function indexRangeWithin(starts: readonly number[], node: Node): [number, numbe
 
 /** A function's name, from the text when it is a plain `def name` header. */
 export function definitionName(fn: Node, text: string): string | undefined {
-  const m = /^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)/.exec(text.slice(fn.startIndex, fn.startIndex + 200));
+  const m = DEF_NAME.exec(text.slice(fn.startIndex, fn.startIndex + 200));
   return m ? m[1] : fn.childForFieldName('name')?.text;
 }
 

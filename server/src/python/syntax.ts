@@ -38,6 +38,8 @@ export function sourceOf(node: Node): string | undefined {
 const NAME = '[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*';
 /** `name = ...` or `name: T = ...` at the start of a statement; group 1 is the name. */
 export const ASSIGNED_NAME = new RegExp(`^(${NAME})\\s*(?::[^=\\n]*)?=(?!=)`, 'u');
+/** `def name(` / `async def name[` at the start of a function definition; group 1 is the name. */
+export const DEF_NAME = new RegExp(`^(?:async[ \\t]+)?def[ \\t]+(${NAME})(?=[ \\t]*[(\\[])`, 'u');
 /** A name at `lastIndex` (sticky). */
 export const NAME_AT = new RegExp(NAME, 'uy');
 
