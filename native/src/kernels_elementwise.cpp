@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels.hpp"
+#include "vec4.hpp"
 
 namespace ane {
 
@@ -149,13 +150,6 @@ inline float sigmoidf(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 // The piecewise-linear activations of mobile nets (relu, clip/relu6, hard sigmoid), four lanes at a time with
 // GCC/Clang vector selects: GCC left their scalar forms unvectorized (a select on a captured bound). Each lane
 // computes exactly what the scalar form below it does, NaN and signed zeros included.
-typedef float v4 __attribute__((vector_size(16)));
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 inline v4 splat(float f) { return v4{f, f, f, f}; }
 
 template <typename V, typename S>

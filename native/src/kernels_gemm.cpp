@@ -9,27 +9,19 @@
 
 #include "fp16.hpp"
 #include "kernels.hpp"
+#include "vec4.hpp"
 
 namespace ane {
 
 namespace {
 // Packed, register-blocked GEMM. B is packed per (K block × N block) into 8-column panels and A per
 // 4-row strip, so the micro-kernel streams both contiguously and keeps a 4×8 tile of C in registers for
-// a whole K block. GCC/Clang vector extensions give SSE on x86-64 and NEON on arm64 without intrinsics.
-typedef float v4 __attribute__((vector_size(16)));
+// a whole K block. GCC/Clang vector extensions (vec4.hpp) give SSE on x86-64 and NEON on arm64 without intrinsics.
 
 constexpr int64_t kMR = 4;    // rows of the register tile
 constexpr int64_t kNR = 8;    // columns of the register tile (two v4)
 constexpr int64_t kKC = 256;  // K block: a packed B panel (kKC × 8 floats = 8 KiB) stays in L1
 constexpr int64_t kNC = 256;  // N block: the packed B block (256 KiB) stays in L2
-
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 
 // C[0:rows, 0:cols] += Ap(kn × 4) · Bp(kn × 8).
 void micro(int64_t kn, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t rows, int64_t cols, bool add) {
