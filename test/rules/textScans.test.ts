@@ -110,3 +110,12 @@ test('methods of a module class are the defs directly in its body (not under an 
     assert.deepEqual(flagged, ['return x.float()', 'return x.float() + self.helper(x)'], opening);
   }
 });
+
+test('class and function names of any script are read whole from the headers', async () => {
+  const { collectImportParts } = await import('../../server/src/python/resolve');
+  const parser = await initPythonParser();
+  const src = 'class Größe(nn.Module):\n    pass\n\ndef größe():\n    pass\n\nasync def π_2[T](x):\n    pass\n\nclass Plain:\n    pass\n';
+  const root = parsePython(parser, src).rootNode;
+  const nodes = root.descendantsOfType(['class_definition', 'function_definition']);
+  assert.deepEqual(collectImportParts(nodes, src).definitions, ['Größe', 'größe', 'π_2', 'Plain']);
+});

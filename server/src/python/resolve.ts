@@ -3,7 +3,7 @@
 // `torch.nn.modules.rnn.LSTM` all become `torch.nn.LSTM`. Names that are not imported (a user's own
 // `class LSTM`) resolve to nothing, which is what keeps the rules free of false positives.
 import type { Node } from 'web-tree-sitter';
-import { unparen } from './syntax';
+import { PYTHON_NAME, unparen } from './syntax';
 
 // coremltools re-exports these at the top level; deep import paths are normalised to `coremltools.X`.
 const COREML_TOP = new Set([
@@ -65,9 +65,10 @@ export interface ImportParts {
 export function collectImportParts(nodes: readonly Node[], text?: string): ImportParts {
   const parts: ImportParts = { plain: [], from: [], stars: [], definitions: [] };
   for (const stmt of nodes) {
-    if (stmt.type === 'import_statement') addImport(stmt, parts);
-    else if (stmt.type === 'import_from_statement') addFromImport(stmt, parts);
-    else if (stmt.type === 'class_definition' || stmt.type === 'function_definition') {
+    const type = stmt.type; // read once: each read is a call into wasm
+    if (type === 'import_statement') addImport(stmt, parts);
+    else if (type === 'import_from_statement') addFromImport(stmt, parts);
+    else if (type === 'class_definition' || type === 'function_definition') {
       // The name from the source text when the header is plain (a tree accessor is a call into wasm).
       const header = text !== undefined ? DEFINITION.exec(text.slice(stmt.startIndex, stmt.startIndex + 200))?.[1] : undefined;
       const name = header ?? stmt.childForFieldName('name')?.text;
@@ -77,7 +78,8 @@ export function collectImportParts(nodes: readonly Node[], text?: string): Impor
   return parts;
 }
 
-const DEFINITION = /^(?:class|(?:async[ \t]+)?def)[ \t]+([A-Za-z_]\w*)/;
+/** `class Name` / `def name` / `async def name`, the name ending where the header goes on. */
+const DEFINITION = new RegExp(`^(?:class|(?:async[ \\t]+)?def)[ \\t]+(${PYTHON_NAME})(?=[ \\t]*[(:\\[])`, 'u');
 
 function addImport(stmt: Node, parts: ImportParts): void {
   for (const item of stmt.childrenForFieldName('name')) {

@@ -35,13 +35,13 @@ export function sourceOf(node: Node): string | undefined {
 }
 
 /** A Python identifier (letters of any script, `_`, digits after the first character). */
-const NAME = '[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*';
+export const PYTHON_NAME = '[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*';
 /** `name = ...` or `name: T = ...` at the start of a statement; group 1 is the name. */
-export const ASSIGNED_NAME = new RegExp(`^(${NAME})\\s*(?::[^=\\n]*)?=(?!=)`, 'u');
+export const ASSIGNED_NAME = new RegExp(`^(${PYTHON_NAME})\\s*(?::[^=\\n]*)?=(?!=)`, 'u');
 /** `def name(` / `async def name[` at the start of a function definition; group 1 is the name. */
-export const DEF_NAME = new RegExp(`^(?:async[ \\t]+)?def[ \\t]+(${NAME})(?=[ \\t]*[(\\[])`, 'u');
+export const DEF_NAME = new RegExp(`^(?:async[ \\t]+)?def[ \\t]+(${PYTHON_NAME})(?=[ \\t]*[(\\[])`, 'u');
 /** A name at `lastIndex` (sticky). */
-export const NAME_AT = new RegExp(NAME, 'uy');
+export const NAME_AT = new RegExp(PYTHON_NAME, 'uy');
 
 const argsCache = new WeakMap<Node, CallArgs>();
 
@@ -52,9 +52,9 @@ export function callArgs(call: Node): CallArgs {
   return v;
 }
 
-const KEYWORD_NAME = new RegExp(`^(${NAME})\\s*=`, 'u');
+const KEYWORD_NAME = new RegExp(`^(${PYTHON_NAME})\\s*=`, 'u');
 /** A name that runs to the end of the look-ahead window (a very long keyword?): the type decides. */
-const NAME_TO_WINDOW_END = new RegExp(`^${NAME}\\s*$`, 'u');
+const NAME_TO_WINDOW_END = new RegExp(`^${PYTHON_NAME}\\s*$`, 'u');
 
 function readCallArgs(call: Node): CallArgs {
   const positional: Node[] = [];
