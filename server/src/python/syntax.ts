@@ -113,7 +113,11 @@ export function snippet(node: Node, max = 60): string {
 /** Elements of a tuple/list literal, or undefined if the node is not one. */
 export function sequenceElements(node: Node): Node[] | undefined {
   const n = unparen(node);
-  if (n.type === 'tuple' || n.type === 'list') return n.namedChildren.filter((c) => c.type !== 'comment');
+  // A tuple or list literal starts with `(` or `[`: the source rules out the rest without a wasm call.
+  const source = sourceOf(n);
+  if (source !== undefined && source[n.startIndex] !== '(' && source[n.startIndex] !== '[') return undefined;
+  const type = n.type;
+  if (type === 'tuple' || type === 'list') return n.namedChildren.filter((c) => c.type !== 'comment');
   // `(1)` in a shape position is a parenthesized int, Python's one-tuple needs a comma.
   return undefined;
 }

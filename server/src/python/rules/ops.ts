@@ -81,11 +81,12 @@ const INDEX_NAME = /(^|_)(idx|indices|index|ids)$|^position_ids$|^pos_ids$/;
 export function isLoopVariable(id: Node): boolean {
   const binds = (left: Node | null) => left !== null && (left.text === id.text || left.descendantsOfType('identifier').some((i) => i.text === id.text));
   for (let p = id.parent; p; p = p.parent) {
-    if (p.type === 'for_statement' && binds(p.childForFieldName('left'))) return true;
-    if (p.type === 'list_comprehension' || p.type === 'generator_expression' || p.type === 'set_comprehension' || p.type === 'dictionary_comprehension') {
+    const type = p.type; // read once: each read is a call into wasm
+    if (type === 'for_statement' && binds(p.childForFieldName('left'))) return true;
+    if (type === 'list_comprehension' || type === 'generator_expression' || type === 'set_comprehension' || type === 'dictionary_comprehension') {
       if (p.namedChildren.some((c) => c.type === 'for_in_clause' && binds(c.childForFieldName('left')))) return true;
     }
-    if (p.type === 'function_definition') break;
+    if (type === 'function_definition') break;
   }
   return false;
 }
@@ -156,9 +157,10 @@ function isContainerParam(id: Node): boolean {
 /** An index element that is a runtime tensor rather than a literal, slice or loop counter. */
 function isTensorIndex(n: Node): boolean {
   const e = unparen(n);
-  if (['integer', 'slice', 'ellipsis', 'none', 'unary_operator', 'string'].includes(e.type)) return false;
-  if (e.type === 'identifier') return !isLoopVariable(e) && !/^[A-Z_0-9]+$/.test(e.text);
-  return e.type === 'comparison_operator' || e.type === 'call' || e.type === 'attribute' || e.type === 'subscript' || e.type === 'boolean_operator';
+  const type = e.type;
+  if (['integer', 'slice', 'ellipsis', 'none', 'unary_operator', 'string'].includes(type)) return false;
+  if (type === 'identifier') return !isLoopVariable(e) && !/^[A-Z_0-9]+$/.test(e.text);
+  return type === 'comparison_operator' || type === 'call' || type === 'attribute' || type === 'subscript' || type === 'boolean_operator';
 }
 
 export const ANE025: Rule = {

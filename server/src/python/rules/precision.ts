@@ -117,16 +117,17 @@ function isMaxAbsScaled(base: Node, ctx: AnalysisContext): boolean {
 
 function isRawActivation(base: Node, ctx: AnalysisContext): boolean {
   const n = unparen(base);
-  if (n.type === 'integer' || n.type === 'float' || n.type === 'string') return false;
+  const type = n.type;
+  if (type === 'integer' || type === 'float' || type === 'string') return false;
   if (isMaxAbsScaled(n, ctx)) return false;
   if (NOT_ACTIVATION.test(n.text)) return false;
-  if (n.type === 'identifier') {
+  if (type === 'identifier') {
     // Upper-case names (B, H, P, N_HEADS) are sizes by convention; names bound to sizes or ints too.
     if (/^[A-Z][A-Z0-9_]*$/.test(n.text)) return false;
     const rhs = ctx.assignedBefore(n.text, n);
     if (rhs && (rhs.type === 'integer' || rhs.type === 'float' || /shape|size|len\(|int\(|self\.\w+$/.test(rhs.text))) return false;
   }
-  if (n.type === 'attribute' && n.childForFieldName('object')?.text === 'self') return false;
+  if (type === 'attribute' && n.childForFieldName('object')?.text === 'self') return false;
   return true;
 }
 
