@@ -117,7 +117,7 @@ export function sequenceElements(node: Node): Node[] | undefined {
   const source = sourceOf(n);
   if (source !== undefined && source[n.startIndex] !== '(' && source[n.startIndex] !== '[') return undefined;
   const type = n.type;
-  if (type === 'tuple' || type === 'list') return n.namedChildren.filter((c) => c.type !== 'comment');
+  if (type === 'tuple' || type === 'list') return n.namedChildren.filter((c) => source !== undefined ? source[c.startIndex] !== '#' : c.type !== 'comment');
   // `(1)` in a shape position is a parenthesized int, Python's one-tuple needs a comma.
   return undefined;
 }

@@ -33,11 +33,17 @@ export function receiver(call: Node): Node | undefined {
 export function stringValue(node: Node | null | undefined, ctx: AnalysisContext): string | undefined {
   if (!node) return undefined;
   const n = unparen(node);
-  if (n.type === 'string') {
-    if (n.namedChildren.some((c) => c.type === 'interpolation')) return undefined;
-    return n.namedChildren.filter((c) => c.type === 'string_content').map((c) => c.text).join('');
+  const type = n.type; // each read is a call into wasm: once per node
+  if (type === 'string') {
+    let value = '';
+    for (const c of n.namedChildren) {
+      const part = c.type;
+      if (part === 'interpolation') return undefined;
+      if (part === 'string_content') value += c.text;
+    }
+    return value;
   }
-  if (n.type === 'identifier') {
+  if (type === 'identifier') {
     const rhs = ctx.assignedBefore(n.text, n);
     return rhs && rhs.type === 'string' ? stringValue(rhs, ctx) : undefined;
   }
