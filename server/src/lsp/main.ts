@@ -15,7 +15,8 @@ function stdioConnection(): Connection {
   return createConnection(ProposedFeatures.all, reader, writer);
 }
 
-const connection = process.argv.includes('--stdio') ? stdioConnection() : createConnection(ProposedFeatures.all);
+const overStdio = process.argv.includes('--stdio');
+const connection = overStdio ? stdioConnection() : createConnection(ProposedFeatures.all);
 
 // A bug in a handler must not take the editor's diagnostics down with it: log and keep serving.
 process.on('uncaughtException', (error) => {
@@ -27,7 +28,7 @@ process.on('unhandledRejection', (reason) => {
 
 const server = startServer(connection);
 
-if (process.argv.includes('--stdio')) {
+if (overStdio) {
   // The client went away without `exit` (or after it): stop, like createConnection does for streams.
   const stop = () => process.exit(server.shutdownRequested() ? 0 : 1);
   process.stdin.on('end', stop);
