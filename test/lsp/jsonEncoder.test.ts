@@ -1,10 +1,27 @@
-// The stdio encoder splices publishDiagnostics messages from cached pieces; what it sends must be exactly
-// what JSON.stringify would have sent, for every message, every time.
+// The stdio encoder splices publishDiagnostics messages from cached pieces and writes non-ASCII characters
+// as \u escapes; what it sends must be JSON.stringify's text with exactly those escapes, for every message,
+// every time, and parse back to the message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Diagnostic } from 'vscode-languageserver';
 import { cachingJsonEncoder, encodeMessage } from '../../server/src/lsp/jsonEncoder';
 import { rng } from '../helpers';
+
+/** JSON.stringify(msg) with every UTF-16 unit above 0x7f written as a \uXXXX escape (reference, char by char). */
+function asciiStringify(msg: unknown): string {
+  let out = '';
+  for (const unit of JSON.stringify(msg).split('')) {
+    const code = unit.charCodeAt(0);
+    out += code < 0x80 ? unit : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
+function assertEncodes(msg: object, bytes: Buffer): void {
+  assert.equal(bytes.toString('latin1'), asciiStringify(msg));
+  assert.ok(bytes.every((b) => b < 0x80), 'pure ASCII');
+  assert.deepEqual(JSON.parse(bytes.toString('utf8')), JSON.parse(JSON.stringify(msg)));
+}
 
 function diagnostic(i: number, message: string): Diagnostic {
   return Object.freeze({
@@ -14,7 +31,7 @@ function diagnostic(i: number, message: string): Diagnostic {
   }) as Diagnostic;
 }
 
-test('publishDiagnostics messages are byte for byte JSON.stringify, also when diagnostics are reused', () => {
+test('publishDiagnostics messages are JSON.stringify with ASCII escapes, also when diagnostics are reused', () => {
   const random = rng(7);
   const messages = ['plain', 'quotes " and \\ backslash', 'non-ASCII ≈ ≥ × — … ²', 'control \u0000 \n \t', 'emoji 🙂 and \ud800 lone surrogate', '\u0000ane-lens-diagnostics\u0000'];
   const pool = Array.from({ length: 200 }, (_, i) => diagnostic(i, messages[i % messages.length]!));
@@ -23,21 +40,25 @@ test('publishDiagnostics messages are byte for byte JSON.stringify, also when di
     const uri = round % 2 ? 'file:///tmp/a b/ü.py' : 'untitled:Untitled-1';
     const params = round % 3 ? { uri, version: round, diagnostics } : { uri, diagnostics };
     const msg = { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params };
-    assert.equal(encodeMessage(msg).toString('utf8'), JSON.stringify(msg));
-    assert.deepEqual(encodeMessage(msg), Buffer.from(JSON.stringify(msg), 'utf8'));
+    assertEncodes(msg, encodeMessage(msg));
   }
+  // The emoji survives as a surrogate pair of escapes; the lone surrogate as JSON.stringify escapes it.
+  const emoji = { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///e.py', diagnostics: [diagnostic(4, messages[4]!)] } };
+  assert.match(encodeMessage(emoji).toString(), /emoji \\ud83d\\ude42 and \\ud800 lone/);
+  const ascii = { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///e.py', diagnostics: [diagnostic(1, 'plain "text"')] } };
+  assert.equal(encodeMessage(ascii).toString(), JSON.stringify(ascii));
   const empty = { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///e.py', diagnostics: [] } };
   assert.equal(encodeMessage(empty).toString(), JSON.stringify(empty));
 });
 
-test('other messages are plain JSON.stringify; the encoder resolves to the same bytes', async () => {
+test('other messages are JSON.stringify with ASCII escapes; the encoder resolves to the same bytes', async () => {
   const msgs = [
     { jsonrpc: '2.0', id: 1, result: { capabilities: { hoverProvider: true } } },
     { jsonrpc: '2.0', method: 'window/logMessage', params: { type: 3, message: 'diagnostics ≈ fine' } },
     { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///x.py', diagnostics: 'not an array' } },
   ];
   for (const msg of msgs) {
-    assert.equal(encodeMessage(msg).toString(), JSON.stringify(msg));
-    assert.equal(Buffer.from(await cachingJsonEncoder.encode(msg, { charset: 'utf-8' })).toString(), JSON.stringify(msg));
+    assertEncodes(msg, encodeMessage(msg));
+    assertEncodes(msg, Buffer.from(await cachingJsonEncoder.encode(msg, { charset: 'utf-8' })));
   }
 });
