@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tree } from 'web-tree-sitter';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
+import { parsePython } from '../../server/src/python/parser';
 import { ROOT, rng } from '../helpers';
 import { moduleSource, py } from './analyze';
 
@@ -215,5 +216,38 @@ test('every model source in the corpus gives the same findings incrementally aft
     } finally {
       session.dispose();
     }
+  }
+});
+
+test('an incremental parse reads the text in short slices and builds the tree a fresh parse builds, also around surrogate pairs', async () => {
+  const parser = await initPythonParser();
+  // Emoji (two UTF-16 units each) at every alignment, so some slice boundary falls between a pair's halves.
+  const lines: string[] = [];
+  for (let i = 0; i < 400; i++) lines.push(i % 3 === 0 ? `s${i} = "${'🙂'.repeat(i % 7)}${'a'.repeat(i % 5)}"  # ${'é'.repeat(i % 4)}` : `def f${i}(x):\n    return x * ${i}`);
+  let text = lines.join('\n') + '\n';
+  let tree = parsePython(parser, text);
+  const next = rng(11);
+  try {
+    for (let i = 0; i < 40; i++) {
+      const at = Math.floor(next() * text.length);
+      // Insert at a character boundary: never between the halves of a pair.
+      const start = text.charCodeAt(at) >= 0xdc00 && text.charCodeAt(at) <= 0xdfff ? at + 1 : at;
+      const insert = i % 2 ? '🙂' : '(';
+      const startPosition = pointAt(text, start);
+      text = text.slice(0, start) + insert + text.slice(start);
+      tree.edit(new Edit({ startIndex: start, oldEndIndex: start, newEndIndex: start + insert.length, startPosition, oldEndPosition: startPosition, newEndPosition: pointAt(text, start + insert.length) }));
+      const incremental = parsePython(parser, text, tree);
+      tree.delete();
+      tree = incremental;
+      const full = parsePython(parser, text);
+      try {
+        assert.equal(incremental.rootNode.toString(), full.rootNode.toString(), `edit ${i} at ${start}`);
+        assert.equal(incremental.rootNode.endIndex, text.length);
+      } finally {
+        full.delete();
+      }
+    }
+  } finally {
+    tree.delete();
   }
 });
