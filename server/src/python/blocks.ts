@@ -40,11 +40,13 @@ export function lineAt(text: string, starts: readonly number[], row: number): st
 
 /** Splits a parsed file into blocks, in document order. An empty file is one empty block. */
 export function splitBlocks(root: Node, text: string, starts: readonly number[] = lineStarts(text)): Block[] {
-  const statements = root.namedChildren.filter((n) => n.type !== 'comment');
   const heads: Array<{ row: number; end: number; simple: boolean }> = [];
-  for (const stmt of statements) {
+  for (const stmt of root.namedChildren) {
+    // A node's type is a call into wasm: read once (this runs on every keystroke, over every statement).
+    const type = stmt.type;
+    if (type === 'comment') continue;
     const row = stmt.startPosition.row;
-    const simple = !DEFINITIONS.has(stmt.type);
+    const simple = !DEFINITIONS.has(type);
     const last = heads[heads.length - 1];
     // `a = 1; b = 2` and statements recovered from odd code that share a line stay in one block, and so
     // does a run of imports or other module statements: a block costs a little bookkeeping of its own.
