@@ -1,7 +1,7 @@
 // The server's JSON-RPC content encoder for stream transports (stdio). A publishDiagnostics message carries
 // every diagnostic of the document, and after a one-line edit almost all of them are the objects sent last
 // time (toDiagnostic caches one per finding). Serializing all of them again was the largest cost of a
-// keystroke in a large file (~800 diagnostics, ~320 KB of JSON): here each diagnostic's UTF-8 JSON is kept
+// keystroke in a large file (~800 diagnostics, ~320 KB of JSON): here each diagnostic's JSON bytes are kept
 // and the message is spliced together from those pieces.
 // Every message goes out as pure ASCII: non-ASCII characters (≈, …, ≥ in messages, a path's ü) are written
 // as JSON \u escapes. The few hundred of them in a large file's 320 KB of diagnostics made the client decode
@@ -20,7 +20,7 @@ const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
 
-/** UTF-8 JSON of each diagnostic object sent so far (diagnostics are never changed once built). */
+/** ASCII JSON of each diagnostic object sent so far (diagnostics are never changed once built). */
 const pieces = new WeakMap<object, Buffer>();
 
 const NON_ASCII = /[\u0080-\uffff]/g;

@@ -73,7 +73,7 @@ export function loadedParser(): Parser | undefined {
  * UTF-16 units handed to tree-sitter per read in an incremental parse. Given a string, web-tree-sitter
  * copies 5,120 units from every position the parser reads at; an incremental parse reads at a few hundred
  * scattered positions after edits that upset the indentation (a `def` line typed at), so those copies were
- * a third of its time. A full parse reads front to back and keeps the large reads.
+ * about a fifth of its time. A full parse reads front to back and keeps the large reads.
  */
 const INCREMENTAL_READ_UNITS = 512;
 
