@@ -82,9 +82,9 @@ async function loadEngine() {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'analysis.cjs');
   await build({
-    // The analysis, and the server's diagnostics and their encoder (for the per-edit breakdown).
+    // The analysis, and the server's edit description, diagnostics and their encoder (for the per-edit breakdown).
     stdin: {
-      contents: "export * from './server/src/python/analyzePython'; export { toDiagnostic } from './server/src/lsp/protocolViews'; export { encodeMessage } from './server/src/lsp/jsonEncoder';",
+      contents: "export * from './server/src/python/analyzePython'; export { widenEdit } from './server/src/python/treeEdits'; export { toDiagnostic } from './server/src/lsp/protocolViews'; export { encodeMessage } from './server/src/lsp/jsonEncoder';",
       resolveDir: ROOT, loader: 'ts',
     },
     bundle: true, platform: 'node', format: 'cjs',
@@ -142,9 +142,10 @@ async function benchEditBreakdown(engine, text0) {
     off += ch;
     const at = { row: line, column: ch };
     const after = { row: line, column: ch + 1 };
-    tree.edit(new Edit(insert
+    // Described to tree-sitter as the server does it (treeEdits.ts).
+    tree.edit(new Edit(engine.widenEdit(text, insert
       ? { startIndex: off, oldEndIndex: off, newEndIndex: off + 1, startPosition: at, oldEndPosition: at, newEndPosition: after }
-      : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at }));
+      : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at })));
     text = insert ? `${text.slice(0, off)}x${text.slice(off)}` : text.slice(0, off) + text.slice(off + 1);
     const r = await engine.analyzePythonDocument(text, 'bench.py', { cache, keepTree: true, runTargets: 'lazy', oldTree: tree });
     tree.delete();

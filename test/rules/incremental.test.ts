@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tree } from 'web-tree-sitter';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
+import { widenEdit } from '../../server/src/python/treeEdits';
 import { parsePython } from '../../server/src/python/parser';
 import { ROOT, rng } from '../helpers';
 import { moduleSource, py } from './analyze';
@@ -27,7 +28,7 @@ const comparable = (a: PythonAnalysis) => ({
   fixes: a.fixes.map((x) => `${x.finding.line}:${x.finding.rule} ${x.range.line}:${x.range.column}-${x.range.endLine}:${x.range.endColumn} ${x.title} => ${x.newText}`),
 });
 
-/** An editor session: every edit goes through tree.edit + incremental parse + the block cache. */
+/** An editor session, as the language server runs one: every edit goes through tree.edit (widened, as the server does it), the incremental parse and the block cache. */
 class Session {
   private tree: Tree | undefined;
   readonly cache = new AnalysisCache();
@@ -44,8 +45,9 @@ class Session {
   edit(start: number, end: number, insert: string): void {
     const startPosition = pointAt(this.text, start);
     const oldEndPosition = pointAt(this.text, end);
+    const before = this.text;
     this.text = this.text.slice(0, start) + insert + this.text.slice(end);
-    this.tree?.edit(new Edit({ startIndex: start, oldEndIndex: end, newEndIndex: start + insert.length, startPosition, oldEndPosition, newEndPosition: pointAt(this.text, start + insert.length) }));
+    this.tree?.edit(new Edit(widenEdit(before, { startIndex: start, oldEndIndex: end, newEndIndex: start + insert.length, startPosition, oldEndPosition, newEndPosition: pointAt(this.text, start + insert.length) })));
   }
 
   dispose(): void {

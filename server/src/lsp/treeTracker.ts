@@ -5,6 +5,7 @@
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Point, Tree } from 'web-tree-sitter';
+import { widenEdit } from '../python/treeEdits';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
@@ -38,10 +39,11 @@ export class TreeTracker {
         const start = doc.positionAt(startIndex);
         const oldEnd = doc.positionAt(oldEndIndex);
         const startPosition = { row: start.line, column: start.character };
-        state.tree.edit(new Edit({
+        // Described as reaching further than it does, which spares tree-sitter whole-file reparses (treeEdits.ts).
+        state.tree.edit(new Edit(widenEdit(doc.getText(), {
           startIndex, oldEndIndex, newEndIndex: startIndex + change.text.length,
           startPosition, oldEndPosition: { row: oldEnd.line, column: oldEnd.character }, newEndPosition: endOf(startPosition, change.text),
-        }));
+        })));
       } else {
         inSync = false;
       }
