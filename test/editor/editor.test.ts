@@ -207,6 +207,32 @@ describe('real editor: code-server + Chromium', () => {
       assert.ok((await lens.count()) >= 1);
       await screenshot('code-lens');
     });
+
+    await step('typing', async () => {
+      // Edit the LayerNorm's eps=1e-12 (ANE005) to 1e-5 by typing, then back: the warning count follows each
+      // version, through the incremental parse and the block cache of the real server.
+      const problems = page.locator('[id="status.problems"]');
+      const warnings = async () => Number((await problems.innerText()).match(/\d+/g)?.[1] ?? NaN);
+      const until = async (want: number, what: string) => {
+        for (let i = 0; i < 100 && (await warnings()) !== want; i++) await page.waitForTimeout(100);
+        assert.equal(await warnings(), want, what);
+      };
+      const before = await warnings();
+      await page.keyboard.press('Control+G');
+      await page.keyboard.type('32:64');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type('5');
+      await until(before - 1, 'ANE005 is gone after typing eps=1e-5');
+      await screenshot('typed');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type('12');
+      await until(before, 'ANE005 is back after typing eps=1e-12 again');
+      // The text is the file's again; saving leaves it as it was for the tests that follow.
+      await page.keyboard.press('Control+S');
+      await page.keyboard.press('Control+Home');
+    });
   });
 
   let panel: FrameLocator | undefined;
