@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Diagnostic } from 'vscode-languageserver';
-import { cachingJsonEncoder, encodeMessage } from '../../server/src/lsp/jsonEncoder';
+import { PassThrough } from 'node:stream';
+import { StreamMessageReader, type Message } from 'vscode-languageserver/node';
+import { encodeMessage } from '../../server/src/lsp/jsonEncoder';
+import { StdioMessageWriter } from '../../server/src/lsp/stdioWriter';
 import { rng } from '../helpers';
 
 /** JSON.stringify(msg) with every UTF-16 unit above 0x7f written as a \uXXXX escape (reference, char by char). */
@@ -51,7 +54,7 @@ test('publishDiagnostics messages are JSON.stringify with ASCII escapes, also wh
   assert.equal(encodeMessage(empty).toString(), JSON.stringify(empty));
 });
 
-test('other messages are JSON.stringify with ASCII escapes; the encoder resolves to the same bytes', async () => {
+test('other messages are JSON.stringify with ASCII escapes', () => {
   const msgs = [
     { jsonrpc: '2.0', id: 1, result: { capabilities: { hoverProvider: true } } },
     { jsonrpc: '2.0', method: 'window/logMessage', params: { type: 3, message: 'diagnostics ≈ fine' } },
@@ -59,6 +62,35 @@ test('other messages are JSON.stringify with ASCII escapes; the encoder resolves
   ];
   for (const msg of msgs) {
     assertEncodes(msg, encodeMessage(msg));
-    assertEncodes(msg, Buffer.from(await cachingJsonEncoder.encode(msg, { charset: 'utf-8' })));
   }
+});
+
+test('the stdio writer frames each message for any LSP reader, in the order sent', async () => {
+  const pipe = new PassThrough();
+  const writer = new StdioMessageWriter(pipe);
+  const reader = new StreamMessageReader(pipe);
+  const received: Message[] = [];
+  reader.listen((m) => received.push(m));
+  const big = { jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///b.py', version: 7, diagnostics: Array.from({ length: 2000 }, (_, i) => diagnostic(i, `message ${i} ≈ ${'x'.repeat(i % 300)}`)) } };
+  const sent = [
+    { jsonrpc: '2.0', id: 1, result: { capabilities: {} } }, big,
+    { jsonrpc: '2.0', method: 'window/logMessage', params: { type: 3, message: 'after the big one: café 🙂' } },
+  ];
+  // Not awaited one by one: order must hold for writes made back to back, as the server makes them.
+  await Promise.all(sent.map((m) => writer.write(m as Message)));
+  for (let i = 0; i < 50 && received.length < sent.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(received, JSON.parse(JSON.stringify(sent)));
+  reader.dispose();
+  writer.dispose();
+});
+
+test('the stdio writer reports a failed write on onError and rejects it', async () => {
+  const pipe = new PassThrough();
+  const writer = new StdioMessageWriter(pipe);
+  const errors: Error[] = [];
+  writer.onError(([error]) => errors.push(error));
+  pipe.destroy();
+  await assert.rejects(writer.write({ jsonrpc: '2.0', method: 'exit' } as Message));
+  assert.ok(errors.length >= 1, 'onError fired');
+  writer.dispose();
 });

@@ -1,4 +1,4 @@
-// The server's JSON-RPC content encoder for stream transports (stdio). A publishDiagnostics message carries
+// The JSON of the server's messages on stdio (written by stdioWriter.ts). A publishDiagnostics message carries
 // every diagnostic of the document, and after a one-line edit almost all of them are the objects sent last
 // time (toDiagnostic caches one per finding). Serializing all of them again was the largest cost of a
 // keystroke in a large file (~800 diagnostics, ~320 KB of JSON): here each diagnostic's JSON bytes are kept
@@ -7,7 +7,7 @@
 // as JSON \u escapes. The few hundred of them in a large file's 320 KB of diagnostics made the client decode
 // the whole message through UTF-8's slow path into a two-byte string (1.4 ms, against 0.4 ms for ASCII, and
 // a slower JSON.parse after it); the escapes parse back to the very same strings.
-import type { ContentTypeEncoder, ContentTypeEncoderOptions, Message } from 'vscode-languageserver/node';
+import type { Message } from 'vscode-languageserver/node';
 import type { Diagnostic } from 'vscode-languageserver';
 
 const PUBLISH_DIAGNOSTICS = 'textDocument/publishDiagnostics';
@@ -65,16 +65,3 @@ export function encodeMessage(msg: Message): Buffer {
   parts.push(CLOSE, asciiBytes(shell.slice(at + MARKER_JSON.length)));
   return Buffer.concat(parts);
 }
-
-/** application/json in ASCII (so valid UTF-8), with cached diagnostic pieces; for the UTF-8 charset LSP uses. */
-export const cachingJsonEncoder: ContentTypeEncoder = {
-  name: 'application/json',
-  encode(msg: Message, options: ContentTypeEncoderOptions): Promise<Uint8Array> {
-    try {
-      if (options.charset !== 'utf-8') return Promise.resolve(Buffer.from(JSON.stringify(msg), options.charset));
-      return Promise.resolve(encodeMessage(msg));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  },
-};

@@ -1,17 +1,17 @@
 // Entry of dist/server.js. The transport (--stdio, --node-ipc, --socket=N, --pipe=NAME) is whatever
 // the client asked for on the command line. The editor's client uses stdio, where the server writes its
-// own messages (jsonEncoder.ts); the other transports go through createConnection's own handling.
+// own messages (stdioWriter.ts, jsonEncoder.ts); the other transports go through createConnection's own handling.
 import { Console } from 'node:console';
-import { createConnection, ProposedFeatures, StreamMessageReader, StreamMessageWriter, type Connection } from 'vscode-languageserver/node';
-import { cachingJsonEncoder } from './jsonEncoder';
+import { createConnection, ProposedFeatures, StreamMessageReader, type Connection } from 'vscode-languageserver/node';
+import { StdioMessageWriter } from './stdioWriter';
 import { startServer } from './server';
 
-/** What createConnection does for --stdio, with the caching encoder on the writer. */
+/** What createConnection does for --stdio, with our writer (cached diagnostics, written in the same turn). */
 function stdioConnection(): Connection {
   // stdout carries the protocol: anything logged goes to stderr, which the client shows in its output channel.
   Object.defineProperty(globalThis, 'console', { value: new Console(process.stderr, process.stderr), configurable: true, writable: true });
   const reader = new StreamMessageReader(process.stdin);
-  const writer = new StreamMessageWriter(process.stdout, { charset: 'utf-8', contentTypeEncoder: cachingJsonEncoder });
+  const writer = new StdioMessageWriter(process.stdout);
   return createConnection(ProposedFeatures.all, reader, writer);
 }
 
