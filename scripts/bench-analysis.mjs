@@ -142,13 +142,18 @@ async function benchEditBreakdown(engine, text0) {
     off += ch;
     const at = { row: line, column: ch };
     const after = { row: line, column: ch + 1 };
-    // Described to tree-sitter as the server does it (treeEdits.ts).
-    tree.edit(new Edit(engine.widenEdit(text, insert
+    // Described to tree-sitter as the server does it: exactly on one copy of the tree, widened on another
+    // (treeEdits.ts), the two parsed in turn (parser.ts).
+    const edit = insert
       ? { startIndex: off, oldEndIndex: off, newEndIndex: off + 1, startPosition: at, oldEndPosition: at, newEndPosition: after }
-      : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at })));
+      : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at };
+    const wide = tree.copy();
+    tree.edit(new Edit(edit));
+    wide.edit(new Edit(engine.widenEdit(text, edit)));
     text = insert ? `${text.slice(0, off)}x${text.slice(off)}` : text.slice(0, off) + text.slice(off + 1);
-    const r = await engine.analyzePythonDocument(text, 'bench.py', { cache, keepTree: true, runTargets: 'lazy', oldTree: tree });
+    const r = await engine.analyzePythonDocument(text, 'bench.py', { cache, keepTree: true, runTargets: 'lazy', oldTree: { exact: tree, wide } });
     tree.delete();
+    wide.delete();
     tree = r.tree;
     const t0 = performance.now();
     const bytes = engine.encodeMessage({ jsonrpc: '2.0', method: 'textDocument/publishDiagnostics', params: { uri: 'file:///tmp/bench.py', version: i, diagnostics: r.findings.map(engine.toDiagnostic) } });

@@ -9,11 +9,11 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { CodeAction } from 'vscode-languageserver-protocol';
-import { initPythonParser } from '../../server/src/python/parser';
+import { initPythonParser, parsePython } from '../../server/src/python/parser';
 import { TreeTracker } from '../../server/src/lsp/treeTracker';
 import { startServer } from './lspClient';
 
-test('TreeTracker: edited trees reparse to exactly the full parse, including multi-line and non-ASCII edits', async () => {
+test('TreeTracker: edited trees (exact and widened) reparse to exactly the full parse, including multi-line and non-ASCII edits', async () => {
   const parser = await initPythonParser();
   let doc = TextDocument.create('file:///t.py', 'python', 1, 'import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n        return x  # café ✓\n');
   const trees = new TreeTracker();
@@ -28,8 +28,14 @@ test('TreeTracker: edited trees reparse to exactly the full parse, including mul
     doc = trees.applyChanges(doc, [{ range: { start: { line: sl, character: sc }, end: { line: el, character: ec } }, text }], version);
     const old = trees.treeFor(doc.uri, version);
     assert.ok(old, `tree kept in sync at version ${version}`);
-    const incremental = parser.parse(doc.getText(), old)!;
     const full = parser.parse(doc.getText())!;
+    // Each description of the edits (exact, widened) reparses to the full parse, and so do both in turn.
+    for (const one of [old.exact, old.wide]) {
+      const t = parser.parse(doc.getText(), one)!;
+      assert.equal(t.rootNode.toString(), full.rootNode.toString(), `after edit ${version}`);
+      t.delete();
+    }
+    const incremental = parsePython(parser, doc.getText(), old);
     assert.equal(incremental.rootNode.toString(), full.rootNode.toString(), `after edit ${version}`);
     full.delete();
     trees.store(doc.uri, incremental, version, version);

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Tree } from 'web-tree-sitter';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
 import { widenEdit } from '../../server/src/python/treeEdits';
-import { parsePython } from '../../server/src/python/parser';
+import { parsePython, type EditedTrees } from '../../server/src/python/parser';
 import { ROOT, rng } from '../helpers';
 import { moduleSource, py } from './analyze';
 
@@ -28,30 +27,32 @@ const comparable = (a: PythonAnalysis) => ({
   fixes: a.fixes.map((x) => `${x.finding.line}:${x.finding.rule} ${x.range.line}:${x.range.column}-${x.range.endLine}:${x.range.endColumn} ${x.title} => ${x.newText}`),
 });
 
-/** An editor session, as the language server runs one: every edit goes through tree.edit (widened, as the server does it), the incremental parse and the block cache. */
+/** An editor session, as the language server runs one: every edit goes through tree.edit (exact and widened, as the server does it), the incremental parse and the block cache. */
 class Session {
-  private tree: Tree | undefined;
+  private trees: EditedTrees | undefined;
   readonly cache = new AnalysisCache();
   constructor(public text: string) {}
 
   async analyse(): Promise<PythonAnalysis> {
-    const result = await analyzePythonDocument(this.text, 'edited.py', { cache: this.cache, keepTree: true, runTargets: true, ...(this.tree ? { oldTree: this.tree } : {}) });
-    this.tree?.delete();
-    this.tree = result.tree;
+    const result = await analyzePythonDocument(this.text, 'edited.py', { cache: this.cache, keepTree: true, runTargets: true, ...(this.trees ? { oldTree: this.trees } : {}) });
+    this.dispose();
+    this.trees = { exact: result.tree!, wide: result.tree!.copy() };
     delete result.tree;
     return result;
   }
 
   edit(start: number, end: number, insert: string): void {
-    const startPosition = pointAt(this.text, start);
-    const oldEndPosition = pointAt(this.text, end);
     const before = this.text;
     this.text = this.text.slice(0, start) + insert + this.text.slice(end);
-    this.tree?.edit(new Edit(widenEdit(before, { startIndex: start, oldEndIndex: end, newEndIndex: start + insert.length, startPosition, oldEndPosition, newEndPosition: pointAt(this.text, start + insert.length) })));
+    const edit = { startIndex: start, oldEndIndex: end, newEndIndex: start + insert.length, startPosition: pointAt(before, start), oldEndPosition: pointAt(before, end), newEndPosition: pointAt(this.text, start + insert.length) };
+    this.trees?.exact.edit(new Edit(edit));
+    this.trees?.wide.edit(new Edit(widenEdit(before, edit)));
   }
 
   dispose(): void {
-    this.tree?.delete();
+    this.trees?.exact.delete();
+    this.trees?.wide.delete();
+    this.trees = undefined;
   }
 }
 

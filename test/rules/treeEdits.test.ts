@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Parser, Tree } from 'web-tree-sitter';
-import { initPythonParser, parsePython } from '../../server/src/python/parser';
+import { initPythonParser, parsePython, type ParseWork } from '../../server/src/python/parser';
 import { widenEdit, type EditRange } from '../../server/src/python/treeEdits';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,18 +56,27 @@ function exactEdit(before: string, { start, end, insert }: Change): { after: str
   };
 }
 
-/** Parses `changes` (applied in turn) incrementally from `text`'s tree; returns the tree, the text and tree-sitter's progress checks. */
-function reparse(parser: Parser, text: string, changes: Change[], widen: boolean): { tree: Tree; after: string; checks: number } {
-  const old = parsePython(parser, text);
+/** `text`'s tree twice, with `changes` (applied in turn) described exactly and widened; and the text after them. */
+function editedTrees(parser: Parser, text: string, changes: Change[]): { exact: Tree; wide: Tree; after: string } {
+  const exact = parsePython(parser, text);
+  const wide = exact.copy();
   let after = text;
   for (const change of changes) {
     const { after: next, edit } = exactEdit(after, change);
-    old.edit(new Edit(widen ? widenEdit(after, edit) : edit));
+    exact.edit(new Edit(edit));
+    wide.edit(new Edit(widenEdit(after, edit)));
     after = next;
   }
+  return { exact, wide, after };
+}
+
+/** Parses `changes` incrementally from `text`'s tree with one description; returns the tree, the text and tree-sitter's progress checks. */
+function reparse(parser: Parser, text: string, changes: Change[], widen: boolean): { tree: Tree; after: string; checks: number } {
+  const { exact, wide, after } = editedTrees(parser, text, changes);
   let checks = 0;
-  const tree = parser.parse(after, old, { progressCallback: () => { checks++; return false; } })!;
-  old.delete();
+  const tree = parser.parse(after, widen ? wide : exact, { progressCallback: () => { checks++; return false; } })!;
+  exact.delete();
+  wide.delete();
   return { tree, after, checks };
 }
 
@@ -93,7 +102,11 @@ test('widened edits reparse to the fresh tree, positions included: every line, s
       const what = `${JSON.stringify(changes)} on ${JSON.stringify(line)}`;
       assert.deepEqual(dump(widened.tree), expected, `widened: ${what}`);
       assert.deepEqual(dump(exact.tree), expected, `exact: ${what}`);
-      for (const t of [exact.tree, widened.tree, fresh]) t.delete();
+      // And both in alternating slices, as the server parses (whichever finishes first).
+      const trees = editedTrees(parser, text, changes);
+      const both = parsePython(parser, trees.after, trees);
+      assert.deepEqual(dump(both), expected, `alternating: ${what}`);
+      for (const t of [exact.tree, widened.tree, fresh, both, trees.exact, trees.wide]) t.delete();
       checked++;
     }
     offset = end + 1;
@@ -151,4 +164,35 @@ test('widenEdit reaches the next column-0 line nearby, else only the end of the 
   const last = 'x = 1\ny = 2';
   const { edit: edit3 } = exactEdit(last, { start: 8, end: 8, insert: '3' });
   assert.deepEqual(widenEdit(last, edit3), edit3);
+});
+
+test('parsing both descriptions in alternating slices costs about the cheaper one, either way round', async () => {
+  const parser = await initPythonParser();
+  const text = generated(150);
+  let full = 0;
+  parser.parse(text, null, { progressCallback: () => { full++; return false; } })!.delete();
+  const mid = text.length >> 1;
+  const end = text.indexOf(' + 1.0', mid) + ' + 1.0'.length;
+  const cases: Array<{ name: string; change: Change; cheaper: 'exact' | 'wide' }> = [
+    // `1.0:` at the end of a class: the widened description reparses the rest of the file, the exact one not.
+    { name: 'typing after the last 1.0 of a class', change: { start: end, end, insert: ':' }, cheaper: 'exact' },
+    // A backspace there: the other way round.
+    { name: 'backspace at the end of a class', change: { start: end - 1, end, insert: '' }, cheaper: 'wide' },
+  ];
+  for (const { name, change, cheaper } of cases) {
+    const exact = reparse(parser, text, [change], false);
+    const wide = reparse(parser, text, [change], true);
+    const [cheap, dear] = cheaper === 'exact' ? [exact, wide] : [wide, exact];
+    assert.ok(cheap.checks < full / 10 && dear.checks > full / 3, `${name}: exact ${exact.checks}, widened ${wide.checks} of ${full}`);
+    const trees = editedTrees(parser, text, [change]);
+    const work: ParseWork = { checks: 0 };
+    const tree = parsePython(parser, trees.after, trees, work);
+    assert.deepEqual(dump(tree), dump(cheap.tree), name);
+    // The cheaper one plus at most a slice of the other: well under the dearer one and a whole-file parse.
+    assert.ok(work.checks < Math.min(dear.checks, full / 3), `${name}: both in turn took ${work.checks} (exact ${exact.checks}, widened ${wide.checks}, full ${full})`);
+    // The parser that lost is reset: the next document parses from scratch, not from its half-done parse.
+    const other = parsePython(parser, 'def f(a, b):\n    return a @ b\n');
+    assert.equal(other.rootNode.toString(), '(module (function_definition name: (identifier) parameters: (parameters (identifier) (identifier)) body: (block (return_statement (binary_operator left: (identifier) right: (identifier))))))', name);
+    for (const t of [exact.tree, wide.tree, tree, trees.exact, trees.wide, other]) t.delete();
+  }
 });

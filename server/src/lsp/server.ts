@@ -174,7 +174,7 @@ export function startServer(connection: Connection): RunningServer {
   async function targetsFor(doc: TextDocument): Promise<PythonAnalysis['targets']> {
     const analysis = await analysisFor(doc);
     const hit = cache.get(doc.uri);
-    if (hit && hit.analysis === analysis && hit.version === doc.version && trees.treeFor(doc.uri, doc.version) === hit.tree) {
+    if (hit && hit.analysis === analysis && hit.version === doc.version && trees.treeFor(doc.uri, doc.version)?.exact === hit.tree) {
       return analysis.targets;
     }
     // The tree was dropped or moved on (closed and reopened, edited meanwhile): analyse this text again.

@@ -5,12 +5,14 @@
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Point, Tree } from 'web-tree-sitter';
+import type { EditedTrees } from '../python/parser';
 import { widenEdit } from '../python/treeEdits';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
 
-interface State { tree: Tree; version: number }
+/** `exact` is the tree as parsed, edited exactly; `wide` a copy edited with widened descriptions (treeEdits.ts). */
+interface State { exact: Tree; wide: Tree; version: number }
 
 /** Where the inserted text ends, starting at `start` (tree-sitter points count UTF-16 code units here). */
 function endOf(start: Point, text: string): Point {
@@ -21,6 +23,11 @@ function endOf(start: Point, text: string): Point {
     if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) { row++; lastBreak = i; }
   }
   return lastBreak < 0 ? { row, column: start.column + text.length } : { row, column: text.length - lastBreak - 1 };
+}
+
+function free(s: State): void {
+  s.exact.delete();
+  s.wide.delete();
 }
 
 export class TreeTracker {
@@ -39,11 +46,13 @@ export class TreeTracker {
         const start = doc.positionAt(startIndex);
         const oldEnd = doc.positionAt(oldEndIndex);
         const startPosition = { row: start.line, column: start.character };
-        // Described as reaching further than it does, which spares tree-sitter whole-file reparses (treeEdits.ts).
-        state.tree.edit(new Edit(widenEdit(doc.getText(), {
+        const edit = {
           startIndex, oldEndIndex, newEndIndex: startIndex + change.text.length,
           startPosition, oldEndPosition: { row: oldEnd.line, column: oldEnd.character }, newEndPosition: endOf(startPosition, change.text),
-        })));
+        };
+        state.exact.edit(new Edit(edit));
+        // Also described as reaching further than it does, which spares tree-sitter whole-file reparses.
+        state.wide.edit(new Edit(widenEdit(doc.getText(), edit)));
       } else {
         inSync = false;
       }
@@ -56,10 +65,10 @@ export class TreeTracker {
     return doc;
   }
 
-  /** The edited tree for exactly this version of the document, if there is one. */
-  treeFor(uri: string, version: number): Tree | undefined {
+  /** The edited trees for exactly this version of the document, if there are. */
+  treeFor(uri: string, version: number): EditedTrees | undefined {
     const s = this.states.get(uri);
-    return s && s.version === version ? s.tree : undefined;
+    return s && s.version === version ? s : undefined;
   }
 
   /**
@@ -69,18 +78,20 @@ export class TreeTracker {
   store(uri: string, tree: Tree, version: number, currentVersion: number | undefined): void {
     const old = this.states.get(uri);
     // Freed after the diagnostics are out: freeing a large tree is off the edit → diagnostics path.
-    if (old && old.tree !== tree) setImmediate(() => old.tree.delete());
-    if (currentVersion === version) this.states.set(uri, { tree, version });
+    if (old && old.exact !== tree) setImmediate(() => free(old));
+    // A shallow copy: tree-sitter copies the nodes an edit changes, so the two stay independent.
+    if (currentVersion === version) this.states.set(uri, { exact: tree, wide: tree.copy(), version });
     else { this.states.delete(uri); tree.delete(); }
   }
 
   forget(uri: string): void {
-    this.states.get(uri)?.tree.delete();
+    const s = this.states.get(uri);
+    if (s) free(s);
     this.states.delete(uri);
   }
 
   clear(): void {
-    for (const s of this.states.values()) s.tree.delete();
+    for (const s of this.states.values()) free(s);
     this.states.clear();
   }
 }

@@ -6,7 +6,7 @@ import type { Finding, Severity } from '../../../common/findings';
 import { lineAt, lineStarts, splitBlocks, type Block } from './blocks';
 import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
 import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
-import { initPythonParser, parsePython } from './parser';
+import { initPythonParser, parsePython, type EditedTrees } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
 import { collectSuppressions, isSuppressed, mergeSuppressions, type Suppressions } from './suppressions';
 import { PRAGMA_RULE_ID, RULE_GATES, RULES } from './rules/index';
@@ -22,10 +22,11 @@ export interface AnalyzeOptions {
   /** Called when a rule throws on odd input; the rule's findings are dropped, the others kept. */
   onRuleError?: (ruleId: string, error: unknown) => void;
   /**
-   * The previous tree of this document, already `edit()`ed to match `text`: tree-sitter then reparses
-   * only the changed region. The caller still owns (and deletes) it.
+   * The previous tree of this document, already `edit()`ed to match `text` (or two of them, the edits
+   * described exactly and widened: parser.ts): tree-sitter then reparses only the changed region. The caller
+   * still owns (and deletes) them.
    */
-  oldTree?: Tree;
+  oldTree?: Tree | EditedTrees;
   /** Keep the new tree and return it in `tree` (the caller deletes it) for the next incremental parse. */
   keepTree?: boolean;
   /** Rule ids whose rules are skipped entirely (configuration `ignore`), to save their time. */

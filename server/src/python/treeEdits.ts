@@ -9,7 +9,9 @@
 // the first reuse after the edit happen where the scanner state is the plain module-level one, which
 // matches. Measured over every start-of-line, end-of-line and mid-line edit (tree-sitter progress checks,
 // docs/quality.md): 3.6x less parse work on the bench file (p90 2,957 -> 840 checks), 10-12% less on
-// torch.nn's module.py and torchvision's roi_heads.py, p50 within a few checks everywhere.
+// torch.nn's module.py and torchvision's roi_heads.py, p50 within a few checks everywhere. In the few cases
+// where the exact range is the cheap one (typing after the last token of a class), it still wins: the server
+// keeps both edited trees and parses them in turn (parser.ts, EditedTrees).
 import type { Point } from 'web-tree-sitter';
 
 export interface EditRange {
