@@ -143,7 +143,7 @@ async function benchEditBreakdown(engine, text0) {
     const at = { row: line, column: ch };
     const after = { row: line, column: ch + 1 };
     // Described to tree-sitter as the server does it: exactly on one copy of the tree, widened on another
-    // (treeEdits.ts), the two parsed in turn (parser.ts).
+    // (treeEdits.ts), parsed as parsePython does it (parser.ts).
     const edit = insert
       ? { startIndex: off, oldEndIndex: off, newEndIndex: off + 1, startPosition: at, oldEndPosition: at, newEndPosition: after }
       : { startIndex: off, oldEndIndex: off + 1, newEndIndex: off, startPosition: at, oldEndPosition: after, newEndPosition: at };
