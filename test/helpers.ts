@@ -51,3 +51,10 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Row and column (UTF-16 units, rows after each `\n`, as tree-sitter counts them here) of `index` in `text`. */
+export function pointAt(text: string, index: number): { row: number; column: number } {
+  const before = text.slice(0, index);
+  const row = before.split('\n').length - 1;
+  return { row, column: index - (before.lastIndexOf('\n') + 1) };
+}

@@ -9,17 +9,12 @@ import { test } from 'node:test';
 import { AnalysisCache, analyzePythonDocument, initPythonParser, type PythonAnalysis } from '../../server/src/python/analyzePython';
 import { widenEdit } from '../../server/src/python/treeEdits';
 import { parsePython, type EditedTrees } from '../../server/src/python/parser';
-import { ROOT, rng } from '../helpers';
+import { pointAt, ROOT, rng } from '../helpers';
 import { moduleSource, py } from './analyze';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
 
-function pointAt(text: string, index: number): { row: number; column: number } {
-  const before = text.slice(0, index);
-  const row = before.split('\n').length - 1;
-  return { row, column: index - (before.lastIndexOf('\n') + 1) };
-}
 
 const comparable = (a: PythonAnalysis) => ({
   targets: JSON.stringify(a.targets),

@@ -6,15 +6,11 @@ import { test } from 'node:test';
 import type { Parser, Tree } from 'web-tree-sitter';
 import { initPythonParser, parsePython, type ParseWork } from '../../server/src/python/parser';
 import { widenEdit, type EditRange } from '../../server/src/python/treeEdits';
+import { pointAt } from '../helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Edit } = require('web-tree-sitter') as typeof import('web-tree-sitter');
 
-function pointAt(text: string, index: number): { row: number; column: number } {
-  const before = text.slice(0, index);
-  const row = before.split('\n').length - 1;
-  return { row, column: index - (before.lastIndexOf('\n') + 1) };
-}
 
 /** Every node with its type, offsets and points, in document order. */
 function dump(tree: Tree): string[] {
