@@ -298,28 +298,42 @@ describe('real editor: code-server + Chromium', () => {
 
 interface PanelRow { position: number; name: string; device: string; reason: string; source: string; sourceLine?: number }
 
-/** The "Run on ANE" lens that belongs to `line`: lenses are view zones right above their line. */
-async function lensAboveLine(page: Page, line: number) {
+/**
+ * The "Run on ANE" lens that belongs to `line`: lenses are view zones right above their line. Measured until
+ * it holds: after an edit the editor asks for the lenses again and lays their view zones out anew, so a
+ * single measurement can land between two layouts.
+ */
+async function lensAboveLine(page: Page, line: number, timeoutMs = 20_000) {
   // Bring the line into view first: only visible lines and lenses are in the DOM.
   await page.locator('.monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+Home');
-  const lineNumber = page.locator('.monaco-editor .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) });
+  const lineNumbered = (n: number) => page.locator('.monaco-editor .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${n}$`) });
+  // The editor renders the scroll on a later frame: until line 1 is drawn, the old view is still measured.
+  await lineNumbered(1).first().waitFor();
+  const lineNumber = lineNumbered(line);
   for (let i = 0; i < 200 && (await lineNumber.count()) === 0; i++) await page.keyboard.press('PageDown');
   const lenses = page.locator('.codelens-decoration a', { hasText: 'Run on ANE' }).filter({ visible: true });
   await lenses.first().waitFor();
-  // Measured once the lenses are shown: their view zones push the lines below them down.
-  const lineBox = await lineNumber.first().boundingBox();
-  assert.ok(lineBox, `line ${line} is not visible in the editor`);
-  let best: { index: number; gap: number } | undefined;
-  const count = await lenses.count();
-  for (let i = 0; i < count; i++) {
-    const box = await lenses.nth(i).boundingBox();
-    if (!box) continue;
-    const gap = lineBox.y - (box.y + box.height);
-    if (gap >= -2 && (!best || gap < best.gap)) best = { index: i, gap };
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  for (;;) {
+    const lineBox = await lineNumber.first().boundingBox();
+    assert.ok(lineBox, `line ${line} is not visible in the editor`);
+    let best: { index: number; gap: number } | undefined;
+    const gaps: number[] = [];
+    const count = await lenses.count();
+    for (let i = 0; i < count; i++) {
+      const box = await lenses.nth(i).boundingBox();
+      if (!box) continue;
+      const gap = lineBox.y - (box.y + box.height);
+      gaps.push(Math.round(gap));
+      if (gap >= -2 && (!best || gap < best.gap)) best = { index: i, gap };
+    }
+    if (best && best.gap < lineBox.height * 2) return lenses.nth(best.index);
+    seen = `line ${line} at y=${Math.round(lineBox.y)} (height ${Math.round(lineBox.height)}), lens gaps ${gaps.join(', ') || 'none'}`;
+    assert.ok(Date.now() < deadline, `no "Run on ANE" lens right above line ${line} within ${timeoutMs} ms: ${seen}`);
+    await page.waitForTimeout(250);
   }
-  assert.ok(best && best.gap < lineBox.height * 2, `no "Run on ANE" lens right above line ${line}`);
-  return lenses.nth(best.index);
 }
 
 /**
