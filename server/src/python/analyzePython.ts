@@ -4,8 +4,9 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { lineAt, lineStarts, splitBlocks, type Block } from './blocks';
-import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
-import { blockFacts0, blockFacts1, collectImportParts, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
+import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, indexedTypes, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
+import { collectTypedImportParts } from './resolve';
+import { blockFacts0, blockFacts1, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython, type EditedTrees } from './parser';
 import { isPragmaLine, pragmaAbove } from './pragmas';
 import { collectSuppressions, isSuppressed, mergeSuppressions, type Suppressions } from './suppressions';
@@ -301,11 +302,13 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   const indexAll = () => {
     const fresh = blocks.map((_, i) => (indexes.has(i) ? undefined : emptyIndex()));
     let bi = 0;
-    for (const node of root.descendantsOfType([...INDEXED_TYPES])) {
+    const nodes = root.descendantsOfType([...INDEXED_TYPES]);
+    const types = indexedTypes(nodes, text);
+    nodes.forEach((node, n) => {
       while (bi + 1 < blocks.length && node.startIndex >= blocks[bi + 1]!.startIndex) bi++;
       const index = fresh[bi];
-      if (index) addToIndex(index, node);
-    }
+      if (index) addToIndex(index, node, types[n]!);
+    });
     fresh.forEach((index, i) => index && indexes.set(i, index));
   };
   // Counted with a loop: `reduce` skips the holes a fresh (transient) lookup leaves, which counted 0.
@@ -322,9 +325,11 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     index = emptyIndex();
     const b = blocks[i]!;
     const end = i + 1 < blocks.length ? { row: blocks[i + 1]!.startRow, column: 0 } : undefined;
-    for (const node of root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end)) {
-      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index, node);
-    }
+    const nodes = root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end);
+    const types = indexedTypes(nodes, text);
+    nodes.forEach((node, n) => {
+      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index!, node, types[n]!);
+    });
     indexes.set(i, index);
     return index;
   };
@@ -476,8 +481,8 @@ function importTextOf(facts: FileFacts0): string {
 }
 
 function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts0 {
-  const imports = collectImportParts([...index.get('import_statement')!, ...index.get('import_from_statement')!,
-    ...index.get('class_definition')!, ...index.get('function_definition')!], text);
+  const imports = collectTypedImportParts((['import_statement', 'import_from_statement', 'class_definition', 'function_definition'] as const)
+    .map((type) => [type, index.get(type)!] as const), text);
   const classes: ClassHeader[] = [];
   for (const cls of index.get('class_definition')!) {
     const name = className(cls, text);

@@ -4,7 +4,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { DEFAULT_CHIP } from '../../../common/chips';
 import type { FileFacts0, FileFacts1 } from './fileFacts';
 import type { ImportResolver } from './resolve';
-import { ASSIGNED_NAME, DEF_NAME, unparen } from './syntax';
+import { ASSIGNED_NAME, DEF_NAME, PYTHON_NAME, unparen } from './syntax';
 
 // Methods that are not part of the inference graph: losses, target assignment, state-dict hooks, init helpers.
 const NOT_TRACED = /loss|^assign_targets|^_load_from_state_dict$|^load_state_dict$|^reset_parameters$|init_weights|^extra_repr$|^__repr__$|^train$|^eval$|^_init_|^define_/;
@@ -54,9 +54,67 @@ export function emptyIndex(): NodeIndex {
   return new Map(INDEXED_TYPES.map((t) => [t, []]));
 }
 
-/** Indexes `nodes` (document order) into `index`. */
-export function addToIndex(index: NodeIndex, node: Node): void {
-  index.get(node.type as IndexedType)?.push(node);
+/** Adds `node`, whose type is `type` (see indexedTypes), to `index`. */
+export function addToIndex(index: NodeIndex, node: Node, type: string): void {
+  index.get(type as IndexedType)?.push(node);
+}
+
+const NAME_END = '(?![\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}])';
+// Sticky patterns tried with `test` (no match array per node); the statement keywords are looked up by
+// their first letter and tried one by one.
+const KEYWORDS: ReadonlyArray<readonly [RegExp, IndexedType]> = ([
+  ['import', 'import_statement'], ['from', 'import_from_statement'], ['class', 'class_definition'], ['def', 'function_definition'],
+  ['if', 'if_statement'], ['while', 'while_statement'], ['for', 'for_statement'],
+] as const).map(([word, type]) => [new RegExp(`${word}${NAME_END}`, 'uy'), type] as const);
+const KEYWORDS_BY_LETTER = new Map<string, Array<readonly [RegExp, IndexedType]>>();
+for (const k of KEYWORDS) {
+  const letter = k[0].source[0]!;
+  KEYWORDS_BY_LETTER.set(letter, [...(KEYWORDS_BY_LETTER.get(letter) ?? []), k]);
+}
+/** A dotted name and then `(`, `=` (not `==`), `:` (not `:=`) or `,`: the match ends just after that character. */
+const DOTTED_THEN = new RegExp(`${PYTHON_NAME}(?:[ \\t]*\\.[ \\t]*${PYTHON_NAME})*[ \\t]*[(=:,](?!=)`, 'uy');
+
+/** The indexed statement type that the text at `start` names by its keyword, `#` or `@`. */
+function statementAt(text: string, start: number): IndexedType | undefined {
+  const first = text[start];
+  if (first === '#') return 'comment';
+  if (first === '@') return 'decorator';
+  for (const [pattern, type] of KEYWORDS_BY_LETTER.get(first ?? '') ?? []) {
+    pattern.lastIndex = start;
+    if (pattern.test(text)) return type;
+  }
+  return undefined;
+}
+
+/**
+ * The types of `nodes`, the output of descendantsOfType(INDEXED_TYPES) (document order), read from the source
+ * where its first characters decide: a `type` read is a call into wasm, and this was one per indexed node
+ * (9,000 on a 5,000-line file). Among the indexed types a statement keyword, `#` or `@` names the type; any
+ * other node is a call or an assignment. A call's text is its function and then `(`; an assignment's is its
+ * target and then `=`, `:` or `,` — unless the target starts with a call (`f(x).y = 1`), and then that call
+ * starts where the assignment does. So a node that shares its start with no other indexed node and starts
+ * with a dotted name is a call if `(` follows the name and an assignment if `=`, `:` or `,` does. Nodes that
+ * share a start are nested, each the first descendant of the one before (descendantsOfType is a pre-order
+ * walk); an assignment is a statement, never inside a call, so all but the first of them are calls (method
+ * chains: `super().__init__()`) and only the first has its type read, like any other node (`async`, a
+ * parenthesized target, ...).
+ */
+export function indexedTypes(nodes: readonly Node[], text: string): string[] {
+  const types = new Array<string>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    const start = node.startIndex;
+    let type: string | undefined = statementAt(text, start);
+    const sharesStart = (j: number) => j >= 0 && j < nodes.length && nodes[j]!.startIndex === start;
+    if (type === undefined && sharesStart(i - 1)) {
+      type = 'call';
+    } else if (type === undefined && !sharesStart(i + 1)) {
+      DOTTED_THEN.lastIndex = start;
+      if (DOTTED_THEN.test(text)) type = text[DOTTED_THEN.lastIndex - 1] === '(' ? 'call' : 'assignment';
+    }
+    types[i] = type ?? node.type;
+  }
+  return types;
 }
 
 /** Where a context sits in the file: its block's ordinal and offsets, or the whole file. */

@@ -9,7 +9,7 @@
 // Block parts give rows relative to their block's first row and the file facts carry absolute rows computed
 // from the blocks' current positions, while the signatures use only block-relative positions: an edit that
 // adds a line above a block moves it without changing any signature.
-import { collectImportParts, ImportResolver, type ImportParts } from './resolve';
+import { ImportResolver, type ImportParts } from './resolve';
 
 /**
  * Adds `signature`, computed on first read: a one-off analysis (the CLI) never compares signatures, so it
@@ -231,4 +231,3 @@ export function renderCitation(template: string, facts: FileFacts1, key: string)
   return template.replace('{line}', row === undefined ? '?' : String(row + 1));
 }
 
-export { collectImportParts };

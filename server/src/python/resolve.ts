@@ -64,18 +64,26 @@ export interface ImportParts {
 /** The import bindings and definitions among `nodes` (import statements, class/function definitions; others ignored). */
 export function collectImportParts(nodes: readonly Node[], text?: string): ImportParts {
   const parts: ImportParts = { plain: [], from: [], stars: [], definitions: [] };
-  for (const stmt of nodes) {
-    const type = stmt.type; // read once: each read is a call into wasm
-    if (type === 'import_statement') addImport(stmt, parts);
-    else if (type === 'import_from_statement') addFromImport(stmt, parts);
-    else if (type === 'class_definition' || type === 'function_definition') {
-      // The name from the source text when the header is plain (a tree accessor is a call into wasm).
-      const header = text !== undefined ? DEFINITION.exec(text.slice(stmt.startIndex, stmt.startIndex + 200))?.[1] : undefined;
-      const name = header ?? stmt.childForFieldName('name')?.text;
-      if (name) parts.definitions.push(name);
-    }
-  }
+  for (const stmt of nodes) addStatement(stmt, stmt.type, parts, text); // type read once: each read is a call into wasm
   return parts;
+}
+
+/** collectImportParts over statements whose types are known (an index's lists), without reading them. */
+export function collectTypedImportParts(groups: ReadonlyArray<readonly [type: string, nodes: readonly Node[]]>, text: string): ImportParts {
+  const parts: ImportParts = { plain: [], from: [], stars: [], definitions: [] };
+  for (const [type, nodes] of groups) for (const stmt of nodes) addStatement(stmt, type, parts, text);
+  return parts;
+}
+
+function addStatement(stmt: Node, type: string, parts: ImportParts, text?: string): void {
+  if (type === 'import_statement') addImport(stmt, parts);
+  else if (type === 'import_from_statement') addFromImport(stmt, parts);
+  else if (type === 'class_definition' || type === 'function_definition') {
+    // The name from the source text when the header is plain (a tree accessor is a call into wasm).
+    const header = text !== undefined ? DEFINITION.exec(text.slice(stmt.startIndex, stmt.startIndex + 200))?.[1] : undefined;
+    const name = header ?? stmt.childForFieldName('name')?.text;
+    if (name) parts.definitions.push(name);
+  }
 }
 
 /** `class Name` / `def name` / `async def name`, the name ending where the header goes on. */

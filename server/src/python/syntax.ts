@@ -53,6 +53,7 @@ export function callArgs(call: Node): CallArgs {
 }
 
 const KEYWORD_NAME = new RegExp(`^(${PYTHON_NAME})\\s*=`, 'u');
+const KEYWORD_ARGUMENT = new RegExp(`^${PYTHON_NAME}\\s*=(?!=)`, 'u');
 /** A name that runs to the end of the look-ahead window (a very long keyword?): the type decides. */
 const NAME_TO_WINDOW_END = new RegExp(`^${PYTHON_NAME}\\s*$`, 'u');
 
@@ -65,9 +66,11 @@ function readCallArgs(call: Node): CallArgs {
   for (const arg of list.namedChildren) {
     // What an argument is shows in its first characters: only `name=`, `*`/`**` and `#` need their type
     // read (each read is a call into wasm), plain positional arguments do not.
+    // `name = ...` with a single `=` can only be a keyword argument (`==` is a comparison, `:=` starts with `:`).
     const head = source?.slice(arg.startIndex, arg.startIndex + 64);
-    const type = head === undefined || head[0] === '*' || head[0] === '#' || KEYWORD_NAME.test(head) || NAME_TO_WINDOW_END.test(head)
-      ? arg.type : 'positional';
+    const type = head !== undefined && KEYWORD_ARGUMENT.test(head) ? 'keyword_argument'
+      : head === undefined || head[0] === '*' || head[0] === '#' || KEYWORD_NAME.test(head) || NAME_TO_WINDOW_END.test(head) ? arg.type
+        : 'positional';
     if (type === 'keyword_argument') {
       const name = KEYWORD_NAME.exec(head ?? arg.text)?.[1];
       if (name !== undefined) keywords.set(name, new KeywordArgument(arg));
