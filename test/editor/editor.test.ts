@@ -315,7 +315,6 @@ async function lensAboveLine(page: Page, line: number, timeoutMs = 20_000) {
   const lenses = page.locator('.codelens-decoration a', { hasText: 'Run on ANE' }).filter({ visible: true });
   await lenses.first().waitFor();
   const deadline = Date.now() + timeoutMs;
-  let seen = '';
   for (;;) {
     const lineBox = await lineNumber.first().boundingBox();
     assert.ok(lineBox, `line ${line} is not visible in the editor`);
@@ -330,7 +329,7 @@ async function lensAboveLine(page: Page, line: number, timeoutMs = 20_000) {
       if (gap >= -2 && (!best || gap < best.gap)) best = { index: i, gap };
     }
     if (best && best.gap < lineBox.height * 2) return lenses.nth(best.index);
-    seen = `line ${line} at y=${Math.round(lineBox.y)} (height ${Math.round(lineBox.height)}), lens gaps ${gaps.join(', ') || 'none'}`;
+    const seen = `line ${line} at y=${Math.round(lineBox.y)} (height ${Math.round(lineBox.height)}), lens gaps ${gaps.join(', ') || 'none'}`;
     assert.ok(Date.now() < deadline, `no "Run on ANE" lens right above line ${line} within ${timeoutMs} ms: ${seen}`);
     await page.waitForTimeout(250);
   }

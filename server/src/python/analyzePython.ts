@@ -299,15 +299,17 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   // whole tree once they are many (a file-wide fact changed, or nothing was cached).
   const indexes = new Map<number, NodeIndex>();
   let rangeQueries = 0;
+  const eachIndexed = (nodes: Node[], visit: (node: Node, type: string) => void) => {
+    const types = indexedTypes(nodes, text);
+    nodes.forEach((node, n) => visit(node, types[n]!));
+  };
   const indexAll = () => {
     const fresh = blocks.map((_, i) => (indexes.has(i) ? undefined : emptyIndex()));
     let bi = 0;
-    const nodes = root.descendantsOfType([...INDEXED_TYPES]);
-    const types = indexedTypes(nodes, text);
-    nodes.forEach((node, n) => {
+    eachIndexed(root.descendantsOfType([...INDEXED_TYPES]), (node, type) => {
       while (bi + 1 < blocks.length && node.startIndex >= blocks[bi + 1]!.startIndex) bi++;
       const index = fresh[bi];
-      if (index) addToIndex(index, node, types[n]!);
+      if (index) addToIndex(index, node, type);
     });
     fresh.forEach((index, i) => index && indexes.set(i, index));
   };
@@ -325,10 +327,8 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     index = emptyIndex();
     const b = blocks[i]!;
     const end = i + 1 < blocks.length ? { row: blocks[i + 1]!.startRow, column: 0 } : undefined;
-    const nodes = root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end);
-    const types = indexedTypes(nodes, text);
-    nodes.forEach((node, n) => {
-      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index!, node, types[n]!);
+    eachIndexed(root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end), (node, type) => {
+      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index!, node, type);
     });
     indexes.set(i, index);
     return index;

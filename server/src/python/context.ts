@@ -105,10 +105,9 @@ export function indexedTypes(nodes: readonly Node[], text: string): string[] {
     const node = nodes[i]!;
     const start = node.startIndex;
     let type: string | undefined = statementAt(text, start);
-    const sharesStart = (j: number) => j >= 0 && j < nodes.length && nodes[j]!.startIndex === start;
-    if (type === undefined && sharesStart(i - 1)) {
+    if (type === undefined && i > 0 && nodes[i - 1]!.startIndex === start) {
       type = 'call';
-    } else if (type === undefined && !sharesStart(i + 1)) {
+    } else if (type === undefined && !(i + 1 < nodes.length && nodes[i + 1]!.startIndex === start)) {
       DOTTED_THEN.lastIndex = start;
       if (DOTTED_THEN.test(text)) type = text[DOTTED_THEN.lastIndex - 1] === '(' ? 'call' : 'assignment';
     }

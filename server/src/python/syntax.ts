@@ -53,7 +53,6 @@ export function callArgs(call: Node): CallArgs {
 }
 
 const KEYWORD_NAME = new RegExp(`^(${PYTHON_NAME})\\s*=`, 'u');
-const KEYWORD_ARGUMENT = new RegExp(`^${PYTHON_NAME}\\s*=(?!=)`, 'u');
 /** A name that runs to the end of the look-ahead window (a very long keyword?): the type decides. */
 const NAME_TO_WINDOW_END = new RegExp(`^${PYTHON_NAME}\\s*$`, 'u');
 
@@ -64,15 +63,16 @@ function readCallArgs(call: Node): CallArgs {
   if (!list || list.type !== 'argument_list') return { positional, keywords };
   const source = sourceOf(call);
   for (const arg of list.namedChildren) {
-    // What an argument is shows in its first characters: only `name=`, `*`/`**` and `#` need their type
-    // read (each read is a call into wasm), plain positional arguments do not.
-    // `name = ...` with a single `=` can only be a keyword argument (`==` is a comparison, `:=` starts with `:`).
+    // What an argument is shows in its first characters (each type read is a call into wasm): `name = ...`
+    // with a single `=` is a keyword argument (`==` is a comparison, `:=` starts with `:`), and only `name==`,
+    // `*`/`**`, `#` and names that run past the window need their type read; the rest are positional.
     const head = source?.slice(arg.startIndex, arg.startIndex + 64);
-    const type = head !== undefined && KEYWORD_ARGUMENT.test(head) ? 'keyword_argument'
-      : head === undefined || head[0] === '*' || head[0] === '#' || KEYWORD_NAME.test(head) || NAME_TO_WINDOW_END.test(head) ? arg.type
+    const keyword = head === undefined ? null : KEYWORD_NAME.exec(head);
+    const type = keyword && head![keyword[0].length] !== '=' ? 'keyword_argument'
+      : head === undefined || keyword || head[0] === '*' || head[0] === '#' || NAME_TO_WINDOW_END.test(head) ? arg.type
         : 'positional';
     if (type === 'keyword_argument') {
-      const name = KEYWORD_NAME.exec(head ?? arg.text)?.[1];
+      const name = (keyword ?? KEYWORD_NAME.exec(arg.text))?.[1];
       if (name !== undefined) keywords.set(name, new KeywordArgument(arg));
     } else if (type !== 'comment' && type !== 'list_splat' && type !== 'dictionary_splat') {
       positional.push(arg);
