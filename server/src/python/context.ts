@@ -28,6 +28,13 @@ export const CALL_METHOD = Symbol('callMethod');
 export type NodeWithMethod = Node & { [CALL_METHOD]?: string | null };
 
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+const ASCII_NAME = /^[A-Za-z_]\w*$/;
+const SPACE = /\s/;
+
+/** `text` without whitespace (most call heads have none, and then no new string is made). */
+function withoutSpaces(text: string): string {
+  return SPACE.test(text) ? text.replace(/\s+/g, '') : text;
+}
 
 interface AssignmentEntry { node: Node; start: number; rhs?: Node | null; scope?: Node | null }
 
@@ -211,16 +218,19 @@ export class AnalysisContext {
     this.calls = this.nodes('call').map((node) => {
       const text = this.text.slice(node.startIndex, node.endIndex);
       const paren = argumentListStart(text);
-      const head = paren > 0 ? text.slice(0, paren).replace(/\s+/g, '') : '';
+      const head = paren > 0 ? withoutSpaces(text.slice(0, paren)) : '';
       let callee: string | undefined;
       let method: string | undefined;
-      const last = /\.([A-Za-z_]\w*)$/.exec(head);
+      // The name after the head's last dot, if it is one (no match array per call: there are thousands).
+      const dot = head.lastIndexOf('.');
+      const tail = dot >= 0 ? head.slice(dot + 1) : '';
+      const last = ASCII_NAME.test(tail) ? tail : undefined;
       if (DOTTED.test(head)) {
         callee = this.imports.resolveDotted(head);
-        method = last?.[1];
-      } else if (paren > 0 && last) {
+        method = last;
+      } else if (paren > 0 && last !== undefined) {
         // `a.b(c).d(e)`, `x[0].float()`: not a plain dotted path, but the called attribute is clear.
-        method = last[1];
+        method = last;
       } else {
         const fn = node.childForFieldName('function');
         callee = this.imports.resolve(fn);
@@ -646,13 +656,19 @@ export function className(cls: Node, text: string): string | undefined {
 
 /** Module-scope `name = ...` statements among an index's assignments (outside every class and function). */
 export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ name: string; node: Node }> {
-  const scopes = [...index.get('class_definition')!, ...index.get('function_definition')!];
+  let scopes: Array<{ start: number; end: number }> | undefined;
   const out: Array<{ name: string; node: Node }> = [];
   for (const assign of index.get('assignment')!) {
     const m = ASSIGNED_NAME.exec(text.slice(assign.startIndex, assign.startIndex + 200));
     if (!m) continue;
-    const s = assign.startIndex;
-    if (!scopes.some((n) => n.startIndex < s && n.endIndex > s)) out.push({ name: m[1]!, node: assign });
+    // A statement in column 0 is outside every class and function body (those are indented); the others are
+    // looked up in the scopes' ranges, read once (each `endIndex` is a call into wasm).
+    if (assign.startPosition.column !== 0) {
+      scopes ??= [...index.get('class_definition')!, ...index.get('function_definition')!].map((n) => ({ start: n.startIndex, end: n.endIndex }));
+      const s = assign.startIndex;
+      if (scopes.some((r) => r.start < s && r.end > s)) continue;
+    }
+    out.push({ name: m[1]!, node: assign });
   }
   return out;
 }

@@ -143,6 +143,12 @@ export class ImportResolver {
     for (const p of parts) for (const d of p.definitions) this.localDefinitions.add(d);
   }
 
+  /** The first local name bound to `target` (`np` for numpy), or undefined. */
+  aliasOf(target: string): string | undefined {
+    for (const [local, bound] of this.bindings) if (bound === target) return local;
+    return undefined;
+  }
+
   /** The canonical dotted name of a bare identifier, or undefined if it is not imported. */
   resolveName(name: string): string | undefined {
     const bound = this.bindings.get(name);

@@ -255,6 +255,14 @@ export const ANE010: Rule = {
 const CONVS = new Set(['torch.nn.Conv1d', 'torch.nn.Conv2d', 'torch.nn.ConvTranspose1d', 'torch.nn.ConvTranspose2d']);
 const LANE = 16;
 
+/** A channel argument worth evaluating: a literal or a name, or any expression once `groups` is known. */
+function worthEvaluating(n: Node | undefined, groups: number | undefined): n is Node {
+  if (n === undefined) return false;
+  if (groups !== undefined) return true;
+  const type = n.type;
+  return type === 'integer' || type === 'identifier';
+}
+
 export const ANE017: Rule = {
   id: 'ANE017',
   severity: 'info',
@@ -278,9 +286,8 @@ export const ANE017: Rule = {
       const groups = evalNumber(groupsNode, ctx);
       const inNode = argument(args, isConv ? 'in_channels' : 'in_features', 0);
       const outNode = argument(args, isConv ? 'out_channels' : 'out_features', 1);
-      const cheap = (n: Node | undefined) => n !== undefined && (n.type === 'integer' || n.type === 'identifier' || groups !== undefined);
-      const inC = cheap(inNode) ? evalNumber(inNode, ctx) : undefined;
-      const outC = cheap(outNode) ? evalNumber(outNode, ctx) : undefined;
+      const inC = worthEvaluating(inNode, groups) ? evalNumber(inNode, ctx) : undefined;
+      const outC = worthEvaluating(outNode, groups) ? evalNumber(outNode, ctx) : undefined;
       const label = `${shortName(call.callee)}(${inC ?? '?'}, ${outC ?? '?'}${groups ? `, groups=${groups}` : ''})`;
       if (groups !== undefined && groups > 1 && inC !== undefined && outC !== undefined) {
         if (inC % groups !== 0 || outC % groups !== 0) {

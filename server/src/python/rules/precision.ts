@@ -287,9 +287,10 @@ export const ANE008: Rule = {
     'later), with `minimum_deployment_target=ct.target.iOS16` or newer.',
   check(ctx) {
     const hits: RuleHit[] = [];
-    const npAlias = [...ctx.imports.bindings].find(([, v]) => v === 'numpy')?.[0];
+    let npAlias: string | undefined;
     for (const call of ctx.calls) {
       if (call.callee !== 'coremltools.convert') continue;
+      npAlias ??= ctx.imports.aliasOf('numpy');
       const args = callArgs(call.node);
       if (stringValue(args.keywords.get('convert_to')?.value, ctx) === 'neuralnetwork') continue;
       if (ctx.resolveValue(args.keywords.get('compute_precision')?.value) === 'coremltools.precision.FLOAT32') continue;
