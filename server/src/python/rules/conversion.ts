@@ -156,7 +156,8 @@ export const ANE048: Rule = {
       if (!m || m.method !== '__init__') continue;
       // Layers built in loops are counted once at most: skip them (the sum is a lower bound).
       const at = call.node.startIndex;
-      if (ctx.nodes('for_statement').some((l) => l.startIndex < at && l.endIndex > at) || ctx.nodes('while_statement').some((l) => l.startIndex < at && l.endIndex > at)) continue;
+      const around = (loop: Node) => loop.startIndex < at && loop.endIndex > at;
+      if (ctx.nodes('for_statement').some(around) || ctx.nodes('while_statement').some(around)) continue;
       if (/\bfor\b/.test(ctx.lineAt(call.node.startPosition.row)) && enclosing(call.node, ['list_comprehension', 'generator_expression'])) continue;
       const p = literalParams(call.node, call.callee, ctx);
       if (p === undefined) continue;
