@@ -11,13 +11,26 @@ const NOT_TRACED = /loss|^assign_targets|^_load_from_state_dict$|^load_state_dic
 const TRAINING_BRANCH = /^\(?\s*self\.training\s*\)?$|\btargets? is not None\b/;
 
 export interface ResolvedCall {
-  node: Node;
+  readonly node: Node;
   /** Canonical dotted callee (`torch.nn.LSTM`), or undefined when not imported. */
-  callee: string | undefined;
+  readonly callee: string | undefined;
   /** Attribute called (`float` in `x.float()`, `qkv` in `self.qkv(x)`), undefined for plain names. */
-  method: string | undefined;
+  readonly method: string | undefined;
   /** Source text of the call (for cheap keyword pre-filters). */
-  text: string;
+  readonly text: string;
+}
+
+/** A resolved call whose text is sliced when first read: most calls are ruled out by callee alone. */
+class CallSite implements ResolvedCall {
+  private textValue: string | undefined;
+  constructor(readonly node: Node, readonly callee: string | undefined, readonly method: string | undefined, private readonly source: string, text?: string) {
+    this.textValue = text;
+  }
+
+  get text(): string {
+    // endIndex is a call into wasm: paid only for the calls a rule looks at closely.
+    return (this.textValue ??= this.source.slice(this.node.startIndex, this.node.endIndex));
+  }
 }
 
 /**
@@ -28,6 +41,10 @@ export const CALL_METHOD = Symbol('callMethod');
 export type NodeWithMethod = Node & { [CALL_METHOD]?: string | null };
 
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+/** `self.name(` at `lastIndex` (sticky); group 1 is the name. */
+const SELF_CALL = /self\s*\.\s*([A-Za-z_]\w*)\s*\(/y;
+/** A dotted name and the `(` after it, at `lastIndex` (sticky). */
+const DOTTED_CALL_HEAD = /[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*[ \t]*\(/y;
 const ASCII_NAME = /^[A-Za-z_]\w*$/;
 const SPACE = /\s/;
 
@@ -215,8 +232,23 @@ export class AnalysisContext {
       list.push({ node: assign, start: assign.startIndex });
       this.assignments.set(m[1]!, list);
     }
-    this.calls = this.nodes('call').map((node) => {
-      const text = this.text.slice(node.startIndex, node.endIndex);
+    const callNodes = this.nodes('call');
+    this.calls = callNodes.map((node, k) => {
+      const start = node.startIndex;
+      // The innermost of calls sharing a start (descendantsOfType lists the outer ones first: `a(b).c(d)`)
+      // has no call in its function, so a dotted name and `(` at its start are its callee and argument
+      // list, and its text need not be read. Chains, subscripts and odd code read the text.
+      if (!(k + 1 < callNodes.length && callNodes[k + 1]!.startIndex === start)) {
+        DOTTED_CALL_HEAD.lastIndex = start;
+        if (DOTTED_CALL_HEAD.test(this.text)) {
+          const head = withoutSpaces(this.text.slice(start, DOTTED_CALL_HEAD.lastIndex - 1));
+          const dot = head.lastIndexOf('.');
+          const method = dot >= 0 ? head.slice(dot + 1) : undefined;
+          (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
+          return new CallSite(node, this.imports.resolveDotted(head), method, this.text);
+        }
+      }
+      const text = this.text.slice(start, node.endIndex);
       const paren = argumentListStart(text);
       const head = paren > 0 ? withoutSpaces(text.slice(0, paren)) : '';
       let callee: string | undefined;
@@ -237,7 +269,7 @@ export class AnalysisContext {
         method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
       }
       (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
-      return { node, callee, method, text };
+      return new CallSite(node, callee, method, this.text, text);
     });
   }
 
@@ -607,8 +639,9 @@ export class AnalysisContext {
     if (cached) return cached;
     const callers = new Map<string, Set<string>>();
     for (const call of this.callsIn(cls.node)) {
-      // `self.name(...)`, read from the text; the caller is the method range the call sits in.
-      const m = /^self\s*\.\s*([A-Za-z_]\w*)\s*\($/.exec(call.text.slice(0, call.text.indexOf('(') + 1));
+      // `self.name(...)`, read from the source at the call's start; the caller is the method range the call sits in.
+      SELF_CALL.lastIndex = call.node.startIndex;
+      const m = SELF_CALL.exec(this.text);
       if (!m) continue;
       const name = m[1]!;
       const method = this.moduleMethodOf(call.node)?.method ?? '';
@@ -678,7 +711,8 @@ export function topLevelFunctions(functions: readonly Node[]): Node[] {
   return functions.filter((fn) => {
     // Python's indentation: a module-level `def` starts in column 0 (checked first: `.parent` calls into wasm).
     if (fn.startPosition.column !== 0) return false;
-    const parent = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
-    return parent?.type === 'module';
+    // Read once: each `.parent` is a walk down from the root, past every earlier top-level statement.
+    const parent = fn.parent;
+    return (parent?.type === 'decorated_definition' ? parent.parent : parent)?.type === 'module';
   });
 }

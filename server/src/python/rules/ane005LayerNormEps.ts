@@ -113,7 +113,8 @@ export const ANE005: Rule = {
     for (const call of ctx.calls) {
       const spec = call.callee && EPS_POSITION.get(call.callee);
       if (!spec) continue;
-      const epsNode = argument(callArgs(call.node), 'eps', spec[1]);
+      const args = callArgs(call.node);
+      const epsNode = argument(args, 'eps', spec[1]);
       const eps = evalNumber(epsNode, ctx);
       if (!epsNode || eps === undefined || eps <= 0 || eps >= MIN_EPS) continue;
       const half = toFp16(eps);
@@ -121,7 +122,8 @@ export const ANE005: Rule = {
       hits.push({
         // A literal is replaced in place; a named constant may be shared, so it is left to the user.
         ...(epsNode.type !== 'identifier' ? { fix: { title: 'Use eps=1e-5', node: epsNode, newText: '1e-5' } } : {}),
-        node: epsNode.parent?.type === 'keyword_argument' ? epsNode.parent : epsNode,
+        // The whole `eps=...` when passed by keyword (its node is at hand: `parent` is a walk from the root).
+        node: args.keywords.get('eps')?.node ?? epsNode,
         message: `${spec[0]} eps=${formatNumber(eps)} ${inFp16} (smallest fp16 subnormal ≈ 6e-8); use eps ≥ 1e-7, e.g. 1e-5.`,
       });
     }

@@ -128,10 +128,12 @@ function literalShapes(ctx: AnalysisContext, io: boolean): LiteralShape[] {
   const out: LiteralShape[] = [];
   const bigName = io ? undefined : ctx.facts.bigNames;
   const mayBeLarge = (text: string) => /\d{5}/.test(text) || (bigName !== undefined && bigName.test(text));
+  // A call's text is part of its block's (and starts and ends at a token): no match in the block, none in a call.
+  const blockMayBeLarge = !io && mayBeLarge(ctx.blockText());
   for (const call of ctx.calls) {
     const m = call.callee ? undefined : call.method;
     const isIo = call.callee === 'coremltools.TensorType' || call.callee === 'coremltools.Shape' || call.callee === 'coremltools.ImageType';
-    if (io ? !isIo : !isIo && !mayBeLarge(call.text)) continue;
+    if (io ? !isIo : !isIo && !(blockMayBeLarge && mayBeLarge(call.text))) continue;
     if (m && SHAPE_METHODS.has(m)) {
       if (!ctx.inModuleCompute(call.node)) continue;
       const d = dimArgs(call.node, ctx);

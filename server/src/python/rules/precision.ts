@@ -37,10 +37,12 @@ export const ANE002: Rule = {
     '**Fix:** create tensors in the activation dtype (`dtype=x.dtype`, `mask.to(x.dtype)`), or keep fp32 work on the host.',
   check(ctx) {
     const hits: RuleHit[] = [];
+    // One search of the block first: reading a call's text is a call into wasm, and most blocks have no dtype.
+    const mentionsDtype = ctx.blockText().includes('dtype');
     for (const call of ctx.calls) {
       const node = call.node;
       const method = call.callee ? undefined : call.method;
-      if (method !== 'float' && method !== 'double' && method !== 'to' && method !== 'type' && !call.text.includes('dtype')) continue;
+      if (method !== 'float' && method !== 'double' && method !== 'to' && method !== 'type' && !(mentionsDtype && call.text.includes('dtype'))) continue;
       const kw = keywordNode(node, 'dtype');
       const castTo = method === 'to' || method === 'type' ? argument(callArgs(node), 'dtype', 0) : undefined;
       const isCast = method === 'float' || method === 'double';
