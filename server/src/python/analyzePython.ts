@@ -4,7 +4,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, Severity } from '../../../common/findings';
 import { lineAt, lineStarts, splitBlocks, type Block } from './blocks';
-import { addToIndex, AnalysisContext, className, definitionName, emptyIndex, INDEXED_TYPES, indexedTypes, moduleScopeAssignments, topLevelFunctions, type NodeIndex } from './context';
+import { AnalysisContext, className, definitionName, INDEXED_TYPES, indexedTypes, moduleScopeAssignments, NodeIndex, topLevelFunctions } from './context';
 import { collectTypedImportParts } from './resolve';
 import { blockFacts0, blockFacts1, fileFacts0, fileFacts1, moduleAssignmentIndex, placeClasses, renderCitation, withSignature, type BlockFacts0, type BlockFacts1, type ClassHeader, type FileFacts0, type FileFacts1 } from './fileFacts';
 import { initPythonParser, parsePython, type EditedTrees } from './parser';
@@ -304,12 +304,12 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     nodes.forEach((node, n) => visit(node, types[n]!));
   };
   const indexAll = () => {
-    const fresh = blocks.map((_, i) => (indexes.has(i) ? undefined : emptyIndex()));
+    const fresh = blocks.map((_, i) => (indexes.has(i) ? undefined : new NodeIndex()));
     let bi = 0;
     eachIndexed(root.descendantsOfType([...INDEXED_TYPES]), (node, type) => {
       while (bi + 1 < blocks.length && node.startIndex >= blocks[bi + 1]!.startIndex) bi++;
       const index = fresh[bi];
-      if (index) addToIndex(index, node, type);
+      if (index) index.add(node, type);
     });
     fresh.forEach((index, i) => index && indexes.set(i, index));
   };
@@ -324,11 +324,11 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
       indexAll();
       return indexes.get(i)!;
     }
-    index = emptyIndex();
+    index = new NodeIndex();
     const b = blocks[i]!;
     const end = i + 1 < blocks.length ? { row: blocks[i + 1]!.startRow, column: 0 } : undefined;
     eachIndexed(root.descendantsOfType([...INDEXED_TYPES], { row: b.startRow, column: 0 }, end), (node, type) => {
-      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) addToIndex(index!, node, type);
+      if (node.startIndex >= b.startIndex && node.startIndex < b.endIndex) index!.add(node, type);
     });
     indexes.set(i, index);
     return index;
@@ -382,7 +382,7 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
     const row = blocks[i]!.startRow;
     if (!current(e.result)) {
       analysed++;
-      if (importsOnly(indexOf(i))) {
+      if (indexOf(i).importsOnly()) {
         // Every rule fires on a node of its block, and an import statement holds none they look at.
         e.result = { signature0: sig0, signature1: sig1, row, findings: [], fixes: [], suppressions: collectSuppressions([], () => ''), cited: [] };
       } else {
@@ -465,11 +465,6 @@ function shiftTargets(targets: RunTargets, by: number): RunTargets {
 }
 
 /** True when a block holds import statements and nothing else the analysis indexes (not even a comment). */
-function importsOnly(index: NodeIndex): boolean {
-  for (const [type, nodes] of index) if (nodes.length > 0 && type !== 'import_statement' && type !== 'import_from_statement') return false;
-  return true;
-}
-
 function gateOpen(rule: string, text: string, importText: string): boolean {
   const gate = RULE_GATES[rule];
   return !gate || gate.test(text) || gate.test(importText);
@@ -486,9 +481,9 @@ function importTextOf(facts: FileFacts0): string {
 
 function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts0 {
   const imports = collectTypedImportParts((['import_statement', 'import_from_statement', 'class_definition', 'function_definition'] as const)
-    .map((type) => [type, index.get(type)!] as const), text);
+    .map((type) => [type, index.get(type)] as const), text);
   const classes: ClassHeader[] = [];
-  for (const cls of index.get('class_definition')!) {
+  for (const cls of index.get('class_definition')) {
     const name = className(cls, text);
     if (name === undefined) continue;
     const bases = (cls.childForFieldName('superclasses')?.namedChildren ?? [])
@@ -498,7 +493,7 @@ function computeFacts0(index: NodeIndex, text: string, block: Block): BlockFacts
   const assignments = moduleScopeAssignments(index, text).map(({ name, node }) => ({
     name, offset: node.startIndex - block.startIndex, text: text.slice(node.startIndex, node.endIndex),
   }));
-  const topFunctions = topLevelFunctions(index.get('function_definition')!).map((fn) => definitionName(fn, text) ?? '');
+  const topFunctions = topLevelFunctions(index.get('function_definition')).map((fn) => definitionName(fn, text) ?? '');
   return blockFacts0(imports, classes, assignments, topFunctions, block.key);
 }
 

@@ -71,16 +71,31 @@ export const INDEXED_TYPES = ['import_statement', 'import_from_statement', 'clas
 // read lazily, and rare constructs (squares, subscripts) are found by regex over the source first.
 export type IndexedType = (typeof INDEXED_TYPES)[number];
 
-/** The indexed nodes of one block (or of the whole file), by type, in document order. */
-export type NodeIndex = Map<IndexedType, Node[]>;
+const TYPE_ORDINAL = new Map<string, number>(INDEXED_TYPES.map((t, i) => [t, i]));
+const NO_NODES: readonly Node[] = Object.freeze([]);
 
-export function emptyIndex(): NodeIndex {
-  return new Map(INDEXED_TYPES.map((t) => [t, []]));
-}
+/**
+ * The indexed nodes of one block (or of the whole file), by type, in document order. A list is made when its
+ * first node arrives: a Map and eleven lists per block were ~1 KB of garbage for each of a file's hundreds of
+ * blocks, most of the lists empty.
+ */
+export class NodeIndex {
+  private readonly lists: Array<Node[] | undefined> = new Array(INDEXED_TYPES.length).fill(undefined);
 
-/** Adds `node`, whose type is `type` (see indexedTypes), to `index`. */
-export function addToIndex(index: NodeIndex, node: Node, type: string): void {
-  index.get(type as IndexedType)?.push(node);
+  get(type: IndexedType): readonly Node[] {
+    return this.lists[TYPE_ORDINAL.get(type)!] ?? NO_NODES;
+  }
+
+  /** Adds `node`, whose type is `type` (see indexedTypes); nodes of other types are ignored. */
+  add(node: Node, type: string): void {
+    const i = TYPE_ORDINAL.get(type);
+    if (i !== undefined) (this.lists[i] ??= []).push(node);
+  }
+
+  /** Whether every indexed node is an import statement (or there are none). */
+  importsOnly(): boolean {
+    return this.lists.every((list, i) => list === undefined || INDEXED_TYPES[i] === 'import_statement' || INDEXED_TYPES[i] === 'import_from_statement');
+  }
 }
 
 const NAME_END = '(?![\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}])';
@@ -283,13 +298,15 @@ export class AnalysisContext {
     this.stage1 = value;
   }
 
-  private nodeStarts = new Map<IndexedType, number[]>();
+  // This and the other per-context memos are made when first used: most blocks never need them.
+  private nodeStarts: Map<IndexedType, number[]> | undefined;
 
   /** Indexed nodes of `type` inside `node` (document order), without walking its subtree. */
   nodesIn(type: IndexedType, node: Node): readonly Node[] {
     const list = this.nodes(type);
-    let starts = this.nodeStarts.get(type);
-    if (!starts) this.nodeStarts.set(type, (starts = list.map((n) => n.startIndex)));
+    const memo = (this.nodeStarts ??= new Map());
+    let starts = memo.get(type);
+    if (!starts) memo.set(type, (starts = list.map((n) => n.startIndex)));
     const [lo, end] = indexRangeWithin(starts, node);
     return list.slice(lo, end);
   }
@@ -333,6 +350,7 @@ export class AnalysisContext {
   /** Like nodesMatching, at offsets into blockText() found some other way. */
   nodesAt(offsets: readonly number[], types: readonly string[]): Node[] {
     const out: Node[] = [];
+    if (offsets.length === 0) return out;
     const seen = new Set<number>();
     const { startIndex, endIndex } = this.scope;
     for (const offset of offsets) {
@@ -347,7 +365,7 @@ export class AnalysisContext {
 
   /** All nodes of one indexed type in this context's block (or file), in document order. */
   nodes(type: IndexedType): readonly Node[] {
-    return this.index.get(type) ?? [];
+    return this.index.get(type);
   }
 
   /** Canonical name of an expression, following a name through simple assignments (`p = ct.precision.FLOAT32`). */
@@ -362,7 +380,7 @@ export class AnalysisContext {
 
   private scopeList: Array<{ node: Node; start: number; end: number; parent: number }> | undefined;
   private scopeStarts: number[] | undefined;
-  private readonly rhsByOffset = new Map<number, Node | null>();
+  private rhsByOffset: Map<number, Node | null> | undefined;
 
   /** Class and function definitions of this context (scopes) in document order, each with its enclosing one. */
   private scopes(): Array<{ node: Node; start: number; end: number; parent: number }> {
@@ -454,27 +472,27 @@ export class AnalysisContext {
     return undefined;
   }
 
-  private readonly parameterSets = new Map<number, Set<string>>();
+  private parameterSets: Map<number, Set<string>> | undefined;
 
   /** A function's parameter names (they shadow outer bindings), read once per function. */
   private parametersOf(fn: Node): Set<string> {
-    let names = this.parameterSets.get(fn.id);
+    let names = (this.parameterSets ??= new Map()).get(fn.id);
     if (!names) {
       const params = fn.childForFieldName('parameters')?.text ?? '';
       names = new Set([...params.matchAll(/(?:^|[(,])\s*\**\s*([A-Za-z_]\w*)/g)].map((m) => m[1]!));
-      this.parameterSets.set(fn.id, names);
+      this.parameterSets!.set(fn.id, names);
     }
     return names;
   }
 
   /** The right-hand side of the assignment starting at `offset` (another block's module-scope assignment). */
   private rhsAt(offset: number): Node | undefined {
-    let rhs = this.rhsByOffset.get(offset);
+    let rhs = (this.rhsByOffset ??= new Map()).get(offset);
     if (rhs === undefined) {
       let n: Node | null = this.root.descendantForIndex(offset, offset + 1);
       while (n && !(n.type === 'assignment' && n.startIndex === offset)) n = n.parent;
       rhs = n?.childForFieldName('right') ?? null;
-      this.rhsByOffset.set(offset, rhs);
+      this.rhsByOffset!.set(offset, rhs);
     }
     return rhs ?? undefined;
   }
@@ -631,11 +649,11 @@ export class AnalysisContext {
     return (node ? this.callsIn(node) : this.calls).filter((c) => c.method === undefined && c.callee === undefined && /^[A-Za-z_]/.test(c.text));
   }
 
-  private initOnly = new Map<number, Set<string>>();
+  private initOnly: Map<number, Set<string>> | undefined;
 
   /** Methods of a module class whose every `self.m(...)` call site is in `__init__` (or another such method). */
   private initOnlyMethods(cls: ModuleClass): Set<string> {
-    const cached = this.initOnly.get(cls.node.id);
+    const cached = (this.initOnly ??= new Map()).get(cls.node.id);
     if (cached) return cached;
     const callers = new Map<string, Set<string>>();
     for (const call of this.callsIn(cls.node)) {
@@ -658,7 +676,7 @@ export class AnalysisContext {
         if ([...from].every((f) => f === '__init__' || result.has(f))) { result.add(name); changed = true; }
       }
     }
-    this.initOnly.set(cls.node.id, result);
+    this.initOnly!.set(cls.node.id, result);
     return result;
   }
 }
@@ -691,13 +709,13 @@ export function className(cls: Node, text: string): string | undefined {
 export function moduleScopeAssignments(index: NodeIndex, text: string): Array<{ name: string; node: Node }> {
   let scopes: Array<{ start: number; end: number }> | undefined;
   const out: Array<{ name: string; node: Node }> = [];
-  for (const assign of index.get('assignment')!) {
+  for (const assign of index.get('assignment')) {
     const m = ASSIGNED_NAME.exec(text.slice(assign.startIndex, assign.startIndex + 200));
     if (!m) continue;
     // A statement in column 0 is outside every class and function body (those are indented); the others are
     // looked up in the scopes' ranges, read once (each `endIndex` is a call into wasm).
     if (assign.startPosition.column !== 0) {
-      scopes ??= [...index.get('class_definition')!, ...index.get('function_definition')!].map((n) => ({ start: n.startIndex, end: n.endIndex }));
+      scopes ??= [...index.get('class_definition'), ...index.get('function_definition')].map((n) => ({ start: n.startIndex, end: n.endIndex }));
       const s = assign.startIndex;
       if (scopes.some((r) => r.start < s && r.end > s)) continue;
     }

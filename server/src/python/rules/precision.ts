@@ -234,7 +234,6 @@ export const ANE004: Rule = {
     '**Fix:** scale before squaring (`s = x.abs().amax(dim, keepdim=True); (x / s) ** 2`), clamp, or use a ' +
     'high-level op (`nn.LayerNorm`, `nn.RMSNorm`, `F.normalize`) that the converter lowers safely.',
   check(ctx) {
-    const covered = new Set(rmsOf(ctx).map((p) => p.square.node.id));
     const hits: RuleHit[] = [];
     const candidates = [
       // `a ** 2` (match on the operator) and `a * a` (match on the left operand).
@@ -242,6 +241,8 @@ export const ANE004: Rule = {
       ...ctx.nodesAt(selfProducts(ctx.blockText()), ['binary_operator']),
       ...ctx.calls.filter((c) => c.callee === 'torch.pow' || c.callee === 'torch.square' || (!c.callee && (c.method === 'pow' || c.method === 'square'))).map((c) => c.node),
     ];
+    if (candidates.length === 0) return hits;
+    const covered = new Set(rmsOf(ctx).map((p) => p.square.node.id));
     for (const node of candidates) {
       const sq = squareOf(node, ctx);
       if (!sq || covered.has(node.id) || !isRawActivation(sq.base, ctx) || !ctx.inModuleCompute(node)) continue;
