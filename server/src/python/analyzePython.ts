@@ -375,7 +375,6 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
   // most blocks are analysed, one test per rule over the whole file first rules out most of them at once.
   const current = (r: { signature0: number; signature1: number } | undefined) => r !== undefined && r.signature0 === sig0 && r.signature1 === sig1;
   const stale = entries.reduce((n, e) => n + (current(e!.result) ? 0 : 1), 0);
-  const dropAfterRules = options.cache === undefined && options.runTargets === false;
   const fileGates = stale > 8 ? new Set(RULES.filter((r) => gateOpen(r.id, text, importText)).map((r) => r.id)) : undefined;
   entries.forEach((entry, i) => {
     const e = entry!;
@@ -389,9 +388,6 @@ function analyzeBlocks(tree: Tree, text: string, file: string, options: AnalyzeO
         const ctx = contextOf(i);
         ctx.facts1 = file1;
         e.result = { signature0: sig0, signature1: sig1, row, quotedFrom: file1, ...runRules(ctx, fileGates ? (id) => fileGates.has(id) : (id) => gateOpen(id, blocks[i]!.key, importText), file, options) };
-        // A one-off analysis with no run targets to come never reads this block's nodes again: letting them
-        // go now means the young-generation collections during the later blocks copy less live data.
-        if (dropAfterRules) contexts.delete(i), indexes.delete(i);
       }
     } else {
       // Moved blocks are shifted; quoted lines are filled in from the facts of this analysis.
