@@ -1,12 +1,13 @@
 // The index reads node types from the source where its first characters decide (context.ts indexedTypes), and
 // call arguments tell keywords from the source (syntax.ts callArgs). Both must agree with the types tree-sitter
-// reports, on real code and on the broken code of someone typing.
+// reports, on real code and on the broken code of someone typing. Calls take their callee from the dotted name at
+// their start (context.ts dottedCallHead), which must be the call's function node.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Node } from 'web-tree-sitter';
-import { INDEXED_TYPES, indexedTypes } from '../../server/src/python/context';
+import { dottedCallHead, INDEXED_TYPES, indexedTypes } from '../../server/src/python/context';
 import { initPythonParser, parsePython } from '../../server/src/python/parser';
 import { callArgs } from '../../server/src/python/syntax';
 import { FIXTURES, ROOT, rng } from '../helpers';
@@ -139,4 +140,35 @@ test('call arguments: keywords and positionals from the source match the argumen
   }
   assert.ok(calls > 1000, `only ${calls} calls checked`);
   assert.ok(keywordHeads > 500, `only ${keywordHeads} keyword arguments checked`);
+});
+
+test('callees from the dotted name at a call\'s start match the call\'s function node, on real and broken code', async () => {
+  const parser = await initPythonParser();
+  let fromHead = 0;
+  let calls = 0;
+  for (const [name, text] of corpus()) {
+    const tree = parsePython(parser, text);
+    try {
+      const all = tree.rootNode.descendantsOfType('call');
+      for (let k = 0; k < all.length; k++) {
+        const call = all[k]!;
+        calls++;
+        // Only the innermost of the calls sharing a start takes its callee from the head (context.ts).
+        if (k + 1 < all.length && all[k + 1]!.startIndex === call.startIndex) continue;
+        const head = dottedCallHead(text, call.startIndex);
+        if (head === undefined) continue;
+        const fn = call.childForFieldName('function');
+        const where = `${name}: ${JSON.stringify(text.slice(call.startIndex, call.startIndex + 60))}`;
+        assert.ok(fn, where);
+        assert.equal(fn.startIndex, call.startIndex, where);
+        assert.equal(fn.text.replace(/\s+/g, ''), head, where);
+        assert.equal(text[call.childForFieldName('arguments')!.startIndex], '(', where);
+        fromHead++;
+      }
+    } finally {
+      tree.delete();
+    }
+  }
+  assert.ok(fromHead > 2000, `only ${fromHead} callees checked`);
+  assert.ok(fromHead > calls * 0.6, `${fromHead} of ${calls} callees came from the head`);
 });

@@ -53,6 +53,15 @@ function withoutSpaces(text: string): string {
   return SPACE.test(text) ? text.replace(/\s+/g, '') : text;
 }
 
+/**
+ * The dotted name (without spaces) that a call's text at `start` begins with, when `(` follows it; else
+ * undefined. For the innermost call starting there (no call in its function) that name is the callee.
+ */
+export function dottedCallHead(text: string, start: number): string | undefined {
+  DOTTED_CALL_HEAD.lastIndex = start;
+  return DOTTED_CALL_HEAD.test(text) ? withoutSpaces(text.slice(start, DOTTED_CALL_HEAD.lastIndex - 1)) : undefined;
+}
+
 interface AssignmentEntry { node: Node; start: number; rhs?: Node | null; scope?: Node | null }
 
 export interface ModuleClass {
@@ -253,15 +262,12 @@ export class AnalysisContext {
       // The innermost of calls sharing a start (descendantsOfType lists the outer ones first: `a(b).c(d)`)
       // has no call in its function, so a dotted name and `(` at its start are its callee and argument
       // list, and its text need not be read. Chains, subscripts and odd code read the text.
-      if (!(k + 1 < callNodes.length && callNodes[k + 1]!.startIndex === start)) {
-        DOTTED_CALL_HEAD.lastIndex = start;
-        if (DOTTED_CALL_HEAD.test(this.text)) {
-          const head = withoutSpaces(this.text.slice(start, DOTTED_CALL_HEAD.lastIndex - 1));
-          const dot = head.lastIndexOf('.');
-          const method = dot >= 0 ? head.slice(dot + 1) : undefined;
-          (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
-          return new CallSite(node, this.imports.resolveDotted(head), method, this.text);
-        }
+      const dotted = k + 1 < callNodes.length && callNodes[k + 1]!.startIndex === start ? undefined : dottedCallHead(this.text, start);
+      if (dotted !== undefined) {
+        const dot = dotted.lastIndexOf('.');
+        const method = dot >= 0 ? dotted.slice(dot + 1) : undefined;
+        (node as NodeWithMethod)[CALL_METHOD] = method ?? null;
+        return new CallSite(node, this.imports.resolveDotted(dotted), method, this.text);
       }
       const text = this.text.slice(start, node.endIndex);
       const paren = argumentListStart(text);
