@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Node } from 'web-tree-sitter';
+import type { Node, Tree } from 'web-tree-sitter';
 import { dottedCallHead, INDEXED_TYPES, indexedTypes } from '../../server/src/python/context';
 import { initPythonParser, parsePython } from '../../server/src/python/parser';
 import { callArgs } from '../../server/src/python/syntax';
@@ -69,106 +69,101 @@ function corpus(): Array<[string, string]> {
   return [...files, ...broken];
 }
 
-test('indexed node types read from the source match tree-sitter, on real and broken code', async () => {
+/** Parses each corpus file and hands its tree to `visit` (freed afterwards). */
+async function eachTree(visit: (name: string, text: string, tree: Tree) => void): Promise<void> {
   const parser = await initPythonParser();
-  let checked = 0;
-  let fromText = 0;
   for (const [name, text] of corpus()) {
     const tree = parsePython(parser, text);
     try {
-      const nodes = tree.rootNode.descendantsOfType([...INDEXED_TYPES]);
-      // Count the wasm reads indexedTypes still makes: the saving is the point.
-      let reads = 0;
-      for (const n of nodes) {
-        const proto = Object.getPrototypeOf(n) as object;
-        const getter = Object.getOwnPropertyDescriptor(proto, 'type')!.get!;
-        Object.defineProperty(n, 'type', { get: () => (reads++, getter.call(n) as string) });
-      }
-      const types = indexedTypes(nodes, text);
-      const truth = nodes.map((n) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(n), 'type')!.get!.call(n) as string);
-      for (let i = 0; i < nodes.length; i++) {
-        assert.equal(types[i], truth[i], `${name}: node at ${nodes[i]!.startIndex} (${JSON.stringify(text.slice(nodes[i]!.startIndex, nodes[i]!.startIndex + 30))})`);
-      }
-      checked += nodes.length;
-      fromText += nodes.length - reads;
+      visit(name, text, tree);
     } finally {
       tree.delete();
     }
   }
+}
+
+test('indexed node types read from the source match tree-sitter, on real and broken code', async () => {
+  let checked = 0;
+  let fromText = 0;
+  await eachTree((name, text, tree) => {
+    const nodes = tree.rootNode.descendantsOfType([...INDEXED_TYPES]);
+    // Count the wasm reads indexedTypes still makes: the saving is the point.
+    let reads = 0;
+    for (const n of nodes) {
+      const proto = Object.getPrototypeOf(n) as object;
+      const getter = Object.getOwnPropertyDescriptor(proto, 'type')!.get!;
+      Object.defineProperty(n, 'type', { get: () => (reads++, getter.call(n) as string) });
+    }
+    const types = indexedTypes(nodes, text);
+    const truth = nodes.map((n) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(n), 'type')!.get!.call(n) as string);
+    for (let i = 0; i < nodes.length; i++) {
+      assert.equal(types[i], truth[i], `${name}: node at ${nodes[i]!.startIndex} (${JSON.stringify(text.slice(nodes[i]!.startIndex, nodes[i]!.startIndex + 30))})`);
+    }
+    checked += nodes.length;
+    fromText += nodes.length - reads;
+  });
   assert.ok(checked > 2000, `only ${checked} nodes checked`);
   // Most types come from the text (a call into wasm saved each); the shared starts and `async` are read.
   assert.ok(fromText > checked * 0.8, `${fromText} of ${checked} types read from the text`);
 });
 
 test('call arguments: keywords and positionals from the source match the argument nodes\' types', async () => {
-  const parser = await initPythonParser();
   let calls = 0;
   let keywordHeads = 0;
-  for (const [name, text] of corpus()) {
+  await eachTree((name, text, tree) => {
     const intact = !name.includes('(broken');
-    const tree = parsePython(parser, text);
-    try {
-      for (const call of tree.rootNode.descendantsOfType('call')) {
-        const got = callArgs(call);
-        const list = call.childForFieldName('arguments');
-        const expected = { keywords: [] as string[], positional: [] as number[] };
-        if (list?.type === 'argument_list') {
-          for (const arg of list.namedChildren as Node[]) {
-            // Even in broken code, an argument that reads `name = ...` is a keyword argument: callArgs takes
-            // that from the text without asking.
-            if (/^[A-Za-z_]\w*\s*=(?!=)/.test(text.slice(arg.startIndex, arg.startIndex + 64))) {
-              assert.equal(arg.type, 'keyword_argument', `${name}: ${JSON.stringify(arg.text.slice(0, 40))}`);
-              keywordHeads++;
-            }
-            if (arg.type === 'keyword_argument') {
-              const key = arg.childForFieldName('name')?.text;
-              if (key !== undefined) expected.keywords.push(key);
-            } else if (!['comment', 'list_splat', 'dictionary_splat'].includes(arg.type)) {
-              expected.positional.push(arg.startIndex);
-            }
+    for (const call of tree.rootNode.descendantsOfType('call')) {
+      const got = callArgs(call);
+      const list = call.childForFieldName('arguments');
+      const expected = { keywords: [] as string[], positional: [] as number[] };
+      if (list?.type === 'argument_list') {
+        for (const arg of list.namedChildren as Node[]) {
+          // Even in broken code, an argument that reads `name = ...` is a keyword argument: callArgs takes
+          // that from the text without asking.
+          if (/^[A-Za-z_]\w*\s*=(?!=)/.test(text.slice(arg.startIndex, arg.startIndex + 64))) {
+            assert.equal(arg.type, 'keyword_argument', `${name}: ${JSON.stringify(arg.text.slice(0, 40))}`);
+            keywordHeads++;
+          }
+          if (arg.type === 'keyword_argument') {
+            const key = arg.childForFieldName('name')?.text;
+            if (key !== undefined) expected.keywords.push(key);
+          } else if (!['comment', 'list_splat', 'dictionary_splat'].includes(arg.type)) {
+            expected.positional.push(arg.startIndex);
           }
         }
-        if (!intact) continue;
-        const where = `${name}: ${JSON.stringify(call.text.slice(0, 60))}`;
-        assert.deepEqual([...got.keywords.keys()].sort(), [...new Set(expected.keywords)].sort(), where);
-        assert.deepEqual(got.positional.map((n) => n.startIndex), expected.positional, where);
-        calls++;
       }
-    } finally {
-      tree.delete();
+      if (!intact) continue;
+      const where = `${name}: ${JSON.stringify(call.text.slice(0, 60))}`;
+      assert.deepEqual([...got.keywords.keys()].sort(), [...new Set(expected.keywords)].sort(), where);
+      assert.deepEqual(got.positional.map((n) => n.startIndex), expected.positional, where);
+      calls++;
     }
-  }
+  });
   assert.ok(calls > 1000, `only ${calls} calls checked`);
   assert.ok(keywordHeads > 500, `only ${keywordHeads} keyword arguments checked`);
 });
 
 test('callees from the dotted name at a call\'s start match the call\'s function node, on real and broken code', async () => {
-  const parser = await initPythonParser();
   let fromHead = 0;
   let calls = 0;
-  for (const [name, text] of corpus()) {
-    const tree = parsePython(parser, text);
-    try {
-      const all = tree.rootNode.descendantsOfType('call');
-      for (let k = 0; k < all.length; k++) {
-        const call = all[k]!;
-        calls++;
-        // Only the innermost of the calls sharing a start takes its callee from the head (context.ts).
-        if (k + 1 < all.length && all[k + 1]!.startIndex === call.startIndex) continue;
-        const head = dottedCallHead(text, call.startIndex);
-        if (head === undefined) continue;
-        const fn = call.childForFieldName('function');
-        const where = `${name}: ${JSON.stringify(text.slice(call.startIndex, call.startIndex + 60))}`;
-        assert.ok(fn, where);
-        assert.equal(fn.startIndex, call.startIndex, where);
-        assert.equal(fn.text.replace(/\s+/g, ''), head, where);
-        assert.equal(text[call.childForFieldName('arguments')!.startIndex], '(', where);
-        fromHead++;
-      }
-    } finally {
-      tree.delete();
+  await eachTree((name, text, tree) => {
+    const all = tree.rootNode.descendantsOfType('call');
+    for (let k = 0; k < all.length; k++) {
+      const call = all[k]!;
+      calls++;
+      // Only the innermost of the calls sharing a start takes its callee from the head (context.ts).
+      if (k + 1 < all.length && all[k + 1]!.startIndex === call.startIndex) continue;
+      const head = dottedCallHead(text, call.startIndex);
+      if (head === undefined) continue;
+      const fn = call.childForFieldName('function');
+      const where = `${name}: ${JSON.stringify(text.slice(call.startIndex, call.startIndex + 60))}`;
+      assert.ok(fn, where);
+      assert.equal(fn.startIndex, call.startIndex, where);
+      assert.equal(fn.text.replace(/\s+/g, ''), head, where);
+      assert.equal(text[call.childForFieldName('arguments')!.startIndex], '(', where);
+      fromHead++;
     }
-  }
+  });
   assert.ok(fromHead > 2000, `only ${fromHead} callees checked`);
   assert.ok(fromHead > calls * 0.6, `${fromHead} of ${calls} callees came from the head`);
 });
