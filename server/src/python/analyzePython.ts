@@ -460,7 +460,6 @@ function shiftTargets(targets: RunTargets, by: number): RunTargets {
   };
 }
 
-/** True when a block holds import statements and nothing else the analysis indexes (not even a comment). */
 function gateOpen(rule: string, text: string, importText: string): boolean {
   const gate = RULE_GATES[rule];
   return !gate || gate.test(text) || gate.test(importText);

@@ -101,7 +101,7 @@ export class NodeIndex {
     if (i !== undefined) (this.lists[i] ??= []).push(node);
   }
 
-  /** Whether every indexed node is an import statement (or there are none). */
+  /** True when the block holds import statements and nothing else the analysis indexes (not even a comment). */
   importsOnly(): boolean {
     return this.lists.every((list, i) => list === undefined || INDEXED_TYPES[i] === 'import_statement' || INDEXED_TYPES[i] === 'import_from_statement');
   }
@@ -350,8 +350,11 @@ export class AnalysisContext {
    */
   blockText(): string {
     const { startIndex, endIndex } = this.scope;
-    return startIndex === 0 && endIndex === this.text.length ? this.text : this.text.slice(startIndex, endIndex);
+    // Several rules search it per block: sliced once.
+    return (this.blockTextValue ??= startIndex === 0 && endIndex === this.text.length ? this.text : this.text.slice(startIndex, endIndex));
   }
+
+  private blockTextValue: string | undefined;
 
   /** Like nodesMatching, at offsets into blockText() found some other way. */
   nodesAt(offsets: readonly number[], types: readonly string[]): Node[] {
