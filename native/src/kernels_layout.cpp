@@ -312,32 +312,70 @@ std::vector<Shape> padShape(const OpNode& op, const Shapes& in) {
   return {out};
 }
 
+namespace {
+/** Calls f(i, idx) for each element i of `shape` in row-major order, idx being its multi-index. */
+template <typename F>
+void forEachIndex(const Shape& shape, F&& f) {
+  std::vector<int64_t> idx(shape.size(), 0);
+  const int64_t total = numel(shape);
+  for (int64_t i = 0; i < total; i++) {
+    f(i, idx);
+    nextIndex(idx, shape);
+  }
+}
+
+enum class PadMode { Constant, Reflect, Replicate };
+
+/** The source position of padded position `s` (relative to the input's start) on an axis of length n. */
+inline int64_t padSource(PadMode mode, int64_t s, int64_t n) {
+  if (mode == PadMode::Reflect) return s < 0 ? -s : 2 * (n - 1) - s;
+  return s < 0 ? 0 : n - 1;
+}
+}  // namespace
+
+// Row by row: the outer axes pick a source row (or make the row all constant), and the row's interior is
+// one contiguous copy; only the padded edges are computed element by element.
 void padKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
   auto p = padAmounts(op, x.shape);
-  const std::string mode = op.attrString("mode", "constant");
+  const std::string modeName = op.attrString("mode", "constant");
+  const PadMode mode = modeName == "reflect" ? PadMode::Reflect : modeName == "replicate" ? PadMode::Replicate : PadMode::Constant;
   const float cval = static_cast<float>(op.attrFloat("constant_val", 0));
   const Shape& os = out[0].shape;
-  const size_t r = os.size();
+  if (os.empty()) {
+    out[0].data[0] = x.data[0];
+    return;
+  }
+  const size_t last = os.size() - 1;
+  const int64_t width = os[last], n = x.shape[last], before = p[last].first;
   const std::vector<int64_t> xs = stridesOf(x.shape);
-  const int64_t total = numel(os);
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t i = 0; i < total; i++) {
+  const Shape rows(os.begin(), os.end() - 1);
+  forEachIndex(rows, [&](int64_t row, const std::vector<int64_t>& idx) {
+    float* o = out[0].data.data() + row * width;
     int64_t off = 0;
-    bool inside = true;
-    for (size_t k = 0; k < r; k++) {
+    for (size_t k = 0; k < last; k++) {
       int64_t s = idx[k] - p[k].first;
-      const int64_t n = x.shape[k];
-      if (s < 0 || s >= n) {
-        if (mode == "constant") { inside = false; break; }
-        if (mode == "reflect") s = s < 0 ? -s : 2 * (n - 1) - s;
-        else s = s < 0 ? 0 : n - 1;
+      if (s < 0 || s >= x.shape[k]) {
+        if (mode == PadMode::Constant) {
+          std::fill(o, o + width, cval);
+          return;
+        }
+        s = padSource(mode, s, x.shape[k]);
       }
       off += s * xs[k];
     }
-    out[0].data[i] = inside ? x.data[off] : cval;
-    nextIndex(idx, os);
-  }
+    const float* src = x.data.data() + off;
+    for (int64_t j = 0; j < width; j++) {
+      const int64_t s = j - before;
+      if (s >= 0 && s < n) {
+        const int64_t len = std::min(n - s, width - j);
+        std::copy(src + s, src + s + len, o + j);
+        j += len - 1;
+      } else {
+        o[j] = mode == PadMode::Constant ? cval : src[padSource(mode, s, n)];
+      }
+    }
+  });
 }
 
 namespace {
@@ -363,17 +401,13 @@ std::vector<Shape> tileShape(const OpNode& op, const Shapes& in) {
 
 void tileKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
-  const Shape& os = out[0].shape;
-  const size_t r = os.size();
+  const size_t r = out[0].shape.size();
   const std::vector<int64_t> xs = stridesOf(x.shape);
-  const int64_t total = numel(os);
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t i = 0; i < total; i++) {
+  forEachIndex(out[0].shape, [&](int64_t i, const std::vector<int64_t>& idx) {
     int64_t off = 0;
     for (size_t k = 0; k < r; k++) off += (idx[k] % x.shape[k]) * xs[k];
     out[0].data[i] = x.data[off];
-    nextIndex(idx, os);
-  }
+  });
 }
 
 }  // namespace ane

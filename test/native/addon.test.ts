@@ -253,6 +253,31 @@ test('reshape, transpose, concat, split, slice, pad, reduce, upsample', { skip: 
   checkOutput('upsample', outputs.up, build([2, 6, 8], (i, j, k) => at(i, j >> 1, k >> 1)));
 });
 
+// The kernel copies each row's interior in one piece and computes only the edges, and a padded position on
+// an outer axis selects (or blanks) a whole row: every mode on every axis, against the per-element definition.
+test('pad: constant, reflect and replicate on outer and last axes match the definition', { skip: missing }, () => {
+  const xs = [2, 3, 5];
+  const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 62));
+  const at = (i: number, j: number, k: number) => x.data[(i * xs[1] + j) * xs[2] + k];
+  const pads: Array<[number, number]> = [[1, 0], [2, 1], [2, 3]];
+  const os = xs.map((n, a) => n + pads[a][0] + pads[a][1]);
+  const source = (mode: string, s: number, n: number) => (s >= 0 && s < n ? s : mode === 'reflect' ? (s < 0 ? -s : 2 * (n - 1) - s) : s < 0 ? 0 : n - 1);
+  const g = new GraphBuilder().input('x', xs);
+  for (const mode of ['constant', 'reflect', 'replicate']) {
+    g.op({ name: mode, op: 'pad', inputs: ['x'], outputs: [[mode, os]], attrs: { pad: pads.flat(), mode, constant_val: -3 } });
+  }
+  const { outputs } = runGraph(A(), g.build(['constant', 'reflect', 'replicate']), { x: Float32Array.from(x.data) });
+  for (const mode of ['constant', 'reflect', 'replicate']) {
+    const out: number[] = [];
+    for (let i = 0; i < os[0]; i++) for (let j = 0; j < os[1]; j++) for (let k = 0; k < os[2]; k++) {
+      const s = [i, j, k].map((v, a) => v - pads[a][0]);
+      const outside = s.some((v, a) => v < 0 || v >= xs[a]);
+      out.push(mode === 'constant' && outside ? -3 : at(source(mode, s[0], xs[0]), source(mode, s[1], xs[1]), source(mode, s[2], xs[2])));
+    }
+    checkOutput(`pad ${mode}`, outputs[mode], ref.tensor(os, out));
+  }
+});
+
 test('fp16 rounding: 65504 is the max, 65520 overflows, 1e-8 flushes to 0, ties go to even', { skip: missing }, () => {
   const values = [65504, 65519, 65520, -70000, 1e-8, 2 ** -24, 3 * 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0.1];
   const expected = [65504, 65504, Infinity, -Infinity, 0, 2 ** -24, 2 ** -23, 1, 1 + 2 ** -9, 0.0999755859375];
