@@ -83,6 +83,35 @@ void copyKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 }
 
 namespace {
+/**
+ * out[i] = x[base + Σ idx[k]·step[k]] over the multi-indices idx of `counts`, row-major: the copy behind
+ * transpose and slice. When the last axis is contiguous in x (step 1, e.g. a transpose that keeps the last
+ * axis, as attention's head split does), each output row is one block copy instead of an element walk.
+ */
+void stridedCopy(const float* x, int64_t base, const std::vector<int64_t>& counts, const std::vector<int64_t>& step, float* out) {
+  int64_t total = 1;
+  for (int64_t c : counts) total *= c;
+  if (total == 0) return;
+  const size_t r = counts.size();
+  const bool rows = r > 0 && step[r - 1] == 1;
+  const int walked = static_cast<int>(rows ? r - 1 : r);  // the axes the index steps through
+  const int64_t len = rows ? counts[r - 1] : 1;
+  std::vector<int64_t> idx(static_cast<size_t>(walked), 0);
+  int64_t off = base;
+  for (int64_t o = 0; o < total; o += len) {
+    if (rows) std::copy(x + off, x + off + len, out + o);
+    else out[o] = x[off];
+    for (int k = walked - 1; k >= 0; k--) {
+      off += step[k];
+      if (++idx[k] < counts[k]) break;
+      off -= step[k] * counts[k];
+      idx[k] = 0;
+    }
+  }
+}
+}  // namespace
+
+namespace {
 std::vector<int> permOf(const OpNode& op, size_t rank) {
   requireAttr(op, "perm");
   std::vector<int64_t> perm = op.attrInts("perm", {});
@@ -110,23 +139,10 @@ std::vector<Shape> transposeShape(const OpNode& op, const Shapes& in) {
 void transposeKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
   std::vector<int> p = permOf(op, x.shape.size());
-  const size_t r = p.size();
   const std::vector<int64_t> xs = stridesOf(x.shape);
-  std::vector<int64_t> src(r);  // input stride for each output axis
-  for (size_t i = 0; i < r; i++) src[i] = xs[p[i]];
-  const Shape& os = out[0].shape;
-  const int64_t total = numel(os);
-  std::vector<int64_t> idx(r, 0);
-  int64_t off = 0;
-  for (int64_t i = 0; i < total; i++) {
-    out[0].data[i] = x.data[off];
-    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
-      off += src[k];
-      if (++idx[k] < os[k]) break;
-      off -= src[k] * os[k];
-      idx[k] = 0;
-    }
-  }
+  std::vector<int64_t> step(p.size());  // input stride for each output axis
+  for (size_t i = 0; i < p.size(); i++) step[i] = xs[p[i]];
+  stridedCopy(x.data.data(), 0, out[0].shape, step, out[0].data.data());
 }
 
 std::vector<Shape> concatShape(const OpNode& op, const Shapes& in) {
@@ -261,24 +277,15 @@ void sliceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
   Shape unused;
   std::vector<SliceAxis> axes = sliceAxes(op, x.shape, unused);
-  const size_t r = axes.size();
   const std::vector<int64_t> xs = stridesOf(x.shape);
-  int64_t total = 1;
-  for (const auto& a : axes) total *= a.count;
-  if (total == 0) return;
-  std::vector<int64_t> idx(r, 0);
+  std::vector<int64_t> counts, step;
   int64_t base = 0;
-  for (size_t i = 0; i < r; i++) base += axes[i].start * xs[i];
-  int64_t off = base;
-  for (int64_t i = 0; i < total; i++) {
-    out[0].data[i] = x.data[off];
-    for (int k = static_cast<int>(r) - 1; k >= 0; k--) {
-      off += axes[k].step * xs[k];
-      if (++idx[k] < axes[k].count) break;
-      off -= axes[k].step * xs[k] * axes[k].count;
-      idx[k] = 0;
-    }
+  for (size_t i = 0; i < axes.size(); i++) {
+    counts.push_back(axes[i].count);
+    step.push_back(axes[i].step * xs[i]);
+    base += axes[i].start * xs[i];
   }
+  stridedCopy(x.data.data(), base, counts, step, out[0].data.data());
 }
 
 namespace {

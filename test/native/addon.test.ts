@@ -253,6 +253,24 @@ test('reshape, transpose, concat, split, slice, pad, reduce, upsample', { skip: 
   checkOutput('upsample', outputs.up, build([2, 6, 8], (i, j, k) => at(i, j >> 1, k >> 1)));
 });
 
+// Transposes that keep the last axis and slices with step 1 on it copy whole rows (stridedCopy); the test
+// above covers the element-by-element walk (last axis moved, negative step).
+test('transpose and slice that keep the last axis contiguous (row copies) match the definition', { skip: missing }, () => {
+  const xs = [2, 3, 4, 5];
+  const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 63));
+  const g = new GraphBuilder().input('x', xs)
+    .op({ name: 'heads', op: 'transpose', inputs: ['x'], outputs: [['heads', [3, 2, 4, 5]]], attrs: { perm: [1, 0, 2, 3] } })
+    .op({ name: 'swap', op: 'transpose', inputs: ['x'], outputs: [['swap', [2, 4, 3, 5]]], attrs: { perm: [0, 2, 1, 3] } })
+    .op({ name: 'sl', op: 'slice_by_index', inputs: ['x'], outputs: [['sl', [1, 2, 2, 3]]], attrs: { begin: [1, 0, -1, 1], end: [2, 3, 0, 4], stride: [1, 2, -2, 1] } });
+  const { outputs } = runGraph(A(), g.build(['heads', 'swap', 'sl']), { x: Float32Array.from(x.data) });
+  checkOutput('transpose keeping the last axis', outputs.heads, ref.transpose(x, [1, 0, 2, 3]));
+  checkOutput('transpose of the middle axes', outputs.swap, ref.transpose(x, [0, 2, 1, 3]));
+  const at = (i: number, j: number, k: number, l: number) => x.data[((i * 3 + j) * 4 + k) * 5 + l];
+  const sl: number[] = [];
+  for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) for (let l = 0; l < 3; l++) sl.push(at(1, 2 * j, 3 - 2 * k, 1 + l));
+  checkOutput('slice with step 1 on the last axis', outputs.sl, ref.tensor([1, 2, 2, 3], sl));
+});
+
 // The kernel copies each row's interior in one piece and computes only the edges, and a padded position on
 // an outer axis selects (or blanks) a whole row: every mode on every axis, against the per-element definition.
 test('pad: constant, reflect and replicate on outer and last axes match the definition', { skip: missing }, () => {
