@@ -67,7 +67,7 @@ const OpInfo* findOp(const std::string& op) {
       {"elu", {unaryShape, unaryKernel, kFills}}, {"thresholded_relu", {unaryShape, unaryKernel, kFills}}, {"cast", {unaryShape, unaryKernel, kFills}},
       {"softmax", {softmaxShape, softmaxKernel, kFills}},
       {"linear", {linearShape, linearKernel, kFills, kRounds}}, {"matmul", {matmulShape, matmulKernel, kFills}},
-      {"conv", {convShape, convKernel, kFills, kRounds}}, {"conv_transpose", {convTransposeShape, convTransposeKernel}},
+      {"conv", {convShape, convKernel, kFills, kRounds}}, {"conv_transpose", {convTransposeShape, convTransposeKernel, kFills}},
       {"reduce_mean", {reduceShape, reduceKernel, kFills}}, {"reduce_sum", {reduceShape, reduceKernel, kFills}}, {"reduce_max", {reduceShape, reduceKernel, kFills}},
       {"reduce_min", {reduceShape, reduceKernel, kFills}}, {"reduce_prod", {reduceShape, reduceKernel, kFills}},
       {"reduce_l1_norm", {reduceShape, reduceKernel, kFills}}, {"reduce_l2_norm", {reduceShape, reduceKernel, kFills}},
@@ -75,11 +75,11 @@ const OpInfo* findOp(const std::string& op) {
       {"reduce_log_sum_exp", {reduceShape, reduceKernel, kFills}},
       {"avg_pool", {poolShape, poolKernel, kFills}}, {"max_pool", {poolShape, poolKernel, kFills}},
       {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel}}, {"resize_bilinear", {resizeBilinearShape, resizeBilinearKernel}},
-      {"tile", {tileShape, tileKernel}}, {"gather", {gatherShape, gatherKernel}}, {"select", {selectShape, selectKernel}},
+      {"tile", {tileShape, tileKernel, kFills}}, {"gather", {gatherShape, gatherKernel, kFills}}, {"select", {selectShape, selectKernel}},
       {"shape", {shapeOfShape, shapeOfKernel}},
       {"reshape", {reshapeShape, copyKernel, kFills}}, {"expand_dims", {expandDimsShape, copyKernel, kFills}}, {"squeeze", {squeezeShape, copyKernel, kFills}},
-      {"transpose", {transposeShape, transposeKernel}}, {"concat", {concatShape, concatKernel}}, {"split", {splitShape, splitKernel}},
-      {"slice_by_index", {sliceShape, sliceKernel}}, {"pad", {padShape, padKernel}},
+      {"transpose", {transposeShape, transposeKernel, kFills}}, {"concat", {concatShape, concatKernel, kFills}}, {"split", {splitShape, splitKernel, kFills}},
+      {"slice_by_index", {sliceShape, sliceKernel, kFills}}, {"pad", {padShape, padKernel, kFills}},
       {"batch_norm", {batchNormShape, batchNormKernel}}, {"layer_norm", {layerNormShape, layerNormKernel}},
   };
   auto it = table.find(op);

@@ -488,6 +488,40 @@ test('conv_transpose (MIL and ONNX attribute names) matches the definition', { s
   }
 });
 
+// The kernel is a GEMM (Wᵀ·X per image and group) and a scatter-add; these cases cover groups, dilation,
+// batches, stride 1 and 3, zero and large padding, and channel counts that fill the GEMM's panels.
+test('conv_transpose: groups, dilation, batch 2 and GEMM-sized channels match the definition', { skip: missing }, () => {
+  const cases = [
+    { N: 2, C: 4, Co: 6, groups: 2, k: [3, 2], s: [2, 3], d: [1, 2], pad: [1, 0, 0, 2], H: 5, W: 4 },
+    { N: 1, C: 16, Co: 24, groups: 1, k: [4, 4], s: [2, 2], d: [1, 1], pad: [1, 1, 1, 1], H: 7, W: 9 },
+    { N: 1, C: 8, Co: 8, groups: 8, k: [3, 3], s: [1, 1], d: [1, 1], pad: [0, 0, 0, 0], H: 6, W: 5 },
+    { N: 1, C: 3, Co: 5, groups: 1, k: [2, 2], s: [2, 2], d: [1, 1], pad: [3, 2, 2, 3], H: 6, W: 7 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const cig = c.C / c.groups, cog = c.Co / c.groups;
+    const [pt, pb, pl, pr] = c.pad;
+    const Ho = (c.H - 1) * c.s[0] - pt - pb + c.d[0] * (c.k[0] - 1) + 1, Wo = (c.W - 1) * c.s[1] - pl - pr + c.d[1] * (c.k[1] - 1) + 1;
+    const x = pseudoRandom(c.N * c.C * c.H * c.W, 20 + i), w = pseudoRandom(c.C * cog * c.k[0] * c.k[1], 30 + i), b = pseudoRandom(c.Co, 40 + i);
+    const expected = new Float64Array(c.N * c.Co * Ho * Wo);
+    for (let n = 0; n < c.N; n++) for (let co = 0; co < c.Co; co++) expected.fill(b[co]!, (n * c.Co + co) * Ho * Wo, (n * c.Co + co + 1) * Ho * Wo);
+    for (let n = 0; n < c.N; n++) for (let ci = 0; ci < c.C; ci++) for (let ih = 0; ih < c.H; ih++) for (let iw = 0; iw < c.W; iw++) {
+      const g = Math.floor(ci / cig), xv = x[((n * c.C + ci) * c.H + ih) * c.W + iw]!;
+      for (let oc = 0; oc < cog; oc++) for (let kh = 0; kh < c.k[0]; kh++) for (let kw = 0; kw < c.k[1]; kw++) {
+        const oh = ih * c.s[0] - pt + kh * c.d[0], ow = iw * c.s[1] - pl + kw * c.d[1];
+        if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+        expected[((n * c.Co + g * cog + oc) * Ho + oh) * Wo + ow] += xv * w[((ci * cog + oc) * c.k[0] + kh) * c.k[1] + kw]!;
+      }
+    }
+    const g = new GraphBuilder().input('x', [c.N, c.C, c.H, c.W]).constant('w', [c.C, cog, c.k[0], c.k[1]], w).constant('b', [c.Co], b)
+      .op({ name: 'up', op: 'conv_transpose', inputs: ['x', 'w', 'b'], outputs: [['y', [c.N, c.Co, Ho, Wo]]],
+        attrs: { strides: c.s, pad: c.pad, dilations: c.d, groups: c.groups } })
+      .build(['y']);
+    const { result, outputs } = runGraph(A(), g, { x });
+    assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+    checkOutput(`conv_transpose case ${i}`, outputs.y, { shape: [c.N, c.Co, Ho, Wo], data: expected });
+  }
+});
+
 test('layer_norm over non-trailing axes (channel axis of B,C,1,S) and gamma/beta', { skip: missing }, () => {
   const [C, S] = [6, 5];
   const x = pseudoRandom(C * S, 9);
