@@ -45,6 +45,11 @@ inline void gatherEven(const float* src, float* dst, int64_t n) {
  *  With rowBias, rowBias[i] is added to row i of the finished product (a conv's bias per output channel). */
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
           bool roundA = false, const float* rowBias = nullptr);
+/** C[M×N] = A[M×K]·Btᵀ with Bt row-major N×K (leading dimension ldbt): a linear layer's (out, in) weight or
+ *  attention's keys, packed straight from their rows instead of transposed into a copy first. With roundB,
+ *  Bt's values are rounded to binary16 as they are read (Tensor::roundOnRead). C is overwritten. */
+void gemmTransposedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* Bt, int64_t ldbt, bool roundB, float* C,
+                     int64_t ldc);
 /** A conv's im2col matrix, read straight from the input as the GEMM packs it instead of being built first:
  *  row k = (ci, kh, kw) of the (Cin/groups·kH·kW) × (Ho·Wo) matrix, column j = output position (oh, ow),
  *  value x[ci][oh·sH − pt + kh·dH][ow·sW − pl + kw·dW], 0 over padding. */

@@ -204,6 +204,20 @@ void packRowsInterleaved(const float* A, int64_t lda, int64_t r0, int64_t count,
     for (int64_t k = 0; k < kn; k++) dst[k * width + r] = 0.0f;
 }
 
+// B given transposed, B(k, j) = Bt[j·ldbt + k]: a linear layer's (out, in) weight or the key matrix of
+// attention's Q·Kᵀ. Its panels are packed straight from Bt's rows (8 × 8 AVX transposes for full panels), so
+// no transposed copy of the whole operand is written first; with round, Bt is rounded to binary16 as packed.
+struct TransposedB {
+  const float* Bt;
+  int64_t ldbt;
+  bool round;
+  void pack(int64_t k0, int64_t kn, int64_t j0, int64_t cols, int64_t nr, float* dst) const {
+    thread_local std::vector<float> row;
+    if (round) row.resize(static_cast<size_t>(8 * kn));
+    packRowsInterleaved(Bt, ldbt, j0, cols, k0, kn, nr, round, row, dst);
+  }
+};
+
 template <int64_t MR, int64_t NR, typename Source>
 void gemmBlocked(MicroKernel kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Source& B, float* C, int64_t ldc,
                  bool roundA, const float* rowBias) {
@@ -356,6 +370,27 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Im
   gemmAny<kMR, kNR>(micro, M, N, K, A, lda, B, C, ldc, roundA, rowBias);
 }
 
+void gemmTransposedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* Bt, int64_t ldbt, bool roundB, float* C,
+                     int64_t ldc) {
+  if (N == 1 && M > 0 && K > 0) {
+    // One column: it is Bt's one row, as stored.
+    thread_local std::vector<float> col;
+    const float* b = Bt;
+    if (roundB) {
+      col.resize(static_cast<size_t>(K));
+      roundToHalves(Bt, col.data(), static_cast<size_t>(K));
+      b = col.data();
+    }
+    for (int64_t i = 0; i < M; i++) C[i * ldc] = dot(A + i * lda, b, K);
+    return;
+  }
+  const TransposedB src{Bt, ldbt, roundB};
+#ifdef ANE_HAVE_AVX2_PATH
+  if (hostHasAvx2Fma()) return gemmAny<kMR8, kNR8>(micro8, M, N, K, A, lda, src, C, ldc, false, nullptr);
+#endif
+  gemmAny<kMR, kNR>(micro, M, N, K, A, lda, src, C, ldc, false, nullptr);
+}
+
 void gemmPanels16(int64_t M, int64_t N, int64_t K, const float* Ap, int64_t panelStride, const float* B, int64_t ldb, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   const int64_t panels = (M + kPanelRows - 1) / kPanelRows;
@@ -500,13 +535,8 @@ void linearKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     }
     return;
   }
-  std::vector<float> scratch;
-  const float* wv = weightValues(w, scratch);
-  std::vector<float> wt(static_cast<size_t>(K * N));
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t k = 0; k < K; k++) wt[k * N + n] = wv[n * K + k];
   if (K == 0) std::fill(o, o + M * N, 0.0f);
-  else gemm(M, N, K, x.data.data(), K, wt.data(), N, o, N);
+  else gemmTransposedB(M, N, K, x.data.data(), K, w.data.data(), K, w.roundOnRead, o, N);
   if (b)
     for (int64_t m = 0; m < M; m++)
       for (int64_t n = 0; n < N; n++) o[m * N + n] += b->data[n];
@@ -576,7 +606,8 @@ void matmulKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   };
   std::vector<int64_t> sx = batchStrides(x.shape, d.xVec), sy = batchStrides(y.shape, d.yVec);
   const int64_t batches = numel(d.batch);
-  std::vector<float> a(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N));
+  // Operands are read in place; only a transposed x is copied (a transposed y is packed from its rows).
+  std::vector<float> a(tx && !d.xVec ? static_cast<size_t>(M * K) : 0);
   std::vector<int64_t> idx(br, 0);
   float* o = out[0].data.data();
   for (int64_t bi = 0; bi < batches; bi++) {
@@ -585,13 +616,14 @@ void matmulKernel(const OpNode& op, const Inputs& in, Outputs& out) {
     const float* xp = x.data.data() + ox;
     const float* yp = y.data.data() + oy;
     // x stored as (M,K) or, transposed, as (K,M); a 1-D operand's storage is the same either way.
-    if (tx && !d.xVec) { for (int64_t m = 0; m < M; m++) for (int64_t k = 0; k < K; k++) a[m * K + k] = xp[k * M + m]; }
-    else std::copy(xp, xp + M * K, a.begin());
-    if (ty && !d.yVec) { for (int64_t k = 0; k < K; k++) for (int64_t n = 0; n < N; n++) b[k * N + n] = yp[n * K + k]; }
-    else std::copy(yp, yp + K * N, b.begin());
+    if (!a.empty()) {
+      for (int64_t m = 0; m < M; m++) for (int64_t k = 0; k < K; k++) a[m * K + k] = xp[k * M + m];
+      xp = a.data();
+    }
     float* op_ = o + bi * M * N;
     if (K == 0) std::fill(op_, op_ + M * N, 0.0f);
-    else gemm(M, N, K, a.data(), K, b.data(), N, op_, N);
+    else if (ty && !d.yVec) gemmTransposedB(M, N, K, xp, K, yp, K, false, op_, N);
+    else gemm(M, N, K, xp, K, yp, N, op_, N);
     for (int k = static_cast<int>(br) - 1; k >= 0; k--) {
       if (++idx[k] < d.batch[k]) break;
       idx[k] = 0;

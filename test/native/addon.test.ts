@@ -68,13 +68,6 @@ test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and it
     { name: 'fallback_few_channels', N: 1, C: 8, Co: 16, H: 24, W: 24, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: false },
     { name: 'fallback_small_map', N: 1, C: 32, Co: 32, H: 12, W: 12, pad: [1, 1, 1, 1], groups: 1, strides: [1, 1], dil: [1, 1], bias: true },
   ];
-  // Rounded to 11 significant bits, ties to even: binary16 in its normal range (these values stay in it).
-  const toHalf = (v: Float64Array) => v.map((x) => {
-    if (x === 0 || !Number.isFinite(x)) return x;
-    const q = 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10);
-    const r = x / q, f = Math.floor(r), d = r - f;
-    return (d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f) * q;
-  });
   for (const c of cases) {
     const xs = [c.N, c.C, c.H, c.W], ws = [c.Co, c.C / c.groups, 3, 3];
     const x = ref.tensor(xs, pseudoRandom(ref.size(xs), 41));
@@ -83,8 +76,7 @@ test('conv: Winograd 3×3 (odd sizes, asymmetric and no padding, batch 2) and it
     const opts = { strides: c.strides, pad: c.pad, dilations: c.dil, groups: c.groups };
     const expected = ref.conv2d(x, w, b, opts);
     // The fp16 path's definition: binary16 input, weights and bias, fp32-exact sums, the output rounded.
-    const r16 = (t: ref.T) => ({ shape: t.shape, data: toHalf(t.data) });
-    const expected16 = r16(ref.conv2d(r16(x), r16(w), b ? r16(b) : null, opts));
+    const expected16 = ref.half(ref.conv2d(ref.half(x), ref.half(w), b ? ref.half(b) : null, opts));
     const g = new GraphBuilder().input('x', xs).constant('w', ws, w.data);
     if (b) g.constant('b', [c.Co], b.data);
     g.op({ name: c.name, op: 'conv', inputs: b ? ['x', 'w', 'b'] : ['x', 'w'], outputs: [['y', expected.shape]], attrs: { ...opts } });
@@ -141,6 +133,9 @@ test('matmul: transposes and batch broadcasting; linear with bias', { skip: miss
     { xs: [4, 3], ys: [2, 5, 4], tx: true, ty: true },
     { xs: [3, 1, 2, 6], ys: [4, 6, 3], tx: false, ty: false },
     { xs: [2, 1, 7, 3], ys: [1, 4, 5, 7], tx: true, ty: true },
+    // Attention's Q·Kᵀ with whole 16-wide panels and a partial one, and a K past one 256-deep block.
+    { xs: [2, 20, 40], ys: [2, 37, 40], tx: false, ty: true },
+    { xs: [9, 300], ys: [300, 35], tx: false, ty: false },
   ];
   for (const [i, c] of cases.entries()) {
     const x = ref.tensor(c.xs, pseudoRandom(ref.size(c.xs), 10 + i));
@@ -161,6 +156,19 @@ test('matmul: transposes and batch broadcasting; linear with bias', { skip: miss
   const { result, outputs } = runGraph(A(), g.build(['y']), { x: Float32Array.from(x.data) });
   checkOutput('linear', outputs.y, expected);
   assert.equal(result.layers[0].flops, 2 * 6 * 4 * 6 + 6 * 4);
+  // A transformer-sized linear: the weight's rows are packed (and, on the fp16 path, rounded) straight into
+  // full 16-wide panels; rows past the last full panel and a K of two blocks are covered too.
+  const xl = ref.tensor([2, 10, 300], pseudoRandom(6000, 34));
+  const wl = ref.tensor([70, 300], pseudoRandom(21000, 35));
+  const bl = ref.tensor([70], pseudoRandom(70, 36));
+  const big = new GraphBuilder().input('x', [2, 10, 300]).constant('w', [70, 300], wl.data).constant('b', [70], bl.data)
+    .op({ name: 'fc2', op: 'linear', inputs: ['x', 'w', 'b'], outputs: [['y', [2, 10, 70]]] });
+  const run2 = runGraph(A(), big.build(['y']), { x: Float32Array.from(xl.data) });
+  checkOutput('linear 300 -> 70', run2.outputs.y, ref.broadcast(ref.matmul(xl, wl, false, true), bl, (p, q) => p + q));
+  // The fp16 path's definition: binary16 input, weight and bias, then the output rounded.
+  const expected16 = ref.half(ref.broadcast(ref.matmul(ref.half(xl), ref.half(wl), false, true), ref.half(bl), (p, q) => p + q));
+  const e16 = ref.maxScaledError(run2.outputs.y!.fp16, expected16.data);
+  assert.ok(e16 < 1e-3, `linear 300 -> 70: fp16 path differs from linear(binary16 operands) rounded by ${e16}`);
 });
 
 test('softmax, batch_norm, broadcasting add, layer_norm, gelu', { skip: missing }, () => {

@@ -160,3 +160,15 @@ export function maxScaledError(actual: ArrayLike<number>, expected: ArrayLike<nu
   }
   return m;
 }
+
+/** Each value rounded to 11 significant bits, ties to even: binary16 for values in its normal range (the
+ *  random test operands stay in it). */
+export function half(t: T): T {
+  const data = t.data.map((x) => {
+    if (x === 0 || !Number.isFinite(x)) return x;
+    const q = 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10);
+    const r = x / q, f = Math.floor(r), d = r - f;
+    return (d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f) * q;
+  });
+  return { shape: t.shape, data };
+}
