@@ -74,7 +74,7 @@ const OpInfo* findOp(const std::string& op) {
       {"reduce_sum_square", {reduceShape, reduceKernel, kFills}}, {"reduce_log_sum", {reduceShape, reduceKernel, kFills}},
       {"reduce_log_sum_exp", {reduceShape, reduceKernel, kFills}},
       {"avg_pool", {poolShape, poolKernel, kFills}}, {"max_pool", {poolShape, poolKernel, kFills}},
-      {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel}}, {"resize_bilinear", {resizeBilinearShape, resizeBilinearKernel}},
+      {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel, kFills}}, {"resize_bilinear", {resizeBilinearShape, resizeBilinearKernel, kFills}},
       {"tile", {tileShape, tileKernel, kFills}}, {"gather", {gatherShape, gatherKernel, kFills}}, {"select", {selectShape, selectKernel}},
       {"shape", {shapeOfShape, shapeOfKernel}},
       {"reshape", {reshapeShape, copyKernel, kFills}}, {"expand_dims", {expandDimsShape, copyKernel, kFills}}, {"squeeze", {squeezeShape, copyKernel, kFills}},
