@@ -606,10 +606,20 @@ void matmulKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   };
   std::vector<int64_t> sx = batchStrides(x.shape, d.xVec), sy = batchStrides(y.shape, d.yVec);
   const int64_t batches = numel(d.batch);
+  float* o = out[0].data.data();
+  // A y shared by every batch (a weight) times a dense, untransposed x is one product of all of x's rows:
+  // (batch·M) × K by K × N. Batch by batch, the weight was packed again for each batch: PyTorch's attention
+  // exports its input projection as (S, 1, E) @ (E, 3E), S products of one row each.
+  const bool yShared = std::all_of(sy.begin(), sy.end(), [](int64_t v) { return v == 0; });
+  if (batches > 1 && yShared && !tx && !d.xVec && numel(x.shape) == batches * M * K) {
+    if (K == 0) std::fill(o, o + batches * M * N, 0.0f);
+    else if (ty && !d.yVec) gemmTransposedB(batches * M, N, K, x.data.data(), K, y.data.data(), K, false, o, N);
+    else gemm(batches * M, N, K, x.data.data(), K, y.data.data(), N, o, N);
+    return;
+  }
   // Operands are read in place; only a transposed x is copied (a transposed y is packed from its rows).
   std::vector<float> a(tx && !d.xVec ? static_cast<size_t>(M * K) : 0);
   std::vector<int64_t> idx(br, 0);
-  float* o = out[0].data.data();
   for (int64_t bi = 0; bi < batches; bi++) {
     int64_t ox = 0, oy = 0;
     for (size_t k = 0; k < br; k++) { ox += idx[k] * sx[k]; oy += idx[k] * sy[k]; }

@@ -136,6 +136,10 @@ test('matmul: transposes and batch broadcasting; linear with bias', { skip: miss
     // Attention's Q·Kᵀ with whole 16-wide panels and a partial one, and a K past one 256-deep block.
     { xs: [2, 20, 40], ys: [2, 37, 40], tx: false, ty: true },
     { xs: [9, 300], ys: [300, 35], tx: false, ty: false },
+    // A weight shared by every batch (one product over all rows): PyTorch attention's (S, 1, E) @ (E, 3E),
+    // and a transposed one over batches of several rows.
+    { xs: [30, 1, 40], ys: [40, 37], tx: false, ty: false },
+    { xs: [2, 3, 5, 20], ys: [1, 18, 20], tx: false, ty: true },
   ];
   for (const [i, c] of cases.entries()) {
     const x = ref.tensor(c.xs, pseudoRandom(ref.size(c.xs), 10 + i));
