@@ -15,6 +15,7 @@
         "src/fp16.cpp",
         "src/executor.cpp",
         "src/kernels_gemm.cpp",
+        "src/kernels_einsum.cpp",
         "src/kernels_conv.cpp",
         "src/kernels_winograd.cpp",
         "src/kernels_convt.cpp",

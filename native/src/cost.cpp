@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels.hpp"
 #include "tensor.hpp"
 
 namespace ane {
@@ -60,6 +61,22 @@ double channelUtil(double c) {
   return std::pow(std::min(1.0, c / kChannelSaturation), kChannelExponent);
 }
 
+/** The op's einsum equation checked against its known input shapes, or false when it cannot be read. */
+bool knownEinsum(const OpNode& op, const Analysis& a, int opIndex, EinsumSpec& spec) {
+  Shapes shapes;
+  for (int vid : a.opInputs[opIndex]) {
+    const Shape* s = vid >= 0 ? knownShape(a, vid) : nullptr;
+    if (!s) return false;
+    shapes.push_back(s);
+  }
+  try {
+    spec = einsumSpec(op, shapes);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // the shape pass or the executor reports it; the cost falls back to one op per element
+  }
+}
+
 /** Channels that bound MAC-array use: min(Cin/groups, Cout) for conv, min(K, N) for linear and matmul. */
 double macChannels(const OpNode& op, const Analysis& a, int opIndex) {
   const std::vector<int>& ins = a.opInputs[opIndex];
@@ -69,6 +86,18 @@ double macChannels(const OpNode& op, const Analysis& a, int opIndex) {
   if ((t == "conv" || t == "conv_transpose") && w && w->size() >= 2)
     return static_cast<double>(std::min((*w)[0], (*w)[1]));
   if (t == "linear" && w && w->size() == 2) return static_cast<double>(std::min((*w)[0], (*w)[1]));
+  if (t == "einsum") {
+    // The summed letters (K) and the second operand's own output letters (N), as for matmul.
+    EinsumSpec e;
+    if (!knownEinsum(op, a, opIndex, e) || e.operands.size() != 2) return 0;
+    double k = 1, n = 1;
+    for (char c : e.operands[1]) {
+      const bool inA = e.operands[0].find(c) != std::string::npos, inOut = e.output.find(c) != std::string::npos;
+      if (inA && !inOut) k *= static_cast<double>(e.size[static_cast<unsigned char>(c)]);
+      if (!inA && inOut) n *= static_cast<double>(e.size[static_cast<unsigned char>(c)]);
+    }
+    return std::min(k, n);
+  }
   if (t == "matmul") {
     const Shape* x = in(0);
     const Shape* y = in(1);
@@ -176,6 +205,11 @@ double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
     const bool tx = x->size() >= 2 && op.attrBool("transpose_x", false);
     const double K = static_cast<double>(tx ? (*x)[x->size() - 2] : x->back());
     return 2 * out * K;
+  }
+  if (t == "einsum") {
+    EinsumSpec e;
+    if (!knownEinsum(op, a, opIndex, e)) return out;
+    return e.operands.size() == 2 ? 2 * e.macs() : e.macs();  // one operand: a sum or a permutation
   }
   if (t == "conv_transpose") {
     const Shape* x = in(0);

@@ -77,6 +77,19 @@ bool winogradApplies(int64_t C, int64_t Cout, int64_t Ho, int64_t Wo);
  *  direct conv, whose inf/NaN pattern Winograd's transforms would smear over whole tiles. */
 bool winogradConv3x3(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t pt, int64_t pl, int64_t Ho, int64_t Wo,
                      const float* x, const float* w, const float* bias, float* o, bool roundW);
+/** out[i] = x[base + Σ idx[k]·step[k]] over the multi-indices idx of `counts`, row-major (transpose, slice,
+ *  einsum's operand layouts); whole rows are block copies when the last step is 1 (kernels_layout.cpp). */
+void stridedCopy(const float* x, int64_t base, const std::vector<int64_t>& counts, const std::vector<int64_t>& step, float* out);
+/** An einsum equation checked against its operands' shapes (kernels_einsum.cpp): one or two operands, letters
+ *  only, each at most once per operand; an implicit output is the letters used once, in alphabetical order. */
+struct EinsumSpec {
+  std::vector<std::string> operands;  // each operand's letters, one per axis
+  std::string output;
+  int64_t size[128] = {};             // extent per letter
+  /** Multiply-adds: the product of every letter's extent (each output element sums over the rest). */
+  double macs() const;
+};
+EinsumSpec einsumSpec(const OpNode& op, const Shapes& in);
 /** The weight's values as the kernel must use them: `w` itself, or, with roundOnRead, a rounded copy in `scratch`. */
 const float* weightValues(const Tensor& w, std::vector<float>& scratch);
 
@@ -93,6 +106,10 @@ std::vector<Shape> linearShape(const OpNode&, const Shapes&);
 void linearKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> matmulShape(const OpNode&, const Shapes&);
 void matmulKernel(const OpNode&, const Inputs&, Outputs&);
+
+// --- einsum (kernels_einsum.cpp) ---
+std::vector<Shape> einsumShape(const OpNode&, const Shapes&);
+void einsumKernel(const OpNode&, const Inputs&, Outputs&);
 
 // --- conv (kernels_conv.cpp) ---
 std::vector<Shape> convShape(const OpNode&, const Shapes&);

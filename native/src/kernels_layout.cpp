@@ -82,7 +82,6 @@ void copyKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   std::copy(x.data.begin(), x.data.end(), out[0].data.begin());
 }
 
-namespace {
 /**
  * out[i] = x[base + Σ idx[k]·step[k]] over the multi-indices idx of `counts`, row-major: the copy behind
  * transpose and slice. When the last axis is contiguous in x (step 1, e.g. a transpose that keeps the last
@@ -109,7 +108,6 @@ void stridedCopy(const float* x, int64_t base, const std::vector<int64_t>& count
     }
   }
 }
-}  // namespace
 
 namespace {
 std::vector<int> permOf(const OpNode& op, size_t rank) {

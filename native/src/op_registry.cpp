@@ -67,6 +67,7 @@ const OpInfo* findOp(const std::string& op) {
       {"elu", {unaryShape, unaryKernel, kFills}}, {"thresholded_relu", {unaryShape, unaryKernel, kFills}}, {"cast", {unaryShape, unaryKernel, kFills}},
       {"softmax", {softmaxShape, softmaxKernel, kFills}},
       {"linear", {linearShape, linearKernel, kFills, kRounds}}, {"matmul", {matmulShape, matmulKernel, kFills}},
+      {"einsum", {einsumShape, einsumKernel, kFills}},
       {"conv", {convShape, convKernel, kFills, kRounds}}, {"conv_transpose", {convTransposeShape, convTransposeKernel, kFills}},
       {"reduce_mean", {reduceShape, reduceKernel, kFills}}, {"reduce_sum", {reduceShape, reduceKernel, kFills}}, {"reduce_max", {reduceShape, reduceKernel, kFills}},
       {"reduce_min", {reduceShape, reduceKernel, kFills}}, {"reduce_prod", {reduceShape, reduceKernel, kFills}},

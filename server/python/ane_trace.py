@@ -985,6 +985,10 @@ class FxConverter:
             return self.binary(node, binary[fn], args[0], args[1], kwargs.get('alpha'))
         if fn in (operator.matmul, torch.matmul, torch.bmm, torch.mm):
             return self.one(node, 'matmul', [self.tensor_in(args[0]), self.tensor_in(args[1])], {'transpose_x': False, 'transpose_y': False})
+        if fn is torch.einsum:
+            # torch.einsum(equation, *operands) or (equation, [operands]); Apple's ANE attention is written this way.
+            operands = args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:]
+            return self.one(node, 'einsum', [self.tensor_in(t) for t in operands], {'equation': str(self.resolve(args[0]))})
         if fn is operator.neg or fn is torch.neg:
             return self.one(node, 'mul', [self.tensor_in(args[0]), self.b.constant(-1.0, 'minus_one')])
         if fn is operator.getitem:
@@ -1420,6 +1424,28 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 op, tensor_ins = 'linear', [inp(ins[0]), inp(ins[1])] + ([inp(ins[2])] if isinstance(bias, torch.Tensor) else [])
             elif kind in ('aten::matmul', 'aten::bmm', 'aten::mm'):
                 op, tensor_ins, attrs = 'matmul', [inp(ins[0]), inp(ins[1])], {'transpose_x': False, 'transpose_y': False}
+            elif kind == 'aten::einsum':
+                items = env.get(ins[1].debugName())
+                items = items.v if isinstance(items, Value) else items
+                op, attrs = 'einsum', {'equation': str(const(ins[0]))}
+                tensor_ins = [x if isinstance(x, str) else b.constant(x.v if isinstance(x, Value) else x) for x in items]
+            elif kind in ('aten::split', 'aten::split_with_sizes', 'aten::chunk', 'aten::unsafe_split', 'aten::unsafe_chunk'):
+                # A list of tensors, unpacked by the prim::ListUnpack that follows (handled above).
+                in_shape = out_type(ins[0])[1]
+                axis = const(ins[2])
+                axis = axis + len(in_shape) if axis < 0 else axis
+                n = in_shape[axis]
+                arg = const(ins[1])
+                if kind in ('aten::chunk', 'aten::unsafe_chunk'):
+                    step = -(-n // arg)
+                    sizes = [min(step, n - i) for i in range(0, n, step)]
+                elif isinstance(arg, (list, tuple)):
+                    sizes = list(arg)
+                else:
+                    sizes = [min(arg, n - i) for i in range(0, n, arg)]
+                op, tensor_ins, attrs = 'split', [inp(ins[0])], {'axis': axis, 'split_sizes': sizes}
+                dtype = out_type(ins[0])[0]
+                types = [(None, (dtype, [s if k == axis else d for k, d in enumerate(in_shape)])) for s in sizes]
             elif kind == 'aten::softmax':
                 op, tensor_ins, attrs = 'softmax', [inp(ins[0])], {'axis': const(ins[1])}
             elif kind in JIT_RESHAPE:
@@ -1504,6 +1530,9 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             op, attrs = 'unknown', {}
             tensor_ins = [env[i.debugName()] for i in ins if isinstance(env.get(i.debugName()), str)]
         names = b.add_op(base, op, kind, tensor_ins, types, attrs, src)
+        if op == 'split' and len(outs) == 1:
+            env[outs[0].debugName()] = list(names)  # the list value; its ListUnpack names each piece
+            continue
         for o, nm in zip(outs, names):
             env[o.debugName()] = nm
     outs = []

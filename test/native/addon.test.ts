@@ -400,6 +400,63 @@ test('ops without a kernel and their dependants are marked, still costed', { ski
   assert.equal(run2.layers[2].executed, true);
 });
 
+/** einsum by its definition: every combination of letter values, products summed into the output letters. */
+function einsumReference(equation: string, operands: ref.T[]): ref.T {
+  const [lhs, rhs] = equation.split('->');
+  const ins = lhs!.split(',');
+  const size = new Map<string, number>();
+  ins.forEach((letters, i) => [...letters].forEach((c, k) => size.set(c, operands[i]!.shape[k]!)));
+  const out = rhs ?? [...size.keys()].filter((c) => ins.join('').split(c).length === 2).sort().join('');
+  const letters = [...size.keys()];
+  const outShape = [...out].map((c) => size.get(c)!);
+  const data = new Float64Array(outShape.reduce((p, n) => p * n, 1));
+  const at = (t: ref.T, ls: string, v: Map<string, number>) => [...ls].reduce((off, c, k) => off * t.shape[k]! + v.get(c)!, 0);
+  const value = new Map<string, number>(letters.map((c) => [c, 0]));
+  const total = letters.reduce((p, c) => p * size.get(c)!, 1);
+  for (let n = 0; n < total; n++) {
+    let rest = n;
+    for (let k = letters.length - 1; k >= 0; k--) { value.set(letters[k]!, rest % size.get(letters[k]!)!); rest = Math.floor(rest / size.get(letters[k]!)!); }
+    data[at({ shape: outShape, data }, out, value)] += ins.reduce((p, ls, i) => p * operands[i]!.data[at(operands[i]!, ls, value)]!, 1);
+  }
+  return { shape: outShape, data };
+}
+
+test('einsum: Apple\'s split-attention equations, batched and implicit products, one-operand sums and permutes', { skip: missing }, () => {
+  const cases: Array<{ eq: string; shapes: number[][] }> = [
+    { eq: 'bchq,bkhc->bkhq', shapes: [[1, 8, 1, 5], [1, 6, 1, 8]] },  // q·k per head on (B, C, 1, S)
+    { eq: 'bkhq,bchk->bchq', shapes: [[1, 6, 1, 5], [1, 8, 1, 6]] },  // weights·v
+    { eq: 'bhqd,bhkd->bhqk', shapes: [[2, 3, 7, 16], [2, 3, 9, 16]] },
+    { eq: 'ij,jk', shapes: [[20, 33], [33, 18]] },                    // implicit output: ik
+    { eq: 'ij,k->ik', shapes: [[4, 5], [3]] },                        // j summed out of the first operand alone
+    { eq: 'ijk->kj', shapes: [[3, 4, 5]] },
+    { eq: 'ij->', shapes: [[6, 7]] },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const operands = c.shapes.map((s, k) => ref.tensor(s, pseudoRandom(ref.size(s), 70 + 2 * i + k)));
+    const expected = einsumReference(c.eq, operands);
+    const g = new GraphBuilder();
+    operands.forEach((t, k) => g.input(`x${k}`, t.shape));
+    g.op({ name: `e${i}`, op: 'einsum', inputs: operands.map((_, k) => `x${k}`), outputs: [['y', expected.shape]], attrs: { equation: c.eq } });
+    const feeds = Object.fromEntries(operands.map((t, k) => [`x${k}`, Float32Array.from(t.data)]));
+    const { result, outputs } = runGraph(A(), g.build(['y']), feeds);
+    assert.equal(result.layers[0].executed, true, `${c.eq}: ${result.layers[0].notExecuted}`);
+    assert.deepEqual(result.layers[0].outputShape, expected.shape, c.eq);
+    checkOutput(c.eq, outputs.y, expected);
+    // Costed as the products it makes: 2 · the product of every letter's extent.
+    if (c.eq === 'bhqd,bhkd->bhqk') assert.equal(result.layers[0].flops, 2 * 2 * 3 * 7 * 9 * 16);
+  }
+  // Beyond the kernel: '...' and diagonals are reported per layer, contradictory sizes refuse the graph.
+  const unsupported = new GraphBuilder().input('x', [3, 3])
+    .op({ name: 'diag', op: 'einsum', inputs: ['x'], outputs: [['y', [3]]], attrs: { equation: 'ii->i' } }).build(['y']);
+  const diag = runGraph(A(), unsupported, { x: new Float32Array(9) }).result;
+  assert.equal(diag.layers[0].executed, false);
+  // A reason every layer shares (here the only one's) is given once, at the top.
+  assert.match(diag.layers[0].notExecuted ?? diag.notExecuted ?? '', /no fp16 kernel for einsum with a repeated letter in one operand/);
+  const clash = new GraphBuilder().input('x', [3, 4]).input('z', [5, 2])
+    .op({ name: 'mm', op: 'einsum', inputs: ['x', 'z'], outputs: [['y', [3, 2]]], attrs: { equation: 'ij,jk->ik' } }).build(['y']);
+  assert.throws(() => runGraph(A(), clash, { x: new Float32Array(12), z: new Float32Array(10) }), /op 'mm' \(einsum\).*letter 'j' is 4 in one operand and 5 in another/);
+});
+
 test('bad graphs throw one clear error naming the op or tensor', { skip: missing }, () => {
   const opts = JSON.stringify({ chip: chipM4(), seed: 1, execute: true });
   const run = (graph: unknown, weights: Uint8Array = new Uint8Array(0)) => () => A().run(JSON.stringify(graph), weights, opts, {});

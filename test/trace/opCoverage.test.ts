@@ -15,7 +15,8 @@ import { distFile, findTorchPython, FIXTURES, NO_TORCH } from '../helpers';
 const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
-const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8] };
+const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
+  SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -119,6 +120,16 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     assert.ok(attn.every((l) => l.source?.line === 102 || l.source?.line === 103));
     assert.deepEqual([...new Set(attn.map((l) => l.op))].sort(), ['linear', 'matmul', 'mul', 'reduce_mean', 'reshape', 'softmax', 'transpose']);
     assert.equal(attn.filter((l) => l.op === 'reduce_mean').length, 1, 'only the first call returns attention weights');
+  });
+
+  test("Apple's split-einsum attention (heads in a loop: jit fallback; one head: fx) runs on the ANE and matches PyTorch", async () => {
+    for (const name of ['SplitEinsum', 'EinsumHeads']) {
+      const r = await compared(name);
+      const ops = r.layers.map((l) => l.op);
+      assert.equal(ops.filter((o) => o === 'einsum').length, name === 'SplitEinsum' ? 4 : 2, `${name}: ${ops.join(', ')}`);
+      if (name === 'SplitEinsum') assert.ok(ops.includes('split'), `${name} maps the head split: ${ops.join(', ')}`);
+      assert.equal(r.aneResidency, 1, `${name}: ${r.layers.filter((l) => l.device !== 'ane').map((l) => `${l.name} ${l.op} ${l.device}`).join(', ')}`);
+    }
   });
 
   test('Embedding → gather (CPU, ANE024), GRU/RNN on the CPU (ANE026); from the GRU on, costed but not executed', async () => {
