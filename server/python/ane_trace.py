@@ -1292,6 +1292,12 @@ JIT_BINARY = {'aten::add': 'add', 'aten::sub': 'sub', 'aten::mul': 'mul', 'aten:
               'aten::add_': 'add', 'aten::mul_': 'mul', 'aten::maximum': 'maximum', 'aten::minimum': 'minimum'}
 JIT_ALIAS = {'aten::dropout', 'aten::dropout_', 'aten::contiguous', 'aten::detach', 'aten::clone', 'aten::feature_dropout'}
 JIT_RESHAPE = {'aten::view', 'aten::reshape', 'aten::flatten', 'aten::squeeze', 'aten::unsqueeze'}
+# Arithmetic on values known at trace time (x.shape[1] // heads, head_dim ** -0.5): jit records it as ops on
+# 0-d tensors; folded here like the fx path folds it, instead of becoming ops (or unknown ones) in the graph.
+JIT_FOLD = {'aten::floor_divide': lambda a, b: a // b, 'aten::floordiv': lambda a, b: a // b,
+            'aten::div': lambda a, b, mode=None: a // b if mode == 'floor' else (int(a / b) if mode == 'trunc' else a / b), 'aten::mul': lambda a, b: a * b, 'aten::add': lambda a, b, alpha=1: a + alpha * b,
+            'aten::sub': lambda a, b, alpha=1: a - alpha * b, 'aten::pow': lambda a, b: a ** b, 'aten::neg': lambda a: -a,
+            'aten::remainder': lambda a, b: a % b, 'aten::Float': float, 'aten::FloatImplicit': float, 'aten::IntImplicit': int}
 
 
 def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
@@ -1393,6 +1399,15 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
         if kind in JIT_ALIAS:
             env[outs[0].debugName()] = env.get(ins[0].debugName())
             continue
+        if kind in JIT_FOLD and len(outs) == 1 and all(isinstance(env.get(i.debugName()), Value) for i in ins):
+            args = [env[i.debugName()].v for i in ins]
+            # Scalars only (sizes, counts, scale factors); parameters stay tensors the graph computes with.
+            if all(isinstance(a, (int, float, bool, str, type(None))) or (isinstance(a, torch.Tensor) and a.dim() == 0) for a in args):
+                try:
+                    env[outs[0].debugName()] = Value(JIT_FOLD[kind](*args))
+                    continue
+                except Exception:
+                    pass  # mapped as an op below, as before
         counter[0] += 1
         # Ops inside a submodule are named and located like the fx path: by module path and the
         # `self.x = ...` assignment; others by the forward line jit recorded.
