@@ -33,6 +33,35 @@ test('findRunTargets lists nn.Module subclasses through aliases and local bases,
   assert.equal(targets.classes[1]!.inputsPragma, undefined);
 });
 
+test('a top-level class with an inputs pragma is a run target even when its base cannot be followed here', async () => {
+  const targets = await findRunTargets(py(
+    'from blocks import Backbone',
+    'import torchvision.models as tv',
+    '',
+    '# ane: inputs=(1, 8)',
+    'class Net(Backbone):',
+    '    pass',
+    '# ane: inputs=(1, 3, 64, 64)',
+    'class R(tv.ResNet):',
+    '    pass',
+    '# ane: inputs=(1, 3, 64, 64)',
+    'class W(wrap(tv.resnet18)):',
+    '    pass',
+    'class NoPragma(Backbone):',
+    '    pass',
+    'def factory():',
+    '    # ane: inputs=(1, 8)',
+    '    class Local(Backbone):',
+    '        pass',
+    '    return Local',
+  ));
+  // The tracer checks these are modules when they run ("X in f.py is not an nn.Module subclass" otherwise);
+  // without a pragma, or nested where the tracer cannot reach it, such a class is not offered.
+  assert.deepEqual(targets.classes.map((c) => [c.name, c.line, c.inputsPragma]), [
+    ['Net', 5, [[1, 8]]], ['R', 8, [[1, 3, 64, 64]]], ['W', 11, [[1, 3, 64, 64]]],
+  ]);
+});
+
 test('findRunTargets traces ct.convert back to the class and reads TensorType shapes', async () => {
   const targets = await findRunTargets(py(
     'import torch, coremltools as ct',

@@ -1,7 +1,7 @@
 // Run targets for "▶ Run on ANE" and `ane-lens run file.py:Class`: nn.Module subclasses with their
 // `# ane: inputs=` pragma, and ct.convert calls traced back to the class they convert.
 import type { Node } from 'web-tree-sitter';
-import type { AnalysisContext } from './context';
+import { className, type AnalysisContext } from './context';
 import { pragmaAbove, type AttachedPragma } from './pragmas';
 import { argument, callArgs, enclosing, sequenceElements, snippet, unparen } from './syntax';
 import { evalIntTuple, evalNumber } from './values';
@@ -41,6 +41,11 @@ export function anchorRow(cls: Node): number {
   return (cls.parent?.type === 'decorated_definition' ? cls.parent : cls).startPosition.row;
 }
 
+function isTopLevel(cls: Node): boolean {
+  const holder = cls.parent?.type === 'decorated_definition' ? cls.parent : cls;
+  return holder.parent?.type === 'module';
+}
+
 /** The statement that holds a call, for pragma attachment (`mlmodel = ct.convert(...)` starts the line). */
 export function statementRow(node: Node): number {
   const stmt = enclosing(node, ['expression_statement', 'return_statement', 'with_statement', 'if_statement', 'for_statement']);
@@ -48,9 +53,17 @@ export function statementRow(node: Node): number {
 }
 
 export function collectRunTargets(ctx: AnalysisContext): RunTargets {
-  const classes: RunTargetClass[] = ctx.moduleClasses().map((cls) => {
-    const target: RunTargetClass = { name: cls.name, line: cls.node.startPosition.row + 1 };
-    const pragma = pragmaAbove(ctx.lineAt, anchorRow(cls.node));
+  const modules = new Set(ctx.moduleClasses().map((cls) => cls.node));
+  const classes: RunTargetClass[] = [];
+  for (const node of ctx.nodes('class_definition')) {
+    const pragma = pragmaAbove(ctx.lineAt, anchorRow(node));
+    // An nn.Module subclass the file shows as one, or any top-level class the user marked with a pragma: a
+    // base imported from another file or library (`class Net(Backbone)`, `class R(tv.ResNet)`) cannot be
+    // followed here, and the tracer checks it is a module when it runs.
+    if (!modules.has(node) && !(pragma && isTopLevel(node))) continue;
+    const name = className(node, ctx.text);
+    if (name === undefined) continue;
+    const target: RunTargetClass = { name, line: node.startPosition.row + 1 };
     if (pragma) {
       target.pragmaLine = pragma.row + 1;
       if (pragma.parse.ok) {
@@ -59,8 +72,8 @@ export function collectRunTargets(ctx: AnalysisContext): RunTargets {
         target.pragmaError = pragma.parse.error.message;
       }
     }
-    return target;
-  });
+    classes.push(target);
+  }
   // The class a convert call converts may be defined in another block of the file.
   const moduleNames = ctx.facts.moduleClasses;
   const convertCalls = ctx.calls
