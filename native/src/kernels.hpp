@@ -158,6 +158,8 @@ void shapeOfKernel(const OpNode&, const Inputs&, Outputs&);
 // --- normalization (kernels_norm.cpp) ---
 std::vector<Shape> batchNormShape(const OpNode&, const Shapes&);
 void batchNormKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> instanceNormShape(const OpNode&, const Shapes&);
+void instanceNormKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> layerNormShape(const OpNode&, const Shapes&);
 void layerNormKernel(const OpNode&, const Inputs&, Outputs&);
 

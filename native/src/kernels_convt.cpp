@@ -17,23 +17,31 @@ struct ConvTParams {
 };
 
 ConvTParams convTParams(const OpNode& op, const Shape& x, const Shape& w) {
-  if (x.size() != 4 || w.size() != 4)
-    throw Unsupported("no fp16 kernel for conv_transpose of rank " + std::to_string(x.size()) + " yet (2-D only)");
+  const bool oneD = x.size() == 3 && w.size() == 3;  // (N, C, L) runs as (N, C, 1, L), the weight as (.., 1, k)
+  if (!oneD && (x.size() != 4 || w.size() != 4))
+    throw Unsupported("no fp16 kernel for conv_transpose of rank " + std::to_string(x.size()) + " yet (1-D and 2-D only)");
   ConvTParams p{};
-  p.N = x[0]; p.C = x[1]; p.H = x[2]; p.W = x[3];
+  p.N = x[0]; p.C = x[1]; p.H = oneD ? 1 : x[2]; p.W = x.back();
   p.groups = op.has("groups") ? op.attrInt("groups", 1) : op.attrInt("group", 1);
   if (p.groups < 1 || p.C % p.groups != 0) opError(op, "groups must divide the input channels");
   if (w[0] != p.C) opError(op, "weight " + formatShape(w) + " must have Cin = " + std::to_string(p.C) + " first");
-  p.cog = w[1]; p.Cout = w[1] * p.groups; p.kH = w[2]; p.kW = w[3];
+  p.cog = w[1]; p.Cout = w[1] * p.groups; p.kH = oneD ? 1 : w[2]; p.kW = w.back();
+  // Per-axis attributes: (height, width), or the one length axis of a 1-D op (height then 1, or 0 padding).
   auto two = [&](const char* key, int64_t& a, int64_t& b) {
-    std::vector<int64_t> v = op.attrInts(key, {1, 1});
-    if (v.size() != 2) opError(op, std::string("attribute '") + key + "' must have 2 entries");
+    std::vector<int64_t> v = op.attrInts(key, oneD ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 1});
+    if (v.size() != (oneD ? 1u : 2u)) opError(op, std::string("attribute '") + key + "' must have " + (oneD ? "1 entry" : "2 entries"));
+    if (oneD) v.insert(v.begin(), 1);
     a = v[0]; b = v[1];
   };
   two("strides", p.sH, p.sW);
   two("dilations", p.dH, p.dW);
   if (p.sH < 1 || p.sW < 1 || p.dH < 1 || p.dW < 1) opError(op, "strides and dilations must be >= 1");
-  if (op.has("pad")) {
+  if (oneD) {
+    // MIL `pad` and ONNX `pads` agree for one axis: [begin, end].
+    std::vector<int64_t> v = op.attrInts(op.has("pad") ? "pad" : "pads", {0, 0});
+    if (v.size() != 2) opError(op, "a 1-D conv_transpose's padding must be [begin, end]");
+    p.pl = v[0]; p.pr = v[1];
+  } else if (op.has("pad")) {
     std::vector<int64_t> v = op.attrInts("pad", {});
     if (v.size() != 4) opError(op, "attribute 'pad' must be [top, bottom, left, right]");
     p.pt = v[0]; p.pb = v[1]; p.pl = v[2]; p.pr = v[3];
@@ -44,11 +52,13 @@ ConvTParams convTParams(const OpNode& op, const Shape& x, const Shape& w) {
   }
   if (op.has("auto_pad") && op.attrString("auto_pad", "NOTSET") != "NOTSET")
     throw Unsupported("no fp16 kernel for conv_transpose with auto_pad yet");
-  std::vector<int64_t> opad = op.attrInts("output_padding", {0, 0});
-  if (opad.size() != 2) opError(op, "attribute 'output_padding' must have 2 entries");
+  std::vector<int64_t> opad = op.attrInts("output_padding", oneD ? std::vector<int64_t>{0} : std::vector<int64_t>{0, 0});
+  if (opad.size() != (oneD ? 1u : 2u)) opError(op, std::string("attribute 'output_padding' must have ") + (oneD ? "1 entry" : "2 entries"));
+  if (oneD) opad.insert(opad.begin(), 0);
   p.Ho = (p.H - 1) * p.sH - p.pt - p.pb + p.dH * (p.kH - 1) + 1 + opad[0];
   p.Wo = (p.W - 1) * p.sW - p.pl - p.pr + p.dW * (p.kW - 1) + 1 + opad[1];
   std::vector<int64_t> os = op.attrInts("output_shape", {});
+  if (oneD && os.size() == 1) os.insert(os.begin(), 1);
   if (os.size() >= 2) {
     // ONNX: explicit output size; the total padding follows from it (split evenly, extra at the end).
     const int64_t th = (p.H - 1) * p.sH + p.dH * (p.kH - 1) + 1 + opad[0] - os[os.size() - 2];
@@ -67,6 +77,7 @@ std::vector<Shape> convTransposeShape(const OpNode& op, const Shapes& in) {
   const ConvTParams p = convTParams(op, x, w);  // Unsupported (rank, auto_pad): the executor skips the op
   if (const Shape* b = optShape(in, 2); b && numel(*b) != p.Cout)
     opError(op, "bias " + formatShape(*b) + " does not have " + std::to_string(p.Cout) + " elements");
+  if (x.size() == 3) return {{p.N, p.Cout, p.Wo}};
   return {{p.N, p.Cout, p.Ho, p.Wo}};
 }
 

@@ -1,4 +1,5 @@
-// batch_norm (inference form, channel axis 1) and layer_norm over trailing axes.
+// batch_norm (inference form, channel axis 1), layer_norm over any axes, and instance_norm (per image and
+// channel over the spatial axes: GroupNorm exports as it, through a reshape to one group per channel).
 #include <cmath>
 
 #include "kernels.hpp"
@@ -78,6 +79,35 @@ void normalizeGroup(const float* xp, float* o, int64_t span, float eps, const Te
   }
 }
 }  // namespace
+
+std::vector<Shape> instanceNormShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  if (x.size() < 3) opError(op, "expects x (N, C, spatial...), got " + formatShape(x));
+  for (size_t i = 1; i < 3; i++)
+    if (const Shape* s = optShape(in, i); s && numel(*s) != x[1])
+      opError(op, std::string(i == 1 ? "gamma " : "beta ") + formatShape(*s) + " does not have " + std::to_string(x[1]) + " elements (one per channel)");
+  return {x};
+}
+
+void instanceNormKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Tensor* gamma = optInput(in, 1);
+  const Tensor* beta = optInput(in, 2);
+  const float eps = static_cast<float>(op.attrFloat("epsilon", 1e-5));
+  const int64_t N = x.shape[0], C = x.shape[1];
+  const int64_t span = (N * C) != 0 ? numel(x.shape) / (N * C) : 0;
+  if (span == 0) return;
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++) {
+      const int64_t at = (n * C + c) * span;
+      float* o = out[0].data.data() + at;
+      // The layer norm of one (image, channel) plane, then that channel's scale and shift.
+      normalizeGroup(x.data.data() + at, o, span, eps, nullptr, nullptr);
+      const float g = gamma ? gamma->data[c] : 1.0f, b = beta ? beta->data[c] : 0.0f;
+      if (g != 1.0f || b != 0.0f)
+        for (int64_t i = 0; i < span; i++) o[i] = o[i] * g + b;
+    }
+}
 
 std::vector<Shape> layerNormShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");

@@ -82,6 +82,7 @@ const OpInfo* findOp(const std::string& op) {
       {"transpose", {transposeShape, transposeKernel, kFills}}, {"concat", {concatShape, concatKernel, kFills}}, {"split", {splitShape, splitKernel, kFills}},
       {"slice_by_index", {sliceShape, sliceKernel, kFills}}, {"pad", {padShape, padKernel, kFills}},
       {"batch_norm", {batchNormShape, batchNormKernel}}, {"layer_norm", {layerNormShape, layerNormKernel}},
+      {"instance_norm", {instanceNormShape, instanceNormKernel, kFills}},
   };
   auto it = table.find(op);
   return it == table.end() ? nullptr : &it->second;

@@ -591,6 +591,41 @@ test('conv_transpose: groups, dilation, batch 2 and GEMM-sized channels match th
   }
 });
 
+test('conv_transpose 1-D (N, C, L) with ONNX attributes matches the definition (Conv-TasNet\'s decoder)', { skip: missing }, () => {
+  const [C, Co, L, k, s, pb, pe, op] = [4, 6, 9, 5, 3, 2, 1, 1];
+  const x = pseudoRandom(C * L, 50), w = pseudoRandom(C * Co * k, 51);
+  const Lo = (L - 1) * s - pb - pe + k + op;
+  const expected = new Float64Array(Co * Lo);
+  for (let ci = 0; ci < C; ci++) for (let i = 0; i < L; i++) for (let co = 0; co < Co; co++) for (let t = 0; t < k; t++) {
+    const o = i * s - pb + t;
+    if (o >= 0 && o < Lo) expected[co * Lo + o] += x[ci * L + i]! * w[(ci * Co + co) * k + t]!;
+  }
+  const g = new GraphBuilder().input('x', [1, C, L]).constant('w', [C, Co, k], w)
+    .op({ name: 'dec', op: 'conv_transpose', inputs: ['x', 'w'], outputs: [['y', [1, Co, Lo]]], attrs: { strides: [s], pads: [pb, pe], output_padding: [op], group: 1 } })
+    .build(['y']);
+  const { result, outputs } = runGraph(A(), g, { x });
+  assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+  checkOutput('conv_transpose 1-D', outputs.y, { shape: [1, Co, Lo], data: expected });
+});
+
+test('instance_norm (what GroupNorm exports to) normalizes each image and channel over its spatial axes', { skip: missing }, () => {
+  const [N, C, H, W, eps] = [2, 3, 4, 5, 1e-5];
+  const x = pseudoRandom(N * C * H * W, 52), gamma = pseudoRandom(C, 53), beta = pseudoRandom(C, 54);
+  const expected = new Float64Array(x.length);
+  for (let p = 0; p < N * C; p++) {
+    const plane = x.slice(p * H * W, (p + 1) * H * W);
+    const mean = plane.reduce((a, v) => a + v, 0) / plane.length;
+    const variance = plane.reduce((a, v) => a + (v - mean) ** 2, 0) / plane.length;
+    plane.forEach((v, i) => { expected[p * H * W + i] = ((v - mean) / Math.sqrt(variance + eps)) * gamma[p % C]! + beta[p % C]!; });
+  }
+  const g = new GraphBuilder().input('x', [N, C, H, W]).constant('gamma', [C], gamma).constant('beta', [C], beta)
+    .op({ name: 'in', op: 'instance_norm', inputs: ['x', 'gamma', 'beta'], outputs: [['y', [N, C, H, W]]], attrs: { epsilon: eps } })
+    .build(['y']);
+  const { result, outputs } = runGraph(A(), g, { x });
+  assert.equal(result.layers[0].executed, true, result.layers[0].notExecuted);
+  checkOutput('instance_norm', outputs.y, { shape: [N, C, H, W], data: expected });
+});
+
 test('layer_norm over non-trailing axes (channel axis of B,C,1,S) and gamma/beta', { skip: missing }, () => {
   const [C, S] = [6, 5];
   const x = pseudoRandom(C * S, 9);
