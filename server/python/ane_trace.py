@@ -518,6 +518,27 @@ def flatten(v):
         yield v
 
 
+def decompose_group_norm(b, name, orig, src, x_name, shape, groups, eps, weight, bias, p):
+    """Emits all but the last op of a group norm; returns the last one as (op, inputs, attrs)."""
+    n, c = shape[0], shape[1]
+    rest = 1
+    for d in shape[1:]:
+        rest *= d
+    rest //= groups
+    grouped = b.add_op(f'{name}_groups', 'reshape', orig, [x_name], [(None, ('fp32', [n, groups, rest]))], {'shape': [n, groups, rest]}, src)[0]
+    normed = b.add_op(f'{name}_norm', 'instance_norm', orig, [grouped], [(None, ('fp32', [n, groups, rest]))], {'epsilon': float(eps)}, src)[0]
+    if weight is None and bias is None:
+        return 'reshape', [normed], {'shape': shape}
+    y = b.add_op(f'{name}_ungroup', 'reshape', orig, [normed], [(None, ('fp32', shape))], {'shape': shape}, src)[0]
+    per_channel = [1, c] + [1] * (len(shape) - 2)
+    if weight is not None and bias is not None:
+        y = b.add_op(f'{name}_scale', 'mul', orig, [y, b.constant(weight.detach().reshape(per_channel), f'{p}.weight')], [(None, ('fp32', shape))], {}, src)[0]
+        return 'add', [y, b.constant(bias.detach().reshape(per_channel), f'{p}.bias')], {}
+    if weight is not None:
+        return 'mul', [y, b.constant(weight.detach().reshape(per_channel), f'{p}.weight')], {}
+    return 'add', [y, b.constant(bias.detach().reshape(per_channel), f'{p}.bias')], {}
+
+
 class Value:
     """A non-tensor Python value computed at trace time (shape, int, dtype...): folded, never emitted."""
 
@@ -687,6 +708,12 @@ class FxConverter:
             return self.batch_norm(node, x, m.running_mean, m.running_var, m.weight, m.bias, m.eps, p)
         if isinstance(m, nn.LayerNorm):
             return self.layer_norm(node, x, list(m.normalized_shape), m.weight, m.bias, m.eps, p)
+        if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
+            return self.conv_transpose(node, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups, m.output_padding, p)
+        if isinstance(m, nn.GroupNorm):
+            return self.group_norm(node, x, m.num_groups, m.weight, m.bias, m.eps, p)
+        if isinstance(m, nn.PReLU):
+            return self.prelu(node, x, m.weight, p)
         act = self.activation_module(node, m, x)
         if act is not None:
             return act
@@ -808,6 +835,43 @@ class FxConverter:
                 ins.append('')
             ins.append(self.const_or_in(bias, f'{p}.bias'))
         return self.one(node, 'layer_norm', ins, {'axes': axes, 'epsilon': float(eps)})
+
+    def conv_transpose(self, node, x, weight, bias, stride, padding, dilation, groups, output_padding, p):
+        # PyTorch's weight layout (Cin, Cout/groups, k...) is the IR's; `padding` crops both ends of each axis.
+        if isinstance(padding, str):
+            return None
+        rank = weight.dim() - 2
+        as_list = lambda v: [int(t) for t in v] if isinstance(v, (list, tuple)) else [int(v)] * rank
+        stride, padding, dilation, opad = as_list(stride), as_list(padding), as_list(dilation), as_list(output_padding)
+        out = self.values[node]
+        xv = self.values[x]
+        # A forward(x, output_size=...) that picks another size than the attributes give stays unknown.
+        for a in range(rank):
+            size = (xv.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (weight.shape[2 + a] - 1) + 1 + opad[a]
+            if size != out.shape[2 + a]:
+                return None
+        ins = [self.tensor_in(x), self.b.constant(weight, f'{p}.weight')]
+        if bias is not None:
+            ins.append(self.b.constant(bias, f'{p}.bias'))
+        pad = [v for v in padding for _ in range(2)]
+        return self.one(node, 'conv_transpose', ins, {'strides': stride, 'pad': pad, 'dilations': dilation, 'groups': int(groups),
+                                                      'output_padding': opad})
+
+    def group_norm(self, node, x, groups, weight, bias, eps, p):
+        # As Core ML lowers it: each group normalized like one instance (x as (N, G, rest)), then the
+        # per-channel scale and shift.
+        shape = list(self.values[x].shape)
+        last = decompose_group_norm(self.b, node.name, self.original(node), self.source(node), self.tensor_in(x), shape, groups, eps,
+                                    weight, bias, p)
+        return self.one(node, *last)
+
+    def prelu(self, node, x, weight, p):
+        # One slope, or one per channel (axis 1): shaped to broadcast against (N, C, ...).
+        rank = self.rank(x)
+        w = weight.detach()
+        if w.numel() > 1 and rank is not None:
+            w = w.reshape([1, -1] + [1] * (rank - 2))
+        return self.one(node, 'prelu', [self.tensor_in(x), self.b.constant(w, f'{p}.weight')])
 
     def const_or_in(self, v, base):
         if isinstance(v, self.torch.Tensor):
@@ -1423,17 +1487,36 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 op, tensor_ins = JIT_UNARY[kind], [inp(ins[0])]
             elif kind in JIT_BINARY:
                 op, tensor_ins = JIT_BINARY[kind], [inp(ins[0]), inp(ins[1])]
-            elif kind in ('aten::_convolution', 'aten::conv2d'):
+            elif kind in ('aten::_convolution', 'aten::conv2d', 'aten::conv1d'):
                 w = const(ins[1])
                 bias = const(ins[2])
                 stride, pad, dil = const(ins[3]), const(ins[4]), const(ins[5])
                 groups = const(ins[8]) if kind == 'aten::_convolution' else const(ins[6])
-                op = 'conv'
+                transposed = kind == 'aten::_convolution' and bool(const(ins[6]))
+                op = 'conv_transpose' if transposed else 'conv'
                 tensor_ins = [inp(ins[0]), inp(ins[1])] + ([inp(ins[2])] if isinstance(bias, torch.Tensor) else [])
-                if w.dim() == 3:
-                    raise ValueError('1-D convolution in the jit fallback')
-                p2 = pad if isinstance(pad, (list, tuple)) else [pad, pad]
-                attrs = {'strides': list(stride), 'pad': [p2[0], p2[0], p2[1], p2[1]], 'dilations': list(dil), 'groups': int(groups)}
+                if w.dim() not in (3, 4):
+                    raise ValueError(f'{w.dim() - 2}-D convolution')
+                per_axis = lambda v: list(v) if isinstance(v, (list, tuple)) else [v] * (w.dim() - 2)
+                # The IR's pad: [top, bottom, left, right], or [begin, end] for a 1-D op (conv and conv_transpose).
+                attrs = {'strides': per_axis(stride), 'pad': [v for v in per_axis(pad) for _ in range(2)], 'dilations': per_axis(dil),
+                         'groups': int(groups)}
+                if transposed:
+                    attrs['output_padding'] = per_axis(const(ins[7]))
+            elif kind == 'aten::group_norm':
+                # (input, num_groups, weight?, bias?, eps, cudnn_enabled)
+                weight, bias = const(ins[2]), const(ins[3])
+                path = param_names.get(id(weight), param_names.get(id(bias), base))
+                op, tensor_ins, attrs = decompose_group_norm(
+                    b, base, kind, src, inp(ins[0]), list(out_type(ins[0])[1]), int(const(ins[1])), float(const(ins[4])),
+                    weight if isinstance(weight, torch.Tensor) else None, bias if isinstance(bias, torch.Tensor) else None,
+                    path.rsplit('.', 1)[0] if '.' in path else path)
+            elif kind in ('aten::prelu', 'aten::prelu_'):
+                w = const(ins[1])
+                rank = len(out_type(ins[0])[1])
+                if isinstance(w, torch.Tensor) and w.numel() > 1:
+                    w = w.detach().reshape([1, -1] + [1] * (rank - 2))
+                op, tensor_ins = 'prelu', [inp(ins[0]), b.constant(w, param_names.get(id(const(ins[1])), 'weight'))]
             elif kind == 'aten::linear':
                 bias = const(ins[2])
                 op, tensor_ins = 'linear', [inp(ins[0]), inp(ins[1])] + ([inp(ins[2])] if isinstance(bias, torch.Tensor) else [])

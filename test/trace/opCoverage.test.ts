@@ -16,7 +16,7 @@ const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
 const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
-  SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8] };
+  SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -129,6 +129,15 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
       assert.equal(ops.filter((o) => o === 'einsum').length, name === 'SplitEinsum' ? 4 : 2, `${name}: ${ops.join(', ')}`);
       if (name === 'SplitEinsum') assert.ok(ops.includes('split'), `${name} maps the head split: ${ops.join(', ')}`);
       assert.equal(r.aneResidency, 1, `${name}: ${r.layers.filter((l) => l.device !== 'ane').map((l) => `${l.name} ${l.op} ${l.device}`).join(', ')}`);
+    }
+  });
+
+  test('GroupNorm (as instance_norm per group), PReLU and ConvTranspose 1-D/2-D, through fx and the jit fallback, match PyTorch', async () => {
+    for (const name of ['Decoder', 'JitDecoder1d']) {
+      const r = await compared(name);
+      const ops = new Set(r.layers.map((l) => l.op));
+      for (const op of ['conv', 'instance_norm', 'prelu', 'conv_transpose']) assert.ok(ops.has(op), `${name}: no ${op} in ${[...ops].join(', ')}`);
+      assert.equal(r.aneResidency, 1, name);
     }
   });
 
