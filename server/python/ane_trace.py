@@ -132,7 +132,22 @@ def instantiate(cls, path):
         where = user_frame_text(e, path)
         at = f'{where[0]}: ' if where else ''
         raise TraceFailure(f'{at}{cls.__name__}() failed: {type(e).__name__}: {e}')
-    return model.eval()
+    return fold_weight_norm(model.eval())
+
+
+def fold_weight_norm(model):
+    """Weight normalization (nn.utils.weight_norm) recomputes a weight from g and v on every call, through a
+    hook that torch.jit.trace cannot follow; at inference the weight is fixed, so fold it in (as a Core ML
+    conversion does). The module computes exactly what it did."""
+    import torch
+    for module in model.modules():
+        for hook in list(getattr(module, '_forward_pre_hooks', {}).values()):
+            if type(hook).__name__ == 'WeightNorm':
+                try:
+                    torch.nn.utils.remove_weight_norm(module, hook.name)
+                except (ValueError, AttributeError):
+                    pass  # traced as it is; a failure names the module then
+    return model
 
 
 def class_line(cls):
@@ -1503,6 +1518,21 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                          'groups': int(groups)}
                 if transposed:
                     attrs['output_padding'] = per_axis(const(ins[7]))
+            elif kind in ('aten::max', 'aten::min', 'aten::amax', 'aten::amin'):
+                red = 'reduce_max' if kind in ('aten::max', 'aten::amax') else 'reduce_min'
+                rank = len(out_type(ins[0])[1])
+                if kind in ('aten::max', 'aten::min') and len(ins) == 2:  # elementwise max(a, b)
+                    op, tensor_ins = ('maximum' if kind == 'aten::max' else 'minimum'), [inp(ins[0]), inp(ins[1])]
+                elif len(ins) == 1:  # the whole tensor
+                    op, tensor_ins, attrs = red, [inp(ins[0])], {'axes': list(range(rank)), 'keep_dims': False}
+                else:
+                    # max(x, dim, keepdim) → (values, indices): the values as a reduction; the indices (an argmax,
+                    # no ANE path) stay unmapped, so whatever reads them is kept as unknown.
+                    dims = const(ins[1])
+                    dims = list(dims) if isinstance(dims, (list, tuple)) else [dims]
+                    op, tensor_ins = red, [inp(ins[0])]
+                    attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2]))}
+                    types = types[:1]
             elif kind == 'aten::group_norm':
                 # (input, num_groups, weight?, bias?, eps, cudnn_enabled)
                 weight, bias = const(ins[2]), const(ins[3])

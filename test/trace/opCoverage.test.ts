@@ -16,7 +16,8 @@ const python = findTorchPython();
 const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
 const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
-  SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32] };
+  SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32],
+  JitNormed: [2, 4, 16] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -139,6 +140,12 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
       for (const op of ['conv', 'instance_norm', 'prelu', 'conv_transpose']) assert.ok(ops.has(op), `${name}: no ${op} in ${[...ops].join(', ')}`);
       assert.equal(r.aneResidency, 1, name);
     }
+  });
+
+  test('jit fallback: weight norm folded before tracing, max/amin reductions and elementwise max match PyTorch', async () => {
+    const r = await compared('JitNormed');
+    const ops = r.layers.map((l) => l.op);
+    for (const op of ['conv', 'reduce_max', 'maximum', 'reduce_min']) assert.ok(ops.includes(op), `no ${op} in ${ops.join(', ')}`);
   });
 
   test('Embedding → gather (CPU, ANE024), GRU/RNN on the CPU (ANE026); from the GRU on, costed but not executed', async () => {
