@@ -554,6 +554,31 @@ def decompose_group_norm(b, name, orig, src, x_name, shape, groups, eps, weight,
     return 'add', [y, b.constant(bias.detach().reshape(per_channel), f'{p}.bias')], {}
 
 
+def glu_ops(b, name, orig, src, x_name, shape, axis):
+    """Emits a GLU's split and sigmoid; returns the final mul as (op, inputs, attrs)."""
+    half = list(shape)
+    half[axis] //= 2
+    a, g = b.add_op(f'{name}_halves', 'split', orig, [x_name], [(None, ('fp32', half)), (f'{name}_gate_in', ('fp32', half))],
+                    {'axis': axis, 'split_sizes': [half[axis], half[axis]]}, src)
+    gate = b.add_op(f'{name}_gate', 'sigmoid', orig, [g], [(None, ('fp32', half))], {}, src)[0]
+    return 'mul', [a, gate], {}
+
+
+def additive_attention_mask(torch, key_padding_mask, attn_mask, n, heads, lq, lk):
+    """nn.MultiheadAttention's masks as one tensor added to the (n, heads, lq, lk) scores, or None: boolean masks
+    are -inf where True; float masks are added as they are."""
+    def additive(mask):
+        return torch.zeros(mask.shape).masked_fill(mask, float('-inf')) if mask.dtype == torch.bool else mask.float()
+    total = None
+    if key_padding_mask is not None:
+        total = additive(key_padding_mask).reshape(n, 1, 1, lk)
+    if attn_mask is not None:
+        a = additive(attn_mask)
+        a = a.reshape(1, 1, lq, lk) if a.dim() == 2 else a.reshape(n, heads, lq, lk)
+        total = a if total is None else total + a
+    return None if total is None else total.detach()
+
+
 class Value:
     """A non-tensor Python value computed at trace time (shape, int, dtype...): folded, never emitted."""
 
@@ -729,6 +754,8 @@ class FxConverter:
             return self.group_norm(node, x, m.num_groups, m.weight, m.bias, m.eps, p)
         if isinstance(m, nn.PReLU):
             return self.prelu(node, x, m.weight, p)
+        if isinstance(m, nn.GLU):
+            return self.glu(node, x, m.dim)
         act = self.activation_module(node, m, x)
         if act is not None:
             return act
@@ -880,6 +907,13 @@ class FxConverter:
                                     weight, bias, p)
         return self.one(node, *last)
 
+    def glu(self, node, x, dim):
+        # GLU(x) = a · sigmoid(b), a and b the two halves of x along dim (Core ML lowers it the same way).
+        shape = list(self.values[x].shape)
+        axis = self.norm_axis(dim, x)
+        last = glu_ops(self.b, node.name, self.original(node), self.source(node), self.tensor_in(x), shape, axis)
+        return self.one(node, *last)
+
     def prelu(self, node, x, weight, p):
         # One slope, or one per channel (axis 1): shaped to broadcast against (N, C, ...).
         rank = self.rank(x)
@@ -985,8 +1019,13 @@ class FxConverter:
         attn_mask = kw.get('attn_mask', args[5])
         average = self.resolve(kw.get('average_attn_weights', args[6] if args[6] is not None else True))
         qv = self.values[q]
-        if (key_padding_mask is not None or attn_mask is not None or not m._qkv_same_embed_dim or m.bias_k is not None
-                or m.add_zero_attn or not isinstance(qv, torch.Tensor) or qv.dim() != 3):
+        if (not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn or not isinstance(qv, torch.Tensor) or qv.dim() != 3):
+            return None
+        # Masks known at trace time (built from constant lengths, a causal triangle...) become one additive
+        # constant on the scores, as PyTorch applies them (True / -inf = masked out). Masks computed from the
+        # inputs keep the module as one op.
+        masks = [self.resolve(a) for a in (key_padding_mask, attn_mask)]
+        if any(a is not None and not isinstance(r, torch.Tensor) for a, r in zip((key_padding_mask, attn_mask), masks)):
             return None
         src, orig = self.source(node), self.original(node)
         E, H = m.embed_dim, m.num_heads
@@ -1013,6 +1052,9 @@ class FxConverter:
         (qh, n, lq), (kh, _, lk), (vh, _, _) = heads
         scores = op('scores', 'matmul', [qh, kh], (n, H, lq, lk), {'transpose_x': False, 'transpose_y': True})
         scaled = op('scaled', 'mul', [scores, self.b.constant(1.0 / math.sqrt(D), f'{p}.scale')], (n, H, lq, lk))
+        additive = additive_attention_mask(torch, masks[0], masks[1], n, H, lq, lk)
+        if additive is not None:
+            scaled = op('masked', 'add', [scaled, self.b.constant(additive, f'{p}.mask')], (n, H, lq, lk))
         attn = op('softmax', 'softmax', [scaled], (n, H, lq, lk), {'axis': 3})
         ctx = op('context', 'matmul', [attn, vh], (n, H, lq, D), {'transpose_x': False, 'transpose_y': False})
         ctx = op('context_blhd', 'transpose', [ctx], (n, lq, H, D), {'perm': [0, 2, 1, 3]})
@@ -1079,6 +1121,8 @@ class FxConverter:
             return self.one(node, unary[fn], [self.tensor_in(args[0])])
         if fn is F.relu6:
             return self.one(node, 'clip', [self.tensor_in(args[0])], {'alpha': 0.0, 'beta': 6.0})
+        if fn is F.glu:
+            return self.glu(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'dim', -1)))
         if fn is F.gelu:
             return self.gelu(node, args[0], kwargs.get('approximate', 'none'))
         if fn is F.hardswish:
@@ -1533,6 +1577,12 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                     op, tensor_ins = red, [inp(ins[0])]
                     attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2]))}
                     types = types[:1]
+            elif kind in ('aten::neg', 'aten::neg_'):
+                op, tensor_ins = 'mul', [inp(ins[0]), b.constant(-1.0, 'minus_one')]
+            elif kind == 'aten::glu':
+                shape = list(out_type(ins[0])[1])
+                axis = const(ins[1])
+                op, tensor_ins, attrs = glu_ops(b, base, kind, src, inp(ins[0]), shape, axis + len(shape) if axis < 0 else axis)
             elif kind == 'aten::group_norm':
                 # (input, num_groups, weight?, bias?, eps, cudnn_enabled)
                 weight, bias = const(ins[2]), const(ins[3])

@@ -17,7 +17,7 @@ const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
 const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
   SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32],
-  JitNormed: [2, 4, 16] };
+  JitNormed: [2, 4, 16], MaskedAttention: [2, 6, 16] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -133,13 +133,21 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     }
   });
 
-  test('GroupNorm (as instance_norm per group), PReLU and ConvTranspose 1-D/2-D, through fx and the jit fallback, match PyTorch', async () => {
+  test('GroupNorm (as instance_norm per group), PReLU, GLU and ConvTranspose 1-D/2-D, through fx and the jit fallback, match PyTorch', async () => {
     for (const name of ['Decoder', 'JitDecoder1d']) {
       const r = await compared(name);
       const ops = new Set(r.layers.map((l) => l.op));
-      for (const op of ['conv', 'instance_norm', 'prelu', 'conv_transpose']) assert.ok(ops.has(op), `${name}: no ${op} in ${[...ops].join(', ')}`);
+      for (const op of ['conv', 'instance_norm', 'prelu', 'split', 'sigmoid', 'conv_transpose']) assert.ok(ops.has(op), `${name}: no ${op} in ${[...ops].join(', ')}`);
       assert.equal(r.aneResidency, 1, name);
     }
+  });
+
+  test('nn.MultiheadAttention with masks known at trace time decomposes with one additive mask and matches PyTorch', async () => {
+    const r = await compared('MaskedAttention');
+    assert.ok(!r.layers.some((l) => l.op === 'multihead_attention'), r.layers.map((l) => l.op).join(', '));
+    assert.equal(r.layers.filter((l) => l.name.endsWith('_masked')).length, 2, 'one mask add per attention');
+    // The padding mask's -inf is in both paths by construction: not an fp16 overflow.
+    assert.equal(r.firstOverflowLayer, null);
   });
 
   test('jit fallback: weight norm folded before tracing, max/amin reductions and elementwise max match PyTorch', async () => {
