@@ -80,12 +80,19 @@ void normalizeGroup(const float* xp, float* o, int64_t span, float eps, const Te
 }
 }  // namespace
 
+namespace {
+/** gamma (input 1) and beta (input 2), when given, hold `count` elements (`what` says which). */
+void checkScaleShift(const OpNode& op, const Shapes& in, int64_t count, const char* what) {
+  for (size_t i = 1; i < 3; i++)
+    if (const Shape* s = optShape(in, i); s && numel(*s) != count)
+      opError(op, std::string(i == 1 ? "gamma " : "beta ") + formatShape(*s) + " does not have " + std::to_string(count) + " elements (" + what + ")");
+}
+}  // namespace
+
 std::vector<Shape> instanceNormShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
   if (x.size() < 3) opError(op, "expects x (N, C, spatial...), got " + formatShape(x));
-  for (size_t i = 1; i < 3; i++)
-    if (const Shape* s = optShape(in, i); s && numel(*s) != x[1])
-      opError(op, std::string(i == 1 ? "gamma " : "beta ") + formatShape(*s) + " does not have " + std::to_string(x[1]) + " elements (one per channel)");
+  checkScaleShift(op, in, x[1], "one per channel");
   return {x};
 }
 
@@ -111,10 +118,7 @@ void instanceNormKernel(const OpNode& op, const Inputs& in, Outputs& out) {
 
 std::vector<Shape> layerNormShape(const OpNode& op, const Shapes& in) {
   const Shape& x = needShape(op, in, 0, "x");
-  const int64_t span = layerNormAxes(op, x).span;
-  for (size_t i = 1; i < 3; i++)
-    if (const Shape* s = optShape(in, i); s && numel(*s) != span)
-      opError(op, std::string(i == 1 ? "gamma " : "beta ") + formatShape(*s) + " does not have " + std::to_string(span) + " elements (the normalized axes)");
+  checkScaleShift(op, in, layerNormAxes(op, x).span, "the normalized axes");
   return {x};
 }
 
