@@ -413,6 +413,46 @@ test('dynamic axes: shape arithmetic folds to symbols and constants, then the ch
   assert.deepEqual(slice.attrs.end_mask, [1, 0, 0], 'the symbolic axis runs to its end');
 });
 
+test("Mod and ScatterND on constants fold (Swin's window padding and shifted-window mask), so Pad and Add get static operands", () => {
+  const { graph, weights } = read({
+    nodes: [
+      // pad_r = (window - W % window) % window with Python's % (fmod 0); C's fmod 1 keeps the dividend's sign.
+      node({ op: 'Mod', inputs: ['w', 'window'], outputs: ['r'], attrs: { fmod: 0 } }),
+      node({ op: 'Sub', inputs: ['window', 'r'], outputs: ['gap'] }),
+      node({ op: 'Mod', inputs: ['gap', 'window'], outputs: ['pad_r'], attrs: { fmod: 0 } }),
+      node({ op: 'Mod', inputs: ['minus7', 'three'], outputs: ['c_mod'], attrs: { fmod: 1 } }),
+      node({ op: 'Mod', inputs: ['minus7', 'three'], outputs: ['py_mod'], attrs: { fmod: 0 } }),
+      node({ op: 'Concat', inputs: ['zeros6', 'pad_r', 'zero1'], outputs: ['pads'], attrs: { axis: 0 } }),
+      node({ op: 'Pad', inputs: ['x', 'pads'], outputs: ['padded'], attrs: { mode: 'constant' } }),
+      // A mask built by index assignment: zeros with two slices set, as torch exports `mask[a:b] = k`.
+      node({ op: 'ScatterND', inputs: ['mask0', 'idx', 'upd'], outputs: ['mask'] }),
+      node({ op: 'Add', inputs: ['padded', 'mask'], outputs: ['y'] }),
+      node({ op: 'Add', inputs: ['c_mod', 'py_mod'], outputs: ['mods'] }),
+    ],
+    inputs: [valueInfo('x', [1, 2, 5])],
+    outputs: [valueInfo('y', undefined), valueInfo('mods', undefined, 7)],
+    initializers: [int64Tensor('w', [5]), int64Tensor('window', [4]), int64Tensor('minus7', [-7]), int64Tensor('three', [3]),
+      int64Tensor('zeros6', [0, 0, 0, 0, 0]), int64Tensor('zero1', [0]),
+      floatTensor('mask0', [2, 8], new Array(16).fill(0)), int64Tensor('idx', [1, 3, 0, 6], [2, 2]), floatTensor('upd', [2], [5, -2])],
+  });
+  // W = 5, window 4: (4 - 5 % 4) % 4 = 3 columns of padding on the right of the last axis.
+  const pad = op(graph, 'pad');
+  assert.deepEqual(pad.attrs.pad, [0, 0, 0, 0, 0, 3]);
+  assert.deepEqual(shapeOf(graph, 'padded'), [1, 2, 8]);
+  const add = graph.ops.find((o) => o.outputs[0]!.name === 'y')!;
+  const mask = graph.constants.find((c) => c.name === add.inputs[1]);
+  assert.ok(mask, `the mask is a constant: ${add.inputs.join(', ')}`);
+  const data = mask.value ?? Array.from(new Float32Array(weights.slice(mask.data!.offset, mask.data!.offset + mask.data!.byteLength).buffer));
+  const expected = new Array(16).fill(0);
+  expected[1 * 8 + 3] = 5;
+  expected[0 * 8 + 6] = -2;
+  assert.deepEqual(data, expected);
+  assert.ok(!graph.ops.some((o) => o.op === 'mod' || o.op === 'scatter_nd'), graph.ops.map((o) => o.op).join(', '));
+  // -7 fmod 3 = -1 (C), -7 mod 3 = 2 (Python): their sum, 1, is folded too.
+  const mods = graph.constants.find((c) => c.name === 'mods') ?? graph.constants.find((c) => graph.outputs.includes(c.name));
+  assert.deepEqual(mods?.value, [1]);
+});
+
 test('decomposed LayerNorm and erf-GELU are re-fused, unless an intermediate is used elsewhere', () => {
   const spec = (leak: boolean): ModelSpec => ({
     nodes: [

@@ -1,5 +1,6 @@
 // Constant folding for the shape-computing subgraphs torch.onnx.export leaves behind
-// (Shape → Gather → Unsqueeze → Concat → Reshape, ConstantOfShape, Cast, Range, small arithmetic).
+// (Shape → Gather → Unsqueeze → Concat → Reshape, ConstantOfShape, Cast, Range, small arithmetic, and the
+// Mod / ScatterND of window padding and masks built by index assignment).
 // Works only on small constants (MAX_DECODED_ELEMENTS); anything larger stays an op.
 import type { DType } from '../../../common/graphIR';
 import { normAxis, product } from './shapes';
@@ -78,6 +79,35 @@ export function foldGather(data: Folded, indices: Folded, axisAttr: number): Fol
     }
   }
   return { dtype: data.dtype, dims, values };
+}
+
+/** ONNX ScatterND on constants: `data` with the slices `indices` names replaced (or combined, per `reduction`)
+ *  by `updates`. torch exports in-place index assignment of a constant (Swin's shifted-window mask) this way. */
+export function foldScatterND(data: Folded, indices: Folded, updates: Folded, reduction: string): Folded | undefined {
+  const k = indices.dims[indices.dims.length - 1];
+  if (k === undefined || k > data.dims.length) return undefined;
+  const slice = product(data.dims.slice(k));
+  const tuples = product(indices.dims.slice(0, -1));
+  if (updates.values.length !== tuples * slice) return undefined;
+  const combine: Record<string, (old: number, u: number) => number> = {
+    none: (_old, u) => u, add: (old, u) => old + u, mul: (old, u) => old * u, max: Math.max, min: Math.min,
+  };
+  const f = combine[reduction];
+  if (!f) return undefined;
+  const st = strides(data.dims);
+  const values = [...data.values];
+  for (let t = 0; t < tuples; t++) {
+    let offset = 0;
+    for (let j = 0; j < k; j++) {
+      const extent = data.dims[j]!;
+      const raw = indices.values[t * k + j]!;
+      const idx = raw < 0 ? raw + extent : raw;
+      if (!Number.isInteger(idx) || idx < 0 || idx >= extent) return undefined;
+      offset += idx * st[j]!;
+    }
+    for (let e = 0; e < slice; e++) values[offset + e] = f(values[offset + e]!, updates.values[t * slice + e]!);
+  }
+  return { dtype: data.dtype, dims: data.dims, values };
 }
 
 export function foldConcat(inputs: Folded[], axisAttr: number): Folded | undefined {

@@ -2,7 +2,7 @@
 // inference for the ops we normalize and constant folding of torch's shape subgraphs.
 import type { AttrValue, Dim, DType, TensorType } from '../../../common/graphIR';
 import {
-  asFolded, castValues, foldConcat, foldElementwise, foldGather, foldRange, foldSlice, foldTranspose, resolveSlice,
+  asFolded, castValues, foldConcat, foldElementwise, foldGather, foldRange, foldScatterND, foldSlice, foldTranspose, resolveSlice,
   type AxisSlice, type Folded,
 } from './constantFolding';
 import type { GraphBuilder } from './graphBuilder';
@@ -258,6 +258,13 @@ function tryFold(ctx: NodeCtx): boolean {
       ctx.fold(0, f);
       return true;
     }
+    case 'ScatterND': {
+      if (ins.length !== 3) return false;
+      const f = foldScatterND(ins[0]!, ins[1]!, ins[2]!, a.s('reduction', 'none'));
+      if (!f) return false;
+      ctx.fold(0, f);
+      return true;
+    }
     case 'Concat': {
       const f = foldConcat(ins, a.i('axis', 0));
       if (!f) return false;
@@ -291,6 +298,15 @@ function tryFold(ctx: NodeCtx): boolean {
     case 'Div': {
       const isInt = first.dtype.startsWith('int');
       const f = foldElementwise(ins, first.dtype, (x, y) => (isInt ? Math.trunc(x / y) : x / y));
+      if (!f) return false;
+      ctx.fold(0, f);
+      return true;
+    }
+    case 'Mod': {
+      // fmod = 0: the remainder takes the divisor's sign (Python's %), as torch exports `x % window`;
+      // fmod = 1: the dividend's (C's fmod). Shape arithmetic such as Swin's window padding goes through it.
+      const cStyle = ctx.attrs.i('fmod', 0) === 1;
+      const f = foldElementwise(ins, first.dtype, (x, y) => (cStyle ? x % y : x - y * Math.floor(x / y)));
       if (!f) return false;
       ctx.fold(0, f);
       return true;
