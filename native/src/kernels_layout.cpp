@@ -82,11 +82,8 @@ void copyKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   std::copy(x.data.begin(), x.data.end(), out[0].data.begin());
 }
 
-/**
- * out[i] = x[base + Σ idx[k]·step[k]] over the multi-indices idx of `counts`, row-major: the copy behind
- * transpose and slice. When the last axis is contiguous in x (step 1, e.g. a transpose that keeps the last
- * axis, as attention's head split does), each output row is one block copy instead of an element walk.
- */
+// Declared in kernels.hpp. A transpose that keeps the last axis (attention's head split) or a step-1 slice
+// copies whole rows here instead of walking elements.
 void stridedCopy(const float* x, int64_t base, const std::vector<int64_t>& counts, const std::vector<int64_t>& step, float* out) {
   int64_t total = 1;
   for (int64_t c : counts) total *= c;
