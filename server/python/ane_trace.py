@@ -13,6 +13,7 @@ at the cost of a coarser mapping).
 """
 import argparse
 import ast
+import contextlib
 import importlib.util
 import inspect
 import json
@@ -368,7 +369,21 @@ def trace_file(path, class_name, shapes, seed):
     model = instantiate(cls, path)
     torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
     try:
-        return trace_fx(torch, model, cls, path, shapes, seed, torch_dir)
+        graph, blob, opaque = trace_fx(torch, model, cls, path, shapes, seed, torch_dir)
+        if not opaque:
+            return graph, blob
+        # Wrapped functions whose bodies fx cannot trace (shape-dependent branches, as in torchvision's Swin):
+        # jit records their ops for these input shapes, which is what a converter sees too.
+        try:
+            jit_graph, jit_blob = trace_jit(torch, model, cls, path, shapes, seed, torch_dir)
+        except Exception:
+            return graph, blob
+        if unknown_ops(jit_graph) >= unknown_ops(graph):
+            return graph, blob
+        jit_graph['warnings'].insert(0, f'torch.fx keeps {", ".join(opaque)} as one opaque call (torch.fx.wrap) and cannot '
+                                        f'trace into it; used torch.jit.trace instead, which records only the path taken '
+                                        f'for the random example inputs')
+        return jit_graph, jit_blob
     except TraceFailure:
         raise
     except Exception as fx_error:
@@ -446,7 +461,49 @@ def example_inputs(torch, shapes, int_inputs, seed):
     return out
 
 
+@contextlib.contextmanager
+def fx_wraps_lifted(torch):
+    """
+    Functions registered with torch.fx.wrap are traced into rather than kept as one opaque call: torchvision's
+    Swin wraps its whole window attention (`shifted_window_attention`) and patch merging, which as leaves
+    became unknown ops and left everything after them unexecuted. Their bodies are ordinary tensor code.
+    """
+    import torch.fx._symbolic_trace as st
+    registry = getattr(st, '_wrapped_fns_to_patch', None)
+    if isinstance(registry, list):
+        saved = list(registry)
+        registry.clear()
+        try:
+            yield
+        finally:
+            registry[:] = saved
+    elif isinstance(registry, dict):
+        saved = dict(registry)
+        registry.clear()
+        try:
+            yield
+        finally:
+            registry.clear()
+            registry.update(saved)
+    else:
+        yield
+
+
+def wrapped_functions(torch):
+    """The functions registered with torch.fx.wrap (fx keeps each call to them as one opaque node)."""
+    import torch.fx._symbolic_trace as st
+    registry = getattr(st, '_wrapped_fns_to_patch', None)
+    entries = registry if isinstance(registry, list) else [(g, key[1]) for key, g in registry.items()] if isinstance(registry, dict) else []
+    found = []
+    for g, name in entries:
+        fn = g.get(name)
+        if fn is not None:
+            found.append(fn)
+    return found
+
+
 def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
+    """The IR graph and weights from torch.fx, and the wrapped (opaque) functions left as unknown ops."""
     import torch.fx
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -462,7 +519,13 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            fx_graph = tracer.trace(model, concrete_args=defaults or None)
+            try:
+                with fx_wraps_lifted(torch):
+                    fx_graph = tracer.trace(model, concrete_args=defaults or None)
+            except Exception:
+                # The body of a wrapped function did not trace symbolically: keep it as one call.
+                tracer = Tracer()
+                fx_graph = tracer.trace(model, concrete_args=defaults or None)
     finally:
         torch.fx.proxy.Proxy.__iter__ = original_iter
     gm = torch.fx.GraphModule(model, fx_graph, cls.__name__)
@@ -519,7 +582,15 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
         conv.convert(node)
     if not b.outputs:
         raise TraceFailure(f'{cls.__name__}.forward returns no tensor that depends on its inputs')
-    return b.to_json(), bytes(b.blob)
+    wrapped = wrapped_functions(torch)
+    opaque = sorted({conv.original(n) for n in gm.graph.nodes if n.op == 'call_function' and any(n.target is f for f in wrapped)})
+    graph = b.to_json()
+    opaque = [name for name in opaque if any(o['op'] == 'unknown' and o['originalOp'] == name for o in graph['ops'])]
+    return graph, bytes(b.blob), opaque
+
+
+def unknown_ops(graph):
+    return sum(1 for o in graph['ops'] if o['op'] == 'unknown')
 
 
 def flatten(v):
@@ -562,6 +633,93 @@ def glu_ops(b, name, orig, src, x_name, shape, axis):
                     {'axis': axis, 'split_sizes': [half[axis], half[axis]]}, src)
     gate = b.add_op(f'{name}_gate', 'sigmoid', orig, [g], [(None, ('fp32', half))], {}, src)[0]
     return 'mul', [a, gate], {}
+
+
+def pad_attrs(rank, pads, mode, value):
+    """The IR's pad attributes from torch's pad list, whose (begin, end) pairs start from the LAST axis."""
+    per_axis = [0] * (2 * rank)
+    for i in range(len(pads) // 2):
+        axis = rank - 1 - i
+        per_axis[2 * axis], per_axis[2 * axis + 1] = int(pads[2 * i]), int(pads[2 * i + 1])
+    return {'pad': per_axis, 'mode': mode, 'constant_val': float(value or 0.0)}
+
+
+def roll_ops(b, name, orig, src, x_name, shape, shifts, dims):
+    """
+    Emits all but the last op of torch.roll; returns the last as (op, inputs, attrs). A cyclic shift is the
+    tail and the head of each rolled axis swapped (two slices and a concat), which is how it is exported
+    and converted; ANE036 is about the copies this costs. Without dims the flattened tensor is rolled.
+    """
+    shifts = list(shifts) if isinstance(shifts, (list, tuple)) else [shifts]
+    if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+        count = 1
+        for d in shape:
+            count *= d
+        flat = b.add_op(f'{name}_flat', 'reshape', orig, [x_name], [(None, ('fp32', [count]))], {'shape': [count]}, src)[0]
+        rolled = emit_roll(b, name, orig, src, flat, [count], [(shifts[0], 0)])
+        return 'reshape', [rolled], {'shape': list(shape)}
+    dims = list(dims) if isinstance(dims, (list, tuple)) else [dims]
+    pairs = [(s, d + len(shape) if d < 0 else d) for s, d in zip(shifts, dims)]
+    *head, last = pairs
+    y = emit_roll(b, name, orig, src, x_name, shape, head) if head else x_name
+    return roll_axis(b, name, orig, src, y, shape, *last)
+
+
+def emit_roll(b, name, orig, src, x_name, shape, pairs):
+    y = x_name
+    for k, (shift, axis) in enumerate(pairs):
+        op, ins, attrs = roll_axis(b, f'{name}_{k}', orig, src, y, shape, shift, axis)
+        y = b.add_op(f'{name}_{k}', op, orig, ins, [(None, ('fp32', list(shape)))], attrs, src)[0]
+    return y
+
+
+def roll_axis(b, name, orig, src, x_name, shape, shift, axis):
+    n = shape[axis]
+    cut = n - int(shift) % n if n else 0
+    if cut in (0, n):
+        return 'reshape', [x_name], {'shape': list(shape)}
+    parts = []
+    for part, (lo, hi) in (('tail', (cut, n)), ('head', (0, cut))):
+        begin, end = [0] * len(shape), list(shape)
+        begin[axis], end[axis] = lo, hi
+        piece = list(shape)
+        piece[axis] = hi - lo
+        parts.append(b.add_op(f'{name}_{part}', 'slice_by_index', orig, [x_name], [(None, ('fp32', piece))],
+                              {'begin': begin, 'end': end, 'stride': [1] * len(shape)}, src)[0])
+    return 'concat', parts, {'axis': axis}
+
+
+def tile_ops(b, name, orig, src, x_name, shape, target):
+    """
+    Emits all but the last op of x broadcast to `target` (expand, expand_as; -1 keeps a size); returns the last.
+    MIL has no broadcast-to: a reshape to the target's rank when it is higher, then a tile with the repetitions.
+    """
+    if len(target) > len(shape):
+        shape = [1] * (len(target) - len(shape)) + list(shape)
+        x_name = b.add_op(f'{name}_rank', 'reshape', orig, [x_name], [(None, ('fp32', shape))], {'shape': shape}, src)[0]
+    reps = [1 if t == -1 or d == t else int(t) // d for d, t in zip(shape, target)]
+    return 'tile', [x_name], {'reps': reps}
+
+
+def norm_op(p):
+    """The MIL reduction of a p-norm, or None (only p = 1 and p = 2 have one)."""
+    if p is None or p == 'fro' or (isinstance(p, (int, float)) and float(p) == 2.0):
+        return 'reduce_l2_norm'
+    if isinstance(p, (int, float)) and float(p) == 1.0:
+        return 'reduce_l1_norm'
+    return None
+
+
+def normalize_ops(b, name, orig, src, x_name, shape, p, axis, eps):
+    """Emits all but the last op of F.normalize; returns the last. x / max(‖x‖_p, eps) along the axis."""
+    op = norm_op(p)
+    if op is None:
+        raise ValueError(f'a {p}-norm has no MIL reduction')
+    reduced = list(shape)
+    reduced[axis] = 1
+    n = b.add_op(f'{name}_norm', op, orig, [x_name], [(None, ('fp32', reduced))], {'axes': [axis], 'keep_dims': True}, src)[0]
+    n = b.add_op(f'{name}_eps', 'clip', orig, [n], [(None, ('fp32', reduced))], {'alpha': float(eps), 'beta': 3.4e38}, src)[0]
+    return 'real_div', [x_name, n], {}
 
 
 def additive_attention_mask(torch, key_padding_mask, attn_mask, n, heads, lq, lk):
@@ -1193,6 +1351,20 @@ class FxConverter:
                             self.resolve(self.arg(args, kwargs, 3, 'value', 0.0)))
         if fn in (torch.chunk, torch.split):
             return self.split(node, args[0], self.arg(args, kwargs, 2, 'dim', 0))
+        if fn is F.normalize:
+            x = args[0]
+            axis = self.norm_axis(self.resolve(self.arg(args, kwargs, 2, 'dim', 1)), x)
+            last = normalize_ops(self.b, node.name, self.original(node), self.source(node), self.tensor_in(x), list(self.values[x].shape),
+                                 self.resolve(self.arg(args, kwargs, 1, 'p', 2.0)), axis, self.resolve(self.arg(args, kwargs, 3, 'eps', 1e-12)))
+            return self.one(node, *last)
+        if fn in (torch.norm, getattr(getattr(torch, 'linalg', None), 'vector_norm', None)) and fn is not None:
+            p = self.resolve(self.arg(args, kwargs, 1, 'ord' if fn is not torch.norm else 'p', 2 if fn is not torch.norm else 'fro'))
+            return self.p_norm(node, args[0], p, self.arg(args, kwargs, 2, 'dim'), self.arg(args, kwargs, 3, 'keepdim', False))
+        if fn in (torch.clamp_min, torch.clamp_max):
+            bound = self.resolve(args[1])
+            return self.clip(node, args[0], bound if fn is torch.clamp_min else None, bound if fn is torch.clamp_max else None)
+        if fn is torch.roll:
+            return self.roll(node, args[0], self.resolve(self.arg(args, kwargs, 1, 'shifts')), self.resolve(self.arg(args, kwargs, 2, 'dims', None)))
         if fn is F.embedding:
             return self.one(node, 'gather', [self.tensor_in(args[1]), self.tensor_in(args[0])], {'axis': 0})
         if fn is torch.where and len(args) == 3:
@@ -1234,6 +1406,18 @@ class FxConverter:
             return self.clip(node, x, self.resolve(self.arg(args, kwargs, 1, 'min')), self.resolve(self.arg(args, kwargs, 2, 'max')))
         if name in ('chunk', 'split'):
             return self.split(node, x, self.arg(args, kwargs, 2, 'dim', 0))
+        if name == 'norm':
+            return self.p_norm(node, x, self.resolve(self.arg(args, kwargs, 1, 'p', 'fro')), self.arg(args, kwargs, 2, 'dim'),
+                               self.arg(args, kwargs, 3, 'keepdim', False))
+        if name in ('clamp_min', 'clamp_max'):
+            bound = self.resolve(args[1])
+            return self.clip(node, x, bound if name == 'clamp_min' else None, bound if name == 'clamp_max' else None)
+        if name in ('expand', 'expand_as'):
+            target = list(self.values[node].shape)
+            last = tile_ops(self.b, node.name, self.original(node), self.source(node), self.tensor_in(x), list(self.values[x].shape), target)
+            return self.one(node, *last)
+        if name == 'roll':
+            return self.roll(node, x, self.resolve(self.arg(args, kwargs, 1, 'shifts')), self.resolve(self.arg(args, kwargs, 2, 'dims', None)))
         if name == 'neg':
             return self.one(node, 'mul', [self.tensor_in(x), self.b.constant(-1.0, 'minus_one')])
         return None
@@ -1281,6 +1465,10 @@ class FxConverter:
                                        [(None, ('fp32', shape))], {'shape': shape}, self.source(node))[0])
         return self.one(node, 'concat', parts, {'axis': axis})
 
+    def p_norm(self, node, x, p, dim, keepdim):
+        op = norm_op(p)
+        return None if op is None else self.reduce(node, op, x, dim, keepdim)
+
     def reduce(self, node, op, x, dim, keepdim):
         dim = self.resolve(dim)
         keepdim = bool(self.resolve(keepdim))
@@ -1299,13 +1487,12 @@ class FxConverter:
         return tuple(names)
 
     def pad(self, node, x, pads, mode, value):
-        r = self.rank(x)
-        per_axis = [0] * (2 * r)
-        # F.pad lists (begin, end) pairs starting from the LAST axis.
-        for i in range(len(pads) // 2):
-            axis = r - 1 - i
-            per_axis[2 * axis], per_axis[2 * axis + 1] = int(pads[2 * i]), int(pads[2 * i + 1])
-        return self.one(node, 'pad', [self.tensor_in(x)], {'pad': per_axis, 'mode': mode, 'constant_val': float(value or 0.0)})
+        return self.one(node, 'pad', [self.tensor_in(x)], pad_attrs(self.rank(x), pads, mode, value))
+
+    def roll(self, node, x, shifts, dims):
+        last = roll_ops(self.b, node.name, self.original(node), self.source(node), self.tensor_in(x), list(self.values[x].shape),
+                        shifts, dims)
+        return self.one(node, *last)
 
     def getitem(self, node, container, index):
         r = self.resolve(container)
@@ -1419,8 +1606,67 @@ JIT_RESHAPE = {'aten::view', 'aten::reshape', 'aten::flatten', 'aten::squeeze', 
 # 0-d tensors; folded here like the fx path folds it, instead of becoming ops (or unknown ones) in the graph.
 JIT_FOLD = {'aten::floor_divide': lambda a, b: a // b, 'aten::floordiv': lambda a, b: a // b,
             'aten::div': lambda a, b, mode=None: a // b if mode == 'floor' else (int(a / b) if mode == 'trunc' else a / b), 'aten::mul': lambda a, b: a * b, 'aten::add': lambda a, b, alpha=1: a + alpha * b,
-            'aten::sub': lambda a, b, alpha=1: a - alpha * b, 'aten::pow': lambda a, b: a ** b, 'aten::neg': lambda a: -a,
+            'aten::sub': lambda a, b, alpha=1: a - alpha * b, 'aten::rsub': lambda a, b, alpha=1: b - alpha * a, 'aten::pow': lambda a, b: a ** b, 'aten::neg': lambda a: -a,
             'aten::remainder': lambda a, b: a % b, 'aten::Float': float, 'aten::FloatImplicit': float, 'aten::IntImplicit': int}
+
+
+# Ops that read only the shape and dtype of their tensor argument: on a static graph their result is a constant.
+JIT_SHAPE_ONLY = {'aten::new_zeros', 'aten::new_ones', 'aten::new_full', 'aten::new_empty', 'aten::zeros_like',
+                  'aten::ones_like', 'aten::full_like', 'aten::empty_like'}
+# Never evaluated at trace time: their value is not a function of the inputs.
+JIT_NO_FOLD = {'aten::rand', 'aten::randn', 'aten::rand_like', 'aten::randn_like', 'aten::randint', 'aten::bernoulli',
+               'aten::dropout', 'aten::normal', 'aten::uniform_', 'aten::normal_'}
+
+
+def storage_of(t):
+    return (t.untyped_storage() if hasattr(t, 'untyped_storage') else t.storage()).data_ptr()
+
+
+def jit_fold_constant(torch, node, env, out_type, frozen):
+    """
+    The outputs of an aten op none of whose inputs depends on the model's inputs, evaluated now, or None.
+    Core ML folds such subgraphs at conversion (const elimination), and torchvision's Swin builds its
+    shifted-window mask and relative position bias this way: a zero tensor written into slice by slice,
+    compared, masked, gathered from a parameter table. Evaluated with torch's own ops in graph order, so
+    views alias and in-place writes land in the tensor they were made from, as in eager mode.
+    """
+    kind, ins, outs = node.kind(), list(node.inputs()), list(node.outputs())
+    if not kind.startswith('aten::') or kind in JIT_NO_FOLD:
+        return None
+    args = []
+    for k, i in enumerate(ins):
+        r = env.get(i.debugName())
+        if isinstance(r, Value):
+            args.append(r.v)
+        elif kind in JIT_SHAPE_ONLY and k == 0 and isinstance(r, str):
+            t = out_type(i)
+            if t is None:
+                return None
+            args.append(torch.zeros(t[1], dtype={'fp16': torch.float16, 'int64': torch.int64, 'int32': torch.int32,
+                                                 'bool': torch.bool, 'fp64': torch.float64}.get(t[0], torch.float32)))
+        else:
+            return None
+    if not any(isinstance(a, torch.Tensor) for a in flatten(args)) and kind not in JIT_FACTORIES:
+        return None  # scalar arithmetic on sizes is JIT_FOLD's; an op with no tensor at all is left as it was
+    if kind.endswith('_') and isinstance(args[0], torch.Tensor) and storage_of(args[0]) in frozen:
+        return None  # an in-place write into a parameter or buffer: not ours to change
+    try:
+        # Keyword-only parameters (dtype=, device= of factories) are positional in the graph.
+        schema = torch._C.parse_schema(node.schema())
+        pos = [a for a, p in zip(args, schema.arguments) if not p.kwarg_only]
+        kw = {p.name: a for a, p in zip(args, schema.arguments) if p.kwarg_only}
+        result = getattr(torch.ops.aten, kind[len('aten::'):])(*pos, **kw)
+    except Exception:
+        return None
+    results = list(result) if len(outs) > 1 and isinstance(result, (list, tuple)) else [result]
+    if len(results) != len(outs):
+        return None
+    return results
+
+
+# Constant tensors made from sizes alone (torch.zeros(3, 4), torch.arange(n)).
+JIT_FACTORIES = {'aten::zeros', 'aten::ones', 'aten::full', 'aten::arange', 'aten::eye', 'aten::tensor', 'aten::scalar_tensor',
+                 'aten::linspace'}
 
 
 def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
@@ -1439,6 +1685,7 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
     env = {}
     params = dict(model.named_parameters())
     params.update(dict(model.named_buffers()))
+    frozen = {storage_of(t) for t in params.values()}
     attr_path = {}
     param_names = {}
     graph_inputs = list(graph.inputs())
@@ -1459,16 +1706,17 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             return None
         return ({'Float': 'fp32', 'Half': 'fp16', 'Long': 'int64', 'Int': 'int32', 'Bool': 'bool', 'Double': 'fp64'}.get(st, 'fp32'), list(sizes))
 
+    # Ops recorded inside library code with no frame of the user's (an inherited forward) point at the class.
+    class_source = {'file': path, 'line': class_line(cls)}
+
     def source_of(n):
         import re
         text = n.sourceRange() if hasattr(n, 'sourceRange') else ''
-        m = None
         for mm in re.finditer(r'([^\s(]+\.py)\((\d+)\)', text or ''):
             f = os.path.abspath(mm.group(1))
-            if not f.startswith(torch_dir):
-                m = {'file': f, 'line': int(mm.group(2))}
-                break
-        return m
+            if not f.startswith(torch_dir) and f != os.path.abspath(__file__):
+                return {'file': f, 'line': int(mm.group(2))}
+        return class_source
 
     def inp(v):
         name = env.get(v.debugName())
@@ -1531,6 +1779,11 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                     continue
                 except Exception:
                     pass  # mapped as an op below, as before
+        folded = jit_fold_constant(torch, n, env, out_type, frozen)
+        if folded is not None:
+            for o, v in zip(outs, folded):
+                env[o.debugName()] = Value(v)
+            continue
         counter[0] += 1
         # Ops inside a submodule are named and located like the fx path: by module path and the
         # `self.x = ...` assignment; others by the forward line jit recorded.
@@ -1577,6 +1830,34 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                     op, tensor_ins = red, [inp(ins[0])]
                     attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2]))}
                     types = types[:1]
+            elif kind in ('aten::pad', 'aten::constant_pad_nd'):
+                mode = const(ins[2]) if kind == 'aten::pad' else 'constant'
+                value = const(ins[3]) if kind == 'aten::pad' else const(ins[2])
+                op, tensor_ins = 'pad', [inp(ins[0])]
+                attrs = pad_attrs(len(out_type(ins[0])[1]), list(const(ins[1])), mode, value)
+            elif kind in ('aten::norm', 'aten::linalg_vector_norm') and len(ins) >= 4:
+                # norm(self, p, dim, keepdim[, dtype]); linalg_vector_norm(self, ord, dim, keepdim, dtype)
+                op = norm_op(const(ins[1]))
+                if op is None:
+                    raise ValueError(f'a {const(ins[1])}-norm has no MIL reduction')
+                rank = len(out_type(ins[0])[1])
+                dims = const(ins[2])
+                dims = list(dims) if isinstance(dims, (list, tuple)) and dims else (list(range(rank)) if dims is None or dims == [] else [dims])
+                tensor_ins, attrs = [inp(ins[0])], {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[3]))}
+            elif kind == 'aten::frobenius_norm':  # x.norm(dim=...) with the default p: frobenius_norm(self, dim, keepdim)
+                rank = len(out_type(ins[0])[1])
+                dims = const(ins[1])
+                dims = list(dims) if isinstance(dims, (list, tuple)) and dims else list(range(rank))
+                op, tensor_ins = 'reduce_l2_norm', [inp(ins[0])]
+                attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2])) if len(ins) > 2 else False}
+            elif kind in ('aten::clamp_min', 'aten::clamp_max'):
+                bound = float(const(ins[1]))
+                op, tensor_ins = 'clip', [inp(ins[0])]
+                attrs = {'alpha': bound if kind == 'aten::clamp_min' else -3.4e38, 'beta': bound if kind == 'aten::clamp_max' else 3.4e38}
+            elif kind in ('aten::expand', 'aten::expand_as'):
+                op, tensor_ins, attrs = tile_ops(b, base, kind, src, inp(ins[0]), list(out_type(ins[0])[1]), list(types[0][1][1]))
+            elif kind == 'aten::roll':
+                op, tensor_ins, attrs = roll_ops(b, base, kind, src, inp(ins[0]), list(out_type(ins[0])[1]), const(ins[1]), const(ins[2]))
             elif kind in ('aten::neg', 'aten::neg_'):
                 op, tensor_ins = 'mul', [inp(ins[0]), b.constant(-1.0, 'minus_one')]
             elif kind == 'aten::glu':

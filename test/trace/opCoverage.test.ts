@@ -17,7 +17,8 @@ const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 /** Modules compared numerically with PyTorch: class → input shape. */
 const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
   SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32],
-  JitNormed: [2, 4, 16], MaskedAttention: [2, 6, 16] };
+  JitNormed: [2, 4, 16], MaskedAttention: [2, 6, 16], ShiftedWindows: [1, 4, 10, 4], Rolled: [1, 2, 3, 5],
+  Normalized: [2, 5, 8], JitNormalized: [2, 5, 8] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -154,6 +155,34 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     const r = await compared('JitNormed');
     const ops = r.layers.map((l) => l.op);
     for (const op of ['conv', 'reduce_max', 'maximum', 'reduce_min']) assert.ok(ops.includes(op), `no ${op} in ${ops.join(', ')}`);
+  });
+
+  test('a torch.fx.wrap function fx cannot trace into (Swin-style windows) falls back to jit: pad, roll, constant mask and bias fold, match PyTorch', async () => {
+    const r = await compared('ShiftedWindows');
+    const ops = r.layers.map((l) => l.op);
+    assert.ok(!ops.includes('unknown'), ops.join(', '));
+    assert.equal(ops.filter((o) => o === 'pad').length, 1, ops.join(', '));
+    // Two rolls over two axes each: per axis, the tail and head slices and their concat.
+    assert.equal(ops.filter((o) => o === 'concat').length, 4, ops.join(', '));
+    assert.ok(r.warnings.some((w) => w.includes('shifted_windows') && w.includes('torch.jit.trace')), r.warnings.join('\n'));
+    // The mask and the gathered bias are constants: no op computes them.
+    assert.ok(!ops.includes('gather') && !ops.includes('select'), ops.join(', '));
+  });
+
+  test('torch.roll through fx (two axes, one axis, flattened) is slices and concats and matches PyTorch', async () => {
+    const r = await compared('Rolled');
+    const rolls = r.layers.filter((l) => l.originalOp === 'torch.roll' || l.originalOp === 'Tensor.roll');
+    assert.deepEqual([...new Set(rolls.map((l) => l.op))].sort(), ['concat', 'reshape', 'slice_by_index']);
+    assert.equal(rolls.filter((l) => l.op === 'concat').length, 4);
+  });
+
+  test('F.normalize, p-norms, clamp_min/max and expand_as (cosine attention), through fx and the jit fallback, match PyTorch', async () => {
+    for (const name of ['Normalized', 'JitNormalized']) {
+      const r = await compared(name);
+      const ops = r.layers.map((l) => l.op);
+      assert.equal(ops.filter((o) => o === 'reduce_l2_norm').length, 3, `${name}: ${ops.join(', ')}`);
+      for (const op of ['clip', 'tile', 'real_div']) assert.ok(ops.includes(op), `${name}: no ${op} in ${ops.join(', ')}`);
+    }
   });
 
   test('Embedding → gather (CPU, ANE024), GRU/RNN on the CPU (ANE026); from the GRU on, costed but not executed', async () => {
