@@ -469,24 +469,17 @@ def fx_wraps_lifted(torch):
     became unknown ops and left everything after them unexecuted. Their bodies are ordinary tensor code.
     """
     import torch.fx._symbolic_trace as st
-    registry = getattr(st, '_wrapped_fns_to_patch', None)
-    if isinstance(registry, list):
-        saved = list(registry)
-        registry.clear()
-        try:
-            yield
-        finally:
-            registry[:] = saved
-    elif isinstance(registry, dict):
-        saved = dict(registry)
-        registry.clear()
-        try:
-            yield
-        finally:
-            registry.clear()
-            registry.update(saved)
-    else:
+    registry = getattr(st, '_wrapped_fns_to_patch', None)  # a list in torch 1.x, a dict in 2.x
+    if not isinstance(registry, (list, dict)):
         yield
+        return
+    saved = registry.copy()
+    registry.clear()
+    try:
+        yield
+    finally:
+        registry.clear()
+        registry.extend(saved) if isinstance(registry, list) else registry.update(saved)
 
 
 def wrapped_functions(torch):
