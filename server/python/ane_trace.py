@@ -461,16 +461,22 @@ def example_inputs(torch, shapes, int_inputs, seed):
     return out
 
 
+def fx_wrap_registry():
+    """torch.fx's record of torch.fx.wrap calls: a list of (globals, name) in torch 1.x, a dict in 2.x; None if neither."""
+    import torch.fx._symbolic_trace as st
+    registry = getattr(st, '_wrapped_fns_to_patch', None)
+    return registry if isinstance(registry, (list, dict)) else None
+
+
 @contextlib.contextmanager
-def fx_wraps_lifted(torch):
+def fx_wraps_lifted():
     """
     Functions registered with torch.fx.wrap are traced into rather than kept as one opaque call: torchvision's
     Swin wraps its whole window attention (`shifted_window_attention`) and patch merging, which as leaves
     became unknown ops and left everything after them unexecuted. Their bodies are ordinary tensor code.
     """
-    import torch.fx._symbolic_trace as st
-    registry = getattr(st, '_wrapped_fns_to_patch', None)  # a list in torch 1.x, a dict in 2.x
-    if not isinstance(registry, (list, dict)):
+    registry = fx_wrap_registry()
+    if registry is None:
         yield
         return
     saved = registry.copy()
@@ -482,11 +488,10 @@ def fx_wraps_lifted(torch):
         registry.extend(saved) if isinstance(registry, list) else registry.update(saved)
 
 
-def wrapped_functions(torch):
+def wrapped_functions():
     """The functions registered with torch.fx.wrap (fx keeps each call to them as one opaque node)."""
-    import torch.fx._symbolic_trace as st
-    registry = getattr(st, '_wrapped_fns_to_patch', None)
-    entries = registry if isinstance(registry, list) else [(g, key[1]) for key, g in registry.items()] if isinstance(registry, dict) else []
+    registry = fx_wrap_registry()
+    entries = registry if isinstance(registry, list) else [(g, key[1]) for key, g in (registry or {}).items()]
     found = []
     for g, name in entries:
         fn = g.get(name)
@@ -513,7 +518,7 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             try:
-                with fx_wraps_lifted(torch):
+                with fx_wraps_lifted():
                     fx_graph = tracer.trace(model, concrete_args=defaults or None)
             except Exception:
                 # The body of a wrapped function did not trace symbolically: keep it as one call.
@@ -575,7 +580,7 @@ def trace_fx(torch, model, cls, path, shapes, seed, torch_dir):
         conv.convert(node)
     if not b.outputs:
         raise TraceFailure(f'{cls.__name__}.forward returns no tensor that depends on its inputs')
-    wrapped = wrapped_functions(torch)
+    wrapped = wrapped_functions()
     opaque = sorted({conv.original(n) for n in gm.graph.nodes if n.op == 'call_function' and any(n.target is f for f in wrapped)})
     graph = b.to_json()
     opaque = [name for name in opaque if any(o['op'] == 'unknown' and o['originalOp'] == name for o in graph['ops'])]
@@ -1828,21 +1833,18 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 value = const(ins[3]) if kind == 'aten::pad' else const(ins[2])
                 op, tensor_ins = 'pad', [inp(ins[0])]
                 attrs = pad_attrs(len(out_type(ins[0])[1]), list(const(ins[1])), mode, value)
-            elif kind in ('aten::norm', 'aten::linalg_vector_norm') and len(ins) >= 4:
-                # norm(self, p, dim, keepdim[, dtype]); linalg_vector_norm(self, ord, dim, keepdim, dtype)
-                op = norm_op(const(ins[1]))
+            elif kind in ('aten::norm', 'aten::linalg_vector_norm', 'aten::frobenius_norm') and len(ins) >= 3:
+                # norm(self, p, dim, keepdim[, dtype]); linalg_vector_norm(self, ord, dim, keepdim, dtype);
+                # frobenius_norm(self, dim, keepdim) is x.norm(dim=...) with the default p.
+                fro = kind == 'aten::frobenius_norm'
+                p, dims, keep = (2, const(ins[1]), const(ins[2])) if fro else (const(ins[1]), const(ins[2]), const(ins[3]))
+                op = norm_op(p)
                 if op is None:
-                    raise ValueError(f'a {const(ins[1])}-norm has no MIL reduction')
+                    raise ValueError(f'a {p}-norm has no MIL reduction')
                 rank = len(out_type(ins[0])[1])
-                dims = const(ins[2])
-                dims = list(dims) if isinstance(dims, (list, tuple)) and dims else (list(range(rank)) if dims is None or dims == [] else [dims])
-                tensor_ins, attrs = [inp(ins[0])], {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[3]))}
-            elif kind == 'aten::frobenius_norm':  # x.norm(dim=...) with the default p: frobenius_norm(self, dim, keepdim)
-                rank = len(out_type(ins[0])[1])
-                dims = const(ins[1])
-                dims = list(dims) if isinstance(dims, (list, tuple)) and dims else list(range(rank))
-                op, tensor_ins = 'reduce_l2_norm', [inp(ins[0])]
-                attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2])) if len(ins) > 2 else False}
+                dims = list(dims) if isinstance(dims, (list, tuple)) else ([] if dims is None else [dims])
+                tensor_ins = [inp(ins[0])]
+                attrs = {'axes': [d + rank if d < 0 else d for d in dims or range(rank)], 'keep_dims': bool(keep)}
             elif kind in ('aten::clamp_min', 'aten::clamp_max'):
                 bound = float(const(ins[1]))
                 op, tensor_ins = 'clip', [inp(ins[0])]
