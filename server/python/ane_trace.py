@@ -250,6 +250,52 @@ def stack_source(stack_trace, torch_dir):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Elementwise ops by their PyTorch name (torch.X, Tensor.X and aten::X; in-place X_ too) and their MIL op. Both
+# tracer paths map from these, so fx and the jit fallback agree.
+
+UNARY_OPS = {'relu': 'relu', 'sigmoid': 'sigmoid', 'tanh': 'tanh', 'exp': 'exp', 'sqrt': 'sqrt', 'rsqrt': 'rsqrt',
+             'abs': 'abs', 'log': 'log', 'erf': 'erf', 'silu': 'silu', 'floor': 'floor', 'ceil': 'ceil', 'round': 'round',
+             'sign': 'sign', 'sin': 'sin', 'cos': 'cos', 'tan': 'tan', 'asin': 'asin', 'acos': 'acos', 'atan': 'atan',
+             'sinh': 'sinh', 'cosh': 'cosh', 'asinh': 'asinh', 'acosh': 'acosh', 'atanh': 'atanh', 'square': 'square',
+             'logical_not': 'logical_not'}
+BINARY_OPS = {'add': 'add', 'sub': 'sub', 'mul': 'mul', 'div': 'real_div', 'true_divide': 'real_div', 'pow': 'pow',
+              'maximum': 'maximum', 'minimum': 'minimum', 'floor_divide': 'floor_div', 'remainder': 'mod',
+              'gt': 'greater', 'lt': 'less', 'ge': 'greater_equal', 'le': 'less_equal', 'eq': 'equal', 'ne': 'not_equal',
+              'greater': 'greater', 'less': 'less', 'greater_equal': 'greater_equal', 'less_equal': 'less_equal',
+              'not_equal': 'not_equal', 'logical_and': 'logical_and', 'logical_or': 'logical_or', 'logical_xor': 'logical_xor'}
+# Python operators (fx records `x > 0` as operator.gt) with the name of the torch op they call.
+OPERATOR_OPS = {'add': 'add', 'sub': 'sub', 'mul': 'mul', 'truediv': 'div', 'pow': 'pow', 'floordiv': 'floor_divide',
+                'mod': 'remainder', 'gt': 'gt', 'lt': 'lt', 'ge': 'ge', 'le': 'le', 'eq': 'eq', 'ne': 'ne'}
+# &, |, ^ and ~ are logical on bool tensors (masks); on integers they are bitwise, which MIL has no op for.
+BOOL_OPS = {'and_': 'logical_and', 'or_': 'logical_or', 'xor': 'logical_xor', 'bitwise_and': 'logical_and',
+            'bitwise_or': 'logical_or', 'bitwise_xor': 'logical_xor', '__and__': 'logical_and', '__or__': 'logical_or',
+            '__xor__': 'logical_xor', 'invert': 'logical_not', 'bitwise_not': 'logical_not'}
+
+
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def bool_op(name):
+    """The logical MIL op of a BOOL_OPS name, also in its in-place form (x.bitwise_and_(m)); None for others."""
+    if name in BOOL_OPS:
+        return BOOL_OPS[name]
+    return BOOL_OPS.get(name[:-1]) if name.endswith('_') and not name.endswith('__') else None
+
+
+def division_op(rounding_mode):
+    """The MIL op of torch.div with this rounding_mode; 'trunc' has none (an error keeps the op visible as unknown)."""
+    if rounding_mode in (None, 'true'):
+        return 'real_div'
+    if rounding_mode == 'floor':
+        return 'floor_div'
+    raise ValueError(f'div with rounding_mode={rounding_mode!r} has no MIL op')
+
+
+# ---------------------------------------------------------------------------------------------------------
 # IR builder shared by the fx and jit paths
 
 DTYPES = {}
@@ -1255,11 +1301,18 @@ class FxConverter:
     def convert_function(self, node, fn, args, kwargs):
         torch, F = self.torch, self.F
         name = getattr(fn, '__name__', '')
-        binary = {operator.add: 'add', operator.sub: 'sub', operator.mul: 'mul', operator.truediv: 'real_div',
-                  operator.pow: 'pow', torch.add: 'add', torch.sub: 'sub', torch.mul: 'mul', torch.div: 'real_div',
-                  torch.pow: 'pow', torch.maximum: 'maximum', torch.minimum: 'minimum', torch.true_divide: 'real_div'}
-        if fn in binary:
-            return self.binary(node, binary[fn], args[0], args[1], kwargs.get('alpha'))
+        module = getattr(fn, '__module__', None) or ''
+        if module in ('_operator', 'operator'):
+            if name in OPERATOR_OPS:
+                return self.elementwise(node, OPERATOR_OPS[name], args, kwargs)
+            if name in BOOL_OPS:
+                return self.logical(node, BOOL_OPS[name], args)
+        elif getattr(torch, name, None) is fn:
+            if bool_op(name):
+                return self.logical(node, bool_op(name), args)
+            r = self.elementwise(node, name, args, kwargs)
+            if r is not NotImplemented:
+                return r
         if fn in (operator.matmul, torch.matmul, torch.bmm, torch.mm):
             return self.one(node, 'matmul', [self.tensor_in(args[0]), self.tensor_in(args[1])], {'transpose_x': False, 'transpose_y': False})
         if fn is torch.einsum:
@@ -1270,9 +1323,7 @@ class FxConverter:
             return self.one(node, 'mul', [self.tensor_in(args[0]), self.b.constant(-1.0, 'minus_one')])
         if fn is operator.getitem:
             return self.getitem(node, args[0], args[1])
-        unary = {torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid', F.sigmoid: 'sigmoid', torch.tanh: 'tanh',
-                 F.tanh: 'tanh', torch.exp: 'exp', torch.sqrt: 'sqrt', torch.rsqrt: 'rsqrt', torch.abs: 'abs',
-                 F.silu: 'silu', torch.log: 'log', torch.erf: 'erf'}
+        unary = {F.relu: 'relu', F.sigmoid: 'sigmoid', F.tanh: 'tanh', F.silu: 'silu'}
         if fn in unary:
             return self.one(node, unary[fn], [self.tensor_in(args[0])])
         if fn is F.relu6:
@@ -1378,8 +1429,14 @@ class FxConverter:
         x = args[0]
         if name in ('view', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'view_as', 'reshape_as'):
             return self.reshape(node, x)
-        if name in ('contiguous', 'clone', 'detach', 'float', 'type_as') or (name == 'to' and self.values[node].dtype == self.values[x].dtype):
+        if name in ('contiguous', 'clone', 'detach'):
             return self.resolve(x)
+        if name in FX_CASTS:
+            # .to(device) and conversions to the dtype it already has are the input itself; others a cast.
+            src, dst = self.values.get(x), self.values.get(node)
+            if not isinstance(dst, torch.Tensor) or not isinstance(src, torch.Tensor) or dst.dtype == src.dtype:
+                return self.resolve(x)
+            return self.one(node, 'cast', [self.tensor_in(x)], {'dtype': ir_dtype(torch, dst.dtype)})
         if name == 'permute':
             dims = args[1:] if len(args) > 2 or not isinstance(self.resolve(args[1]), (list, tuple)) else self.resolve(args[1])
             return self.one(node, 'transpose', [self.tensor_in(x)], {'perm': self.perm(x, [self.resolve(d) for d in dims])})
@@ -1387,14 +1444,13 @@ class FxConverter:
             return self.transpose(node, x, self.resolve(args[1]), self.resolve(args[2]))
         if name == 't':
             return self.transpose(node, x, 0, 1)
-        binary = {'add': 'add', 'sub': 'sub', 'mul': 'mul', 'div': 'real_div', 'pow': 'pow', '__add__': 'add', '__mul__': 'mul'}
-        if name in binary:
-            return self.binary(node, binary[name], x, args[1], kwargs.get('alpha'))
+        if bool_op(name):
+            return self.logical(node, bool_op(name), args)
+        r = self.elementwise(node, {'__add__': 'add', '__mul__': 'mul'}.get(name, name), args, kwargs)
+        if r is not NotImplemented:
+            return r
         if name in ('matmul', 'bmm', 'mm'):
             return self.one(node, 'matmul', [self.tensor_in(x), self.tensor_in(args[1])], {'transpose_x': False, 'transpose_y': False})
-        unary = {'relu': 'relu', 'sigmoid': 'sigmoid', 'tanh': 'tanh', 'exp': 'exp', 'sqrt': 'sqrt', 'rsqrt': 'rsqrt', 'abs': 'abs', 'log': 'log'}
-        if name in unary:
-            return self.one(node, unary[name], [self.tensor_in(x)])
         if name in ('softmax',):
             return self.one(node, 'softmax', [self.tensor_in(x)], {'axis': self.norm_axis(self.resolve(self.arg(args, kwargs, 1, 'dim', -1)), x)})
         if name in ('mean', 'sum', 'amax'):
@@ -1419,6 +1475,32 @@ class FxConverter:
         if name == 'neg':
             return self.one(node, 'mul', [self.tensor_in(x), self.b.constant(-1.0, 'minus_one')])
         return None
+
+    def elementwise(self, node, name, args, kwargs):
+        """torch.X / Tensor.X / X_ of a shared elementwise op (UNARY_OPS, BINARY_OPS); NotImplemented for other names."""
+        base = name[:-1] if name.endswith('_') and not name.endswith('__') else name
+        if base in UNARY_OPS:
+            return self.one(node, UNARY_OPS[base], [self.tensor_in(args[0])])
+        if base == 'reciprocal':
+            return self.one(node, 'real_div', [self.b.constant(1.0, 'one'), self.tensor_in(args[0])])
+        if base == 'masked_fill':
+            # x.masked_fill(mask, value): value where mask, else x
+            x, mask, value = args[0], self.arg(args, kwargs, 1, 'mask'), self.arg(args, kwargs, 2, 'value')
+            return self.one(node, 'select', [self.tensor_in(mask), self.tensor_in(value), self.tensor_in(x)])
+        if base not in BINARY_OPS:
+            return NotImplemented
+        op = BINARY_OPS[base]
+        if base == 'div':
+            op = division_op(self.resolve(kwargs.get('rounding_mode')))
+        return self.binary(node, op, args[0], self.arg(args, kwargs, 1, 'other'), kwargs.get('alpha'))
+
+    def logical(self, node, op, args):
+        """&, |, ^, ~ (and their torch names): logical ops on bool tensors; None (unknown) on integers."""
+        if not isinstance(self.values.get(node), self.torch.Tensor) or self.values[node].dtype != self.torch.bool:
+            return None
+        if op == 'logical_not':
+            return self.one(node, op, [self.tensor_in(args[0])])
+        return self.binary(node, op, args[0], args[1])
 
     def binary(self, node, op, a, c, alpha=None):
         ra, rc = self.resolve(a), self.resolve(c)
@@ -1449,7 +1531,14 @@ class FxConverter:
 
     def concat(self, node, xs, axis):
         r = self.values[node].dim()
-        return self.one(node, 'concat', [self.tensor_in(v) for v in xs], {'axis': axis + r if axis < 0 else axis})
+        # Empty pieces add nothing (and torch.cat skips a legacy empty 1-D tensor whatever the other ranks are).
+        def empty(v):
+            t = self.values.get(v) if isinstance(v, self.torch.fx.Node) else v
+            return isinstance(t, self.torch.Tensor) and t.numel() == 0
+        kept = [v for v in xs if not empty(v)]
+        if len(kept) == 1:
+            return self.resolve(kept[0])
+        return self.one(node, 'concat', [self.tensor_in(v) for v in kept or xs], {'axis': axis + r if axis < 0 else axis})
 
     def stack(self, node, xs, axis):
         out = self.values[node]
@@ -1593,11 +1682,8 @@ def rebuild(torch, v, names):
 # ---------------------------------------------------------------------------------------------------------
 # torch.jit.trace fallback
 
-JIT_UNARY = {'aten::relu': 'relu', 'aten::sigmoid': 'sigmoid', 'aten::tanh': 'tanh', 'aten::exp': 'exp',
-             'aten::sqrt': 'sqrt', 'aten::rsqrt': 'rsqrt', 'aten::abs': 'abs', 'aten::silu': 'silu', 'aten::log': 'log',
-             'aten::relu_': 'relu', 'aten::sigmoid_': 'sigmoid', 'aten::tanh_': 'tanh', 'aten::silu_': 'silu'}
-JIT_BINARY = {'aten::add': 'add', 'aten::sub': 'sub', 'aten::mul': 'mul', 'aten::div': 'real_div', 'aten::pow': 'pow',
-              'aten::add_': 'add', 'aten::mul_': 'mul', 'aten::maximum': 'maximum', 'aten::minimum': 'minimum'}
+JIT_UNARY = {f'aten::{name}{inplace}': op for name, op in UNARY_OPS.items() for inplace in ('', '_')}
+JIT_BINARY = {f'aten::{name}{inplace}': op for name, op in BINARY_OPS.items() for inplace in ('', '_')}
 JIT_ALIAS = {'aten::dropout', 'aten::dropout_', 'aten::contiguous', 'aten::detach', 'aten::clone', 'aten::feature_dropout'}
 JIT_RESHAPE = {'aten::view', 'aten::reshape', 'aten::flatten', 'aten::squeeze', 'aten::unsqueeze'}
 # Arithmetic on values known at trace time (x.shape[1] // heads, head_dim ** -0.5): jit records it as ops on
@@ -1664,7 +1750,15 @@ def jit_fold_constant(torch, node, env, out_type, frozen):
 
 # Constant tensors made from sizes alone (torch.zeros(3, 4), torch.arange(n)).
 JIT_FACTORIES = {'aten::zeros', 'aten::ones', 'aten::full', 'aten::arange', 'aten::eye', 'aten::tensor', 'aten::scalar_tensor',
-                 'aten::linspace'}
+                 'aten::linspace', 'aten::hann_window', 'aten::hamming_window', 'aten::blackman_window',
+                 'aten::bartlett_window', 'aten::kaiser_window'}
+# dtype conversions: the input itself when the dtype does not change, else a cast.
+JIT_CASTS = {'aten::to', 'aten::type_as'}
+FX_CASTS = {'to', 'type_as', 'type', 'float', 'half', 'double', 'int', 'long', 'short', 'bool'}
+
+
+def same_dtype(a, b):
+    return a is not None and b is not None and a[0] == b[0]
 
 
 def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
@@ -1702,7 +1796,8 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
             return None
         if sizes is None:
             return None
-        return ({'Float': 'fp32', 'Half': 'fp16', 'Long': 'int64', 'Int': 'int32', 'Bool': 'bool', 'Double': 'fp64'}.get(st, 'fp32'), list(sizes))
+        return ({'Float': 'fp32', 'Half': 'fp16', 'Long': 'int64', 'Int': 'int32', 'Bool': 'bool', 'Double': 'fp64',
+                 'Short': 'int16', 'Char': 'int8', 'Byte': 'uint8'}.get(st, 'fp32'), list(sizes))
 
     # Ops recorded inside library code with no frame of the user's (an inherited forward) point at the class.
     class_source = {'file': path, 'line': class_line(cls)}
@@ -1765,7 +1860,7 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
         if kind in ('aten::Int', 'prim::NumToTensor', 'aten::ScalarImplicit'):
             env[outs[0].debugName()] = env.get(ins[0].debugName())
             continue
-        if kind in JIT_ALIAS:
+        if kind in JIT_ALIAS or (kind in JIT_CASTS and same_dtype(out_type(ins[0]), out_type(outs[0]))):
             env[outs[0].debugName()] = env.get(ins[0].debugName())
             continue
         if kind in JIT_FOLD and len(outs) == 1 and all(isinstance(env.get(i.debugName()), Value) for i in ins):
@@ -1797,6 +1892,19 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 op, tensor_ins = JIT_UNARY[kind], [inp(ins[0])]
             elif kind in JIT_BINARY:
                 op, tensor_ins = JIT_BINARY[kind], [inp(ins[0]), inp(ins[1])]
+                if kind in ('aten::add', 'aten::sub', 'aten::add_', 'aten::sub_') and len(ins) > 2 and const(ins[2]) not in (None, 1):
+                    raise ValueError(f'alpha={const(ins[2])}')
+                if kind in ('aten::div', 'aten::div_') and len(ins) > 2:
+                    op = division_op(const(ins[2]))
+            elif bool_op(kind[len('aten::'):]) and (out_type(outs[0]) or ('',))[0] == 'bool':
+                op = bool_op(kind[len('aten::'):])
+                tensor_ins = [inp(ins[0])] + ([inp(ins[1])] if op != 'logical_not' else [])
+            elif kind == 'aten::where' and len(ins) == 3:
+                op, tensor_ins = 'select', [inp(ins[0]), inp(ins[1]), inp(ins[2])]
+            elif kind in ('aten::masked_fill', 'aten::masked_fill_'):
+                op, tensor_ins = 'select', [inp(ins[1]), inp(ins[2]), inp(ins[0])]
+            elif kind in ('aten::reciprocal', 'aten::reciprocal_'):
+                op, tensor_ins = 'real_div', [b.constant(1.0, 'one'), inp(ins[0])]
             elif kind in ('aten::_convolution', 'aten::conv2d', 'aten::conv1d'):
                 w = const(ins[1])
                 bias = const(ins[2])
@@ -1828,6 +1936,9 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                     op, tensor_ins = red, [inp(ins[0])]
                     attrs = {'axes': [d + rank if d < 0 else d for d in dims], 'keep_dims': bool(const(ins[2]))}
                     types = types[:1]
+            elif kind in JIT_CASTS:
+                # x.to(dtype), x.float(), x.half(), x.type_as(y) to another dtype: Core ML's cast.
+                op, tensor_ins, attrs = 'cast', [inp(ins[0])], {'dtype': out_type(outs[0])[0]}
             elif kind in ('aten::pad', 'aten::constant_pad_nd'):
                 mode = const(ins[2]) if kind == 'aten::pad' else 'constant'
                 value = const(ins[3]) if kind == 'aten::pad' else const(ins[2])
@@ -1919,7 +2030,17 @@ def trace_jit(torch, model, cls, path, shapes, seed, torch_dir):
                 op, tensor_ins, attrs = 'reduce_mean', [inp(ins[0])], {'axes': [2, 3], 'keep_dims': True}
             elif kind == 'aten::cat':
                 items = env.get(ins[0].debugName())
-                op, tensor_ins, attrs = 'concat', [x if isinstance(x, str) else b.constant(x.v) for x in items], {'axis': const(ins[1])}
+                pieces = list(ins[0].node().inputs()) if ins[0].node().kind() == 'prim::ListConstruct' else [None] * len(items)
+                # Empty pieces add nothing (and torch.cat skips a legacy empty 1-D tensor whatever the other ranks are).
+                empty = lambda x, v: (numel(out_type(v)[1]) == 0 if v is not None and out_type(v) else False) if isinstance(x, str) \
+                    else isinstance(x.v, torch.Tensor) and x.v.numel() == 0
+                kept = [x for x, v in zip(items, pieces) if not empty(x, v)] or list(items)
+                rank = len(out_type(outs[0])[1])
+                axis = const(ins[1])
+                op, tensor_ins, attrs = 'concat', [x if isinstance(x, str) else b.constant(x.v) for x in kept], {'axis': axis + rank if axis < 0 else axis}
+                if len(kept) == 1 and isinstance(kept[0], str):
+                    env[outs[0].debugName()] = kept[0]
+                    continue
             elif kind in ('aten::hardtanh', 'aten::hardtanh_', 'aten::clamp', 'aten::clamp_'):
                 lo, hi = const(ins[1]), const(ins[2])
                 op, tensor_ins = 'clip', [inp(ins[0])]

@@ -18,7 +18,7 @@ const ZOO = join(FIXTURES, 'pytorch', 'zoo.py');
 const COMPARED: Record<string, number[]> = { Audio1d: [2, 4, 32], Vision: [1, 3, 16, 16], Branchy: [1, 3, 8, 8], Attention: [6, 2, 16], Functional: [1, 4, 8, 8], JitSlicing: [2, 5, 8],
   SplitEinsum: [1, 16, 1, 8], EinsumHeads: [1, 16, 1, 8], Decoder: [1, 4, 8, 8], JitDecoder1d: [1, 2, 32],
   JitNormed: [2, 4, 16], MaskedAttention: [2, 6, 16], ShiftedWindows: [1, 4, 10, 4], Rolled: [1, 2, 3, 5],
-  Normalized: [2, 5, 8], JitNormalized: [2, 5, 8] };
+  Normalized: [2, 5, 8], JitNormalized: [2, 5, 8], Casts: [2, 3, 8], JitCasts: [2, 3, 8], Elementwise: [2, 3, 8], JitElementwise: [2, 3, 8] };
 
 function params(className: string, shape: number[], extra: Partial<RunParams> = {}): RunParams {
   return { target: { kind: 'pytorch', file: ZOO, className, inputShapes: [shape], pythonPath: python ?? 'python3' }, backend: 'sim', chip: 'M4', ...extra };
@@ -182,6 +182,25 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
       const ops = r.layers.map((l) => l.op);
       assert.equal(ops.filter((o) => o === 'reduce_l2_norm').length, 3, `${name}: ${ops.join(', ')}`);
       for (const op of ['clip', 'tile', 'real_div']) assert.ok(ops.includes(op), `${name}: no ${op} in ${ops.join(', ')}`);
+    }
+  });
+
+  test('dtype conversions (bool mask to float, truncation through int, no-op .to) and a window built in forward, through fx and jit, match PyTorch', async () => {
+    for (const name of ['Casts', 'JitCasts']) {
+      const r = await compared(name);
+      const casts = r.layers.filter((l) => l.op === 'cast');
+      // (x > 0).to(x.dtype), (x * 4).int(), .float(); x.to(torch.float32) and .type_as(x) of a float are the input itself.
+      assert.equal(casts.length, 3, `${name}: ${r.layers.map((l) => l.op).join(', ')}`);
+      assert.ok(!r.layers.some((l) => l.originalOp?.includes('hann_window')), `${name}: the window is a constant`);
+    }
+  });
+
+  test('comparisons, logical mask ops, where/masked_fill, floor/ceil/sign, remainder and floor division, sin/cos, through fx and jit, match PyTorch', async () => {
+    for (const name of ['Elementwise', 'JitElementwise']) {
+      const r = await compared(name);
+      const ops = new Set(r.layers.map((l) => l.op));
+      for (const op of ['greater', 'greater_equal', 'less', 'equal', 'not_equal', 'logical_and', 'logical_or', 'logical_xor', 'logical_not',
+        'select', 'floor', 'ceil', 'sign', 'floor_div', 'mod', 'sin', 'cos', 'square']) assert.ok(ops.has(op), `${name}: no ${op} in ${[...ops].join(', ')}`);
     }
   });
 
