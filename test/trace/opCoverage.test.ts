@@ -185,13 +185,14 @@ describe('tracer op coverage', { skip: python ? false : NO_TORCH, timeout: 240_0
     }
   });
 
-  test('dtype conversions (bool mask to float, truncation through int, no-op .to) and a window built in forward, through fx and jit, match PyTorch', async () => {
+  test('dtype conversions (bool mask to float, truncation through int, no-op .to), a window built in forward and an empty concat piece, through fx and jit, match PyTorch', async () => {
     for (const name of ['Casts', 'JitCasts']) {
       const r = await compared(name);
       const casts = r.layers.filter((l) => l.op === 'cast');
       // (x > 0).to(x.dtype), (x * 4).int(), .float(); x.to(torch.float32) and .type_as(x) of a float are the input itself.
       assert.equal(casts.length, 3, `${name}: ${r.layers.map((l) => l.op).join(', ')}`);
       assert.ok(!r.layers.some((l) => l.originalOp?.includes('hann_window')), `${name}: the window is a constant`);
+      assert.ok(!r.layers.some((l) => l.op === 'concat'), `${name}: a concat with one non-empty piece is that piece`);
     }
   });
 
