@@ -144,6 +144,12 @@ std::vector<Shape> sliceShape(const OpNode&, const Shapes&);
 void sliceKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> padShape(const OpNode&, const Shapes&);
 void padKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> argReduceShape(const OpNode&, const Shapes&);
+void argReduceKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> spaceToBatchShape(const OpNode&, const Shapes&);
+void spaceToBatchKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> batchToSpaceShape(const OpNode&, const Shapes&);
+void batchToSpaceKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> tileShape(const OpNode&, const Shapes&);
 void tileKernel(const OpNode&, const Inputs&, Outputs&);
 

@@ -412,4 +412,85 @@ void tileKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   });
 }
 
+
+// space_to_batch / batch_to_space (MIL, NCHW; TensorFlow's SpaceToBatchND, which converters emit around a
+// dilated convolution): the padded map's (bh, bw) phase planes become batch entries, entry
+// (ih * bw + iw) * N + n holding phase (ih, iw) of image n.
+namespace {
+struct BlockSpec {
+  int64_t bh, bw, top, bottom, left, right;
+};
+
+BlockSpec blockSpec(const OpNode& op, const char* amounts) {
+  const std::vector<int64_t> b = op.attrInts("block_shape", {});
+  const std::vector<int64_t> p = op.attrInts(amounts, {0, 0, 0, 0});
+  if (b.size() != 2 || p.size() != 4) opError(op, std::string("needs block_shape [bh, bw] and ") + amounts + " [[top, bottom], [left, right]] (2-D blocks only)");
+  if (b[0] < 1 || b[1] < 1) opError(op, "block_shape must be positive");
+  for (int64_t v : p)
+    if (v < 0) opError(op, std::string(amounts) + " must not be negative");
+  return {b[0], b[1], p[0], p[1], p[2], p[3]};
+}
+
+const Shape& needNCHW(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  if (x.size() != 4) opError(op, "expects a rank-4 (N, C, H, W) input, got " + formatShape(x));
+  return x;
+}
+}  // namespace
+
+std::vector<Shape> spaceToBatchShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needNCHW(op, in);
+  const BlockSpec b = blockSpec(op, "paddings");
+  const int64_t h = x[2] + b.top + b.bottom, w = x[3] + b.left + b.right;
+  if (h % b.bh != 0 || w % b.bw != 0) opError(op, "padded spatial size " + std::to_string(h) + "x" + std::to_string(w) + " is not a multiple of block_shape");
+  return {{x[0] * b.bh * b.bw, x[1], h / b.bh, w / b.bw}};
+}
+
+void spaceToBatchKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const BlockSpec b = blockSpec(op, "paddings");
+  const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+  const int64_t oh = out[0].shape[2], ow = out[0].shape[3];
+  float* o = out[0].data.data();
+  for (int64_t ih = 0; ih < b.bh; ih++)
+    for (int64_t iw = 0; iw < b.bw; iw++)
+      for (int64_t img = 0; img < n; img++)
+        for (int64_t ch = 0; ch < c; ch++) {
+          const float* plane = x.data.data() + (img * c + ch) * h * w;
+          for (int64_t r = 0; r < oh; r++) {
+            const int64_t sr = r * b.bh + ih - b.top;
+            for (int64_t col = 0; col < ow; col++, o++) {
+              const int64_t sc = col * b.bw + iw - b.left;
+              *o = sr >= 0 && sr < h && sc >= 0 && sc < w ? plane[sr * w + sc] : 0.0f;
+            }
+          }
+        }
+}
+
+std::vector<Shape> batchToSpaceShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needNCHW(op, in);
+  const BlockSpec b = blockSpec(op, "crops");
+  if (x[0] % (b.bh * b.bw) != 0) opError(op, "batch " + std::to_string(x[0]) + " is not a multiple of the block size " + std::to_string(b.bh * b.bw));
+  const int64_t h = x[2] * b.bh - b.top - b.bottom, w = x[3] * b.bw - b.left - b.right;
+  if (h < 0 || w < 0) opError(op, "crops remove more than the whole map");
+  return {{x[0] / (b.bh * b.bw), x[1], h, w}};
+}
+
+void batchToSpaceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const BlockSpec b = blockSpec(op, "crops");
+  const int64_t c = x.shape[1], h = x.shape[2], w = x.shape[3];
+  const int64_t n = out[0].shape[0], oh = out[0].shape[2], ow = out[0].shape[3];
+  float* o = out[0].data.data();
+  for (int64_t img = 0; img < n; img++)
+    for (int64_t ch = 0; ch < c; ch++)
+      for (int64_t r = 0; r < oh; r++) {
+        const int64_t fr = r + b.top, ih = fr % b.bh, sr = fr / b.bh;
+        for (int64_t col = 0; col < ow; col++, o++) {
+          const int64_t fc = col + b.left, iw = fc % b.bw, sc = fc / b.bw;
+          *o = x.data[static_cast<size_t>((((ih * b.bw + iw) * n + img) * c + ch) * h * w + sr * w + sc)];
+        }
+      }
+}
+
 }  // namespace ane

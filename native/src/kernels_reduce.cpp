@@ -1,4 +1,4 @@
-// reduce_mean / reduce_sum / reduce_max over any set of axes (negative allowed; absent = all axes).
+// reduce_mean / reduce_sum / reduce_max ... over any set of axes (negative allowed; absent = all axes), and reduce_argmax/argmin.
 #include <algorithm>
 #include <cmath>
 
@@ -105,6 +105,41 @@ void reduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   }
   if (t == "reduce_l2_norm") for (float& v : o) v = std::sqrt(v);
   if (t == "reduce_log_sum" || t == "reduce_log_sum_exp") for (float& v : o) v = std::log(v);
+}
+
+// reduce_argmax / reduce_argmin over one axis (MIL: `axis`, default -1): the index of the first extreme
+// value, an exact integer on both paths; a NaN counts as the extreme (numpy's convention).
+std::vector<Shape> argReduceShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needShape(op, in, 0, "x");
+  if (x.empty()) opError(op, "needs an input of rank 1 or more");
+  const int axis = normAxis(op, op.attrInt("axis", -1), x.size(), "axis");
+  Shape out = x;
+  if (op.attrBool("keep_dims", false)) out[axis] = 1;
+  else out.erase(out.begin() + axis);
+  return {out};
+}
+
+void argReduceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const int axis = normAxis(op, op.attrInt("axis", -1), x.shape.size(), "axis");
+  const bool isMax = op.op == "reduce_argmax";
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; i++) outer *= x.shape[i];
+  for (size_t i = axis + 1; i < x.shape.size(); i++) inner *= x.shape[i];
+  const int64_t n = x.shape[axis];
+  if (n == 0) opError(op, "cannot take an arg-reduction over an empty axis");
+  float* o = out[0].data.data();
+  for (int64_t a = 0; a < outer; a++)
+    for (int64_t b = 0; b < inner; b++) {
+      const float* p = x.data.data() + a * n * inner + b;
+      int64_t best = 0;
+      float v = p[0];
+      for (int64_t k = 1; k < n && !std::isnan(v); k++) {
+        const float u = p[k * inner];
+        if (std::isnan(u) || (isMax ? u > v : u < v)) best = k, v = u;
+      }
+      o[a * inner + b] = static_cast<float>(best);
+    }
 }
 
 }  // namespace ane

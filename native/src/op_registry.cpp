@@ -74,6 +74,7 @@ const OpInfo* findOp(const std::string& op) {
       {"reduce_l1_norm", {reduceShape, reduceKernel, kFills}}, {"reduce_l2_norm", {reduceShape, reduceKernel, kFills}},
       {"reduce_sum_square", {reduceShape, reduceKernel, kFills}}, {"reduce_log_sum", {reduceShape, reduceKernel, kFills}},
       {"reduce_log_sum_exp", {reduceShape, reduceKernel, kFills}},
+      {"reduce_argmax", {argReduceShape, argReduceKernel, kFills}}, {"reduce_argmin", {argReduceShape, argReduceKernel, kFills}},
       {"avg_pool", {poolShape, poolKernel, kFills}}, {"max_pool", {poolShape, poolKernel, kFills}},
       {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel, kFills}}, {"resize_bilinear", {resizeBilinearShape, resizeBilinearKernel, kFills}},
       {"tile", {tileShape, tileKernel, kFills}}, {"gather", {gatherShape, gatherKernel, kFills}}, {"select", {selectShape, selectKernel}},
@@ -81,6 +82,7 @@ const OpInfo* findOp(const std::string& op) {
       {"reshape", {reshapeShape, copyKernel, kFills}}, {"expand_dims", {expandDimsShape, copyKernel, kFills}}, {"squeeze", {squeezeShape, copyKernel, kFills}},
       {"transpose", {transposeShape, transposeKernel, kFills}}, {"concat", {concatShape, concatKernel, kFills}}, {"split", {splitShape, splitKernel, kFills}},
       {"slice_by_index", {sliceShape, sliceKernel, kFills}}, {"pad", {padShape, padKernel, kFills}},
+      {"space_to_batch", {spaceToBatchShape, spaceToBatchKernel, kFills}}, {"batch_to_space", {batchToSpaceShape, batchToSpaceKernel, kFills}},
       {"batch_norm", {batchNormShape, batchNormKernel}}, {"layer_norm", {layerNormShape, layerNormKernel}},
       {"instance_norm", {instanceNormShape, instanceNormKernel, kFills}},
   };
