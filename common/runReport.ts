@@ -95,3 +95,13 @@ export function parseRunReport(data: unknown, origin: string): RunReport {
   }
   return result.data;
 }
+
+/**
+ * What a report without an fp16 overflow can claim: "none" only when every layer ran; layers not executed
+ * (weights not read, no kernel) were not checked.
+ */
+export function noOverflowText(report: Pick<RunReport, 'layers'>): string {
+  const executed = report.layers.filter((l) => l.notExecuted === undefined).length;
+  if (executed === report.layers.length) return 'none';
+  return executed === 0 ? 'not checked (no layer was executed)' : `none in the ${executed} of ${report.layers.length} layers executed`;
+}

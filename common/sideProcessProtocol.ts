@@ -6,6 +6,8 @@ import type { RunReport } from './runReport';
 /** What to run: a model file, or an nn.Module class traced by the Python helper. */
 export type RunTarget =
   | { kind: 'onnx'; path: string }
+  /** An .mlpackage (or its Manifest.json), an .mlmodel, or compiled MIL (model.mil, an .mlmodelc). */
+  | { kind: 'coreml'; path: string }
   | {
       kind: 'pytorch';
       /** The .py file that defines the class. */

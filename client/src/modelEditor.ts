@@ -1,6 +1,7 @@
 // The read-only custom editor for model files (.mlmodel, .onnx, an .mlpackage's Manifest.json): a summary
 // page (inputs/outputs, op histogram, ANE residency, fallbacks with reasons) with "Open as text" (the MIL
-// view) and "▶ Run on ANE" (the simulator runs ONNX; Core ML models cannot run yet and the page says so).
+// view) and "▶ Run on ANE" (the simulator runs every format; a NeuralNetwork .mlmodel's weights are not read,
+// so its run predicts placement and time without numerics, and the page says so).
 // `registerModelFiles` is the one hook extension.ts calls. The page is built from the language server's
 // answer (aneLens/modelView): this host reads no model file.
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, type ModelViewRequester, ModelVie
 // The literal id (not OPEN_MIL_VIEW_COMMAND) keeps test/client/manifest.test.ts's scan of registrations simple.
 export const MODEL_EDITOR_VIEW_TYPE = 'aneLens.modelSummary';
 
-const CORE_ML_RUN_NOTE = 'Core ML models cannot run on the simulator yet (it runs ONNX models and PyTorch classes; Core ML weights are not loaded). The placement below is the analysis.';
+const NEURAL_NETWORK_RUN_NOTE = 'A run of a NeuralNetwork .mlmodel predicts placement and time; its weights are not read yet, so its layers are not executed for fp16 numerics.';
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly views: ModelViews) {}
@@ -24,7 +25,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
 
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     const model = document.uri;
-    const canRun = modelKindOf(model.fsPath) === 'onnx';
+    const canRun = modelKindOf(model.fsPath) !== undefined;
+    const runNote = modelKindOf(model.fsPath) === 'mlmodel' ? NEURAL_NETWORK_RUN_NOTE : undefined;
     panel.webview.options = { enableScripts: true, localResourceRoots: [] };
     let disposed = false;
     /** Renders are numbered so that a slow answer for an older chip never replaces a newer page. */
@@ -35,7 +37,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       let html: string;
       try {
         const view = await this.views.load(model);
-        html = summaryPage(view, { ...options, canRun, runNote: canRun ? undefined : CORE_ML_RUN_NOTE });
+        html = summaryPage(view, { ...options, canRun, runNote });
       } catch (e) {
         html = errorPage((e as Error).message, options);
       }

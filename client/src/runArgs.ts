@@ -2,6 +2,8 @@
 // (explorer context menu, editor title), or nothing (command palette → the active editor).
 // Pure: URIs are recognised by shape so this is unit tested without VS Code.
 import type { RunLensArgs } from '../../common/commands';
+import { modelKindOf } from '../../common/modelKind';
+import type { RunTarget } from '../../common/sideProcessProtocol';
 
 export interface UriLike {
   scheme: string;
@@ -49,8 +51,11 @@ export function classifyRunArgument(arg: unknown): RunInvocation {
   return { kind: 'lens', args: arg as RunLensArgs };
 }
 
-export function isOnnxPath(path: string): boolean {
-  return path.toLowerCase().endsWith('.onnx');
+/** The run target for a model file the simulator runs (ONNX, Core ML), or undefined for other paths. */
+export function modelRunTarget(path: string): RunTarget | undefined {
+  const kind = modelKindOf(path);
+  if (!kind) return undefined;
+  return { kind: kind === 'onnx' ? 'onnx' : 'coreml', path };
 }
 
 /**

@@ -1,11 +1,12 @@
-// "Run on ANE": turns a code lens, an .onnx URI or the active editor into a RunTarget, asks for
+// "Run on ANE": turns a code lens, a model file's URI or the active editor into a RunTarget, asks for
 // what is missing (input shapes), enforces workspace trust for Python, and runs it with progress.
 import * as vscode from 'vscode';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { RUN_ON_ANE_COMMAND, type RunLensArgs } from '../../common/commands';
 import type { RunParams, RunTarget } from '../../common/sideProcessProtocol';
 import { SideProcessErrorCodes } from '../../common/sideProcessProtocol';
-import { classifyRunArgument, isOnnxPath, lensArgsProblem, lensForCursor } from './runArgs';
+import { classifyRunArgument, lensArgsProblem, lensForCursor, modelRunTarget } from './runArgs';
+import { MIL_SCHEME, modelUriOf } from './milView';
 import { findClassLine, formatShapeList, parseShapeList, pragmaEdit } from './shapePragma';
 import { resolvePythonPath } from './pythonPath';
 import { readSettings } from './settings';
@@ -39,15 +40,16 @@ async function runUri(deps: RunDeps, uri: vscode.Uri): Promise<void> {
     void vscode.window.showErrorMessage(`ANE Lens runs files on disk; ${uri.toString()} is not one.`);
     return;
   }
-  if (isOnnxPath(uri.fsPath)) {
-    // No user code runs for an ONNX file, so an untrusted workspace may run it.
-    return execute(deps, { kind: 'onnx', path: uri.fsPath }, basename(uri.fsPath));
+  const model = modelRunTarget(uri.fsPath);
+  if (model) {
+    // No user code runs for a model file, so an untrusted workspace may run it.
+    return execute(deps, model, basename(uri.fsPath) === 'Manifest.json' ? basename(dirname(uri.fsPath)) : basename(uri.fsPath));
   }
   if (uri.fsPath.endsWith('.py')) {
     const document = await vscode.workspace.openTextDocument(uri);
     return runPythonDocument(deps, document, 1);
   }
-  void vscode.window.showErrorMessage(`ANE Lens can run .onnx files and PyTorch modules in .py files, not ${basename(uri.fsPath)}.`);
+  void vscode.window.showErrorMessage(`ANE Lens can run model files (.onnx, .mlpackage, .mlmodel, model.mil) and PyTorch modules in .py files, not ${basename(uri.fsPath)}.`);
 }
 
 async function runActive(deps: RunDeps): Promise<void> {
@@ -55,11 +57,12 @@ async function runActive(deps: RunDeps): Promise<void> {
   if (editor?.document.languageId === 'python') {
     return runPythonDocument(deps, editor.document, editor.selection.active.line + 1);
   }
-  // .onnx files are binary: they show in a (custom or binary) editor tab, not a text editor.
+  // Model files are binary: they show in a (custom or binary) editor tab, or as their MIL view.
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  const tabUri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : undefined;
-  if (tabUri && isOnnxPath(tabUri.fsPath)) return runUri(deps, tabUri);
-  void vscode.window.showInformationMessage('Open a PyTorch model (.py) or an .onnx file to run it on the ANE simulator.');
+  let tabUri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : undefined;
+  if (tabUri?.scheme === MIL_SCHEME) tabUri = modelUriOf(tabUri);
+  if (tabUri && modelRunTarget(tabUri.fsPath)) return runUri(deps, tabUri);
+  void vscode.window.showInformationMessage('Open a PyTorch model (.py) or a model file (.onnx, .mlpackage, .mlmodel) to run it on the ANE simulator.');
 }
 
 /** Uses the server's code lenses for the document, so the client does not parse Python itself. */

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { isWebviewToHost, type HostToWebview } from '../../common/webviewProtocol';
 import { parseRunReport, type RunReport } from '../../common/runReport';
 import { buildPanelHtml, makeNonce } from './webviewHtml';
+import { modelKindOf } from '../../common/modelKind';
+import { milViewUri } from './milView';
 
 export const TIMING_VIEW_TYPE = 'aneLens.timing';
 const LAST_REPORT_KEY = 'aneLens.lastReport';
@@ -143,7 +145,10 @@ export class TimingPanel implements vscode.Disposable {
       return;
     }
     try {
-      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      // A layer of a binary model file points at its line in the model's MIL view; text (.py, model.mil) opens as it is.
+      const kind = modelKindOf(file);
+      const uri = kind === 'onnx' || kind === 'mlmodel' || kind === 'mlpackage' ? milViewUri(vscode.Uri.file(file)) : vscode.Uri.file(file);
+      const document = await vscode.workspace.openTextDocument(uri);
       const lineIndex = Math.min(line - 1, document.lineCount - 1);
       const textLine = document.lineAt(lineIndex);
       const range = new vscode.Range(lineIndex, textLine.firstNonWhitespaceCharacterIndex, lineIndex, textLine.text.length);

@@ -7,7 +7,7 @@ import { findChip } from '../../common/chips';
 import { parseGraphIR, staticElementCount, type WeightedGraph } from '../../common/graphIR';
 import type { RunReport } from '../../common/runReport';
 import { SideProcessErrorCodes, type RunParams } from '../../common/sideProcessProtocol';
-import { readOnnxFile } from '../../server/src/onnx/readOnnx';
+import { readModelFile } from '../../server/src/coreml/readModel';
 import { placeGraph } from '../../server/src/placement/placeGraph';
 import { NativeAddon } from './addon';
 import { JobError } from './errors';
@@ -49,9 +49,10 @@ export function preloadAddon(): void {
 export function runJob(params: RunParams, traced: TracedGraphFiles | undefined, progress: (message: string) => void): RunReport {
   const chip = findChip(params.chip);
   let source: WeightedGraph;
-  if (params.target.kind === 'onnx') {
+  if (params.target.kind === 'onnx' || params.target.kind === 'coreml') {
     progress(`reading ${params.target.path}`);
-    source = readOnnxFile(params.target.path);
+    // The shared reader: every op gets its line in the model's MIL view, where the timing panel jumps.
+    source = readModelFile(params.target.path, { loadWeights: true });
   } else {
     if (!traced) throw new JobError(SideProcessErrorCodes.Internal, 'internal error: PyTorch job without a traced graph');
     source = loadTracedGraph(traced);

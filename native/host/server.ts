@@ -115,7 +115,7 @@ function validateRunParams(p: RunParams): void {
   if (p.backend !== 'sim') throw bad(`run: unsupported backend "${String(p.backend)}"; available: sim`);
   findChip(String(p.chip ?? ''));
   const t = p.target;
-  if (t.kind === 'onnx') {
+  if (t.kind === 'onnx' || t.kind === 'coreml') {
     if (typeof t.path !== 'string' || !t.path) throw bad('run: target.path must be a file path');
   } else if (t.kind === 'pytorch') {
     if (typeof t.file !== 'string' || !t.file) throw bad('run: target.file must be a file path');

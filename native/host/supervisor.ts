@@ -58,7 +58,7 @@ interface Live {
 }
 
 export function describeTarget(target: RunTarget): string {
-  if (target.kind === 'onnx') return target.path;
+  if (target.kind === 'onnx' || target.kind === 'coreml') return target.path;
   return `${target.className} (${target.file})`;
 }
 

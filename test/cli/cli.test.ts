@@ -1,7 +1,7 @@
 // The CLI as users run it: `node dist/cli.js ...` in a child process, checking stdout, stderr and exit codes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -92,7 +92,8 @@ test('usage and input errors exit 2 with one line on stderr', async () => {
     [['run', 'examples/convnet.onnx', '--chip', 'A99'], /known chips: M1, (\w+, )*M4, (\w+, )*A18Pro/],
     [['run', 'examples/sequence_model.py:FeedForward'], /class FeedForward has no "# ane: inputs=\(\.\.\.\)" pragma/],
     [['run', 'examples/sequence_model.py:Missing'], /no nn\.Module class Missing \(classes: /],
-    [['run', 'examples/README.md'], /run needs model\.onnx or file\.py:ClassName/],
+    [['run', 'examples/README.md'], /run needs a model file \(\.onnx, \.mlpackage, \.mlmodel, model\.mil, \.mlmodelc\) or file\.py:ClassName/],
+    [['run', 'examples/missing.mlpackage'], /no such model folder: examples\/missing\.mlpackage/],
     [['run', corrupt], /corrupt\.onnx: not a valid ONNX protobuf|corrupt\.onnx: no graph/],
     [['run', 'examples/convnet.onnx', 'extra'], /unexpected argument "extra"/],
   ];
@@ -186,4 +187,21 @@ test('check skips .git, node_modules, __pycache__ and virtual environments when 
   assert.equal(r.code, 1, r.stderr);
   const files = [...new Set((JSON.parse(r.stdout) as Finding[]).map((f) => f.file))];
   assert.deepEqual(files, [join(root, 'src', 'deep', 'model.py')]);
+});
+
+test('a reader that stops early (| head) ends the CLI quietly, not with an EPIPE stack', async (t) => {
+  const { spawn } = await import('node:child_process');
+  // Thousands of findings, written line by line: most writes come after the reader has gone.
+  const dir = mkdtempSync(join(tmpdir(), 'ane-lens-epipe-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'many.py');
+  writeFileSync(file, ['import torch.nn as nn', ...Array.from({ length: 3000 }, (_, i) => `rnn${i} = nn.LSTM(4, 4)`)].join('\n'));
+  const child = spawn(process.execPath, [distFile('cli.js'), 'check', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  // Read one chunk, then close our end, as `head -1` does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/, stderr);
+  assert.ok(code === 0 || code === 1, `exit code ${code}`);
 });

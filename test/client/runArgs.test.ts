@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyRunArgument, isOnnxPath, lensForCursor } from '../../client/src/runArgs';
+import { classifyRunArgument, lensForCursor, modelRunTarget } from '../../client/src/runArgs';
 import type { RunLensArgs } from '../../common/commands';
 
 test('classifyRunArgument: lens args, URIs, nothing, and garbage', () => {
@@ -30,5 +30,9 @@ test('lensForCursor picks the nearest lens at or above the cursor', () => {
   assert.equal(lensForCursor(lenses, 99)?.line, 30);
   assert.equal(lensForCursor(lenses, 2)?.line, 5, 'cursor above every class: the first one');
   assert.equal(lensForCursor([], 3), undefined);
-  assert.ok(isOnnxPath('/a/B.ONNX') && !isOnnxPath('/a/b.onnx.txt'));
+  assert.deepEqual(modelRunTarget('/a/B.ONNX'), { kind: 'onnx', path: '/a/B.ONNX' });
+  assert.deepEqual(modelRunTarget('/a/m.mlpackage'), { kind: 'coreml', path: '/a/m.mlpackage' });
+  assert.deepEqual(modelRunTarget('/a/m.mlmodel'), { kind: 'coreml', path: '/a/m.mlmodel' });
+  assert.deepEqual(modelRunTarget('/a/c.mlmodelc/model.mil'), { kind: 'coreml', path: '/a/c.mlmodelc/model.mil' });
+  assert.equal(modelRunTarget('/a/b.onnx.txt'), undefined);
 });

@@ -7,6 +7,9 @@ import { runOnAne, type RunDeps } from '../../client/src/runOnAne';
 import type { RunParams } from '../../common/sideProcessProtocol';
 import type { RunReport } from '../../common/runReport';
 import { SideProcessErrorCodes } from '../../common/sideProcessProtocol';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MODEL = '/ws/model.py';
 const SOURCE = ['import torch', 'from torch import nn', '', 'if True:', '    @torch.no_grad()', '    class Net(nn.Module):', '        pass', ''].join('\n');
@@ -68,6 +71,19 @@ test('untrusted workspace: an .onnx file still runs (no user code)', async () =>
   assert.deepEqual(h.panel, ['running resnet18.onnx', 'report resnet18.onnx']);
 });
 
+test('Core ML files run as coreml targets; an .mlpackage chosen by its Manifest.json is named by the package', async (t) => {
+  // A Manifest.json is a package's only when a Data folder sits beside it.
+  const ws = mkdtempSync(join(tmpdir(), 'ane-lens-run-'));
+  t.after(() => rmSync(ws, { recursive: true, force: true }));
+  mkdirSync(join(ws, 'Mosaic.mlpackage', 'Data'), { recursive: true });
+  const manifest = join(ws, 'Mosaic.mlpackage', 'Manifest.json');
+  const h = harness();
+  await runOnAne(h.deps, Uri.file(manifest));
+  await runOnAne(h.deps, Uri.file('/ws/pose.mlmodel'));
+  assert.deepEqual(h.runs.map((r) => r.target), [{ kind: 'coreml', path: manifest }, { kind: 'coreml', path: '/ws/pose.mlmodel' }]);
+  assert.deepEqual(h.panel, ['running Mosaic.mlpackage', 'report Mosaic.mlpackage', 'running pose.mlmodel', 'report pose.mlmodel']);
+});
+
 test('a ct.convert lens that could not be resolved shows the reason and runs nothing', async () => {
   const h = harness();
   await runOnAne(h.deps, { uri: Uri.file(MODEL).toString(), line: 20, kind: 'convert', reason: 'the converted object comes from a function call' });
@@ -126,7 +142,7 @@ test('bad arguments and unsupported files get one clear message', async () => {
   await runOnAne(h.deps, { uri: 'file:///ws/model.py', line: 'six', kind: 'module' });
   assert.match(recorded.messages[0].message, /unexpected argument: `line` must be a 1-based line number/);
   await runOnAne(h.deps, Uri.file('/ws/notes.txt'));
-  assert.match(recorded.messages[1].message, /can run \.onnx files and PyTorch modules/);
+  assert.match(recorded.messages[1].message, /can run model files \(\.onnx, \.mlpackage, \.mlmodel, model\.mil\) and PyTorch modules in \.py files, not notes\.txt/);
   await runOnAne(h.deps, undefined);
   assert.match(recorded.messages[2].message, /Open a PyTorch model/);
   assert.equal(h.runs.length, 0);

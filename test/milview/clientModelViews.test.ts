@@ -122,17 +122,19 @@ test('MIL view document: text, diagnostics on op lines and on the model, hover; 
   views.dispose();
 });
 
-test('model summary editor: page, Open as text, Run only for ONNX, re-rendered when the chip changes', { skip }, async () => {
+test('model summary editor: page, Open as text, Run on ANE, re-rendered when the chip changes', { skip }, async () => {
   const views = new ModelViews(log, request);
   const provider = new ModelEditorProvider(views);
   const model = Uri.file(join(DIR, 'Mosaic.mlpackage', 'Manifest.json'));
   const panel = new FakePanel();
   await provider.resolveCustomEditor(provider.openCustomDocument(model as never) as never, panel as never);
   assert.match(panelHtml.current, /ANE residency on M4: 164\/165 ops/);
-  assert.match(panelHtml.current, /id="run" disabled/);
+  // An ML Program runs with its weights: the button is live and there is no note.
+  assert.match(panelHtml.current, /id="run" >/);
+  assert.doesNotMatch(panelHtml.current, /id="runNote"/);
   panel.send({ type: 'openText' });
   panel.send({ type: 'run' });
-  assert.deepEqual(commands.map((c) => c.id), ['aneLens.openMilView']);
+  assert.deepEqual(commands.map((c) => c.id), ['aneLens.openMilView', 'aneLens.runOnAne']);
   settings.chip = 'M1';
   const rerendered = nextPage();
   for (const l of configListeners) l({ affectsConfiguration: (s: string) => s === 'aneLens.chip' || s === 'aneLens' });

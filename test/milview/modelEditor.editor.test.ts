@@ -1,6 +1,7 @@
 // Real editor (packaged extension in code-server, driven through Chromium): a .mlmodel opens in the
 // model summary editor; "Open as text" opens its MIL view with the custom layer's line flagged; the
-// Problems panel lists the ANE028 finding. Screenshots go to test-results/model-editor/.
+// Problems panel lists the ANE028 finding; "▶ Run on ANE" fills the timing panel, whose rows open the MIL
+// view at their line. Screenshots go to test-results/model-editor/.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { codeServerMissing, runCodeServerOnce, startCodeServer, type RunningCodeServer } from '../editor/codeServer';
+import { readRows, waitForPanelRows } from '../editor/timingPanel';
 import { packageVsix } from '../editor/packageVsix';
 import { ROOT, SHARED_MODELS } from '../helpers';
 
@@ -70,7 +72,7 @@ describe('real editor: model summary and MIL view', () => {
     if (temp) rmSync(temp, { recursive: true, force: true });
   });
 
-  it('opens the summary, then the MIL view with the custom layer flagged, and lists ANE028 in Problems', { timeout: 6 * UI_MS, skip: SKIP }, async () => {
+  it('opens the summary, then the MIL view with the custom layer flagged, lists ANE028 in Problems, runs the model and reveals a layer in the MIL view', { timeout: 6 * UI_MS, skip: SKIP }, async () => {
     try {
       await scenario();
     } catch (err) {
@@ -103,7 +105,9 @@ describe('real editor: model summary and MIL view', () => {
     await heading.waitFor();
     assert.match(await heading.innerText(), /ANE residency on M4: 4\/5 ops \(80\.0%\)/);
     assert.match(await frame.locator('body').innerText(), /custom layer Swish runs in app code/);
-    assert.equal(await frame.locator('#run').isDisabled(), true, 'Run on ANE is disabled for Core ML');
+    // A NeuralNetwork .mlmodel runs for placement and time; the note says its weights are not read.
+    assert.equal(await frame.locator('#run').isDisabled(), false, 'Run on ANE is offered for Core ML');
+    assert.match(await frame.locator('#runNote').innerText(), /weights are not read yet/);
     await screenshot('summary');
 
     await frame.locator('#openText').click();
@@ -117,5 +121,22 @@ describe('real editor: model summary and MIL view', () => {
     const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'ANE028' }).first();
     await problem.waitFor();
     await screenshot('problems');
+    await page.locator('[id="status.problems"]').click();
+
+    // ▶ Run on ANE from the summary: the timing panel lists the layers (placed and costed; a NeuralNetwork's
+    // weights are not read, so nothing is executed), and a row opens the MIL view at that layer's line.
+    await page.locator('.tab', { hasText: 'NeuralMcNeuralNet.mlmodel' }).filter({ hasNotText: '.mil' }).first().click();
+    await heading.waitFor();
+    await frame.locator('#run').click();
+    const panel = await waitForPanelRows(page, 2 * UI_MS, 'NeuralMcNeuralNet');
+    const rows = await readRows(panel);
+    assert.ok(rows.some((r) => r.name === 'swish_1' && r.device === 'CPU'), `rows: ${rows.map((r) => `${r.name}=${r.device}`).join(', ')}`);
+    await screenshot('timing-panel');
+    const conv = rows.find((r) => r.name === 'conv2d_1' && r.sourceLine !== undefined);
+    assert.ok(conv, `no conv2d_1 row with a source line: ${rows.map((r) => `${r.name}=${r.source}`).join(', ')}`);
+    await panel.locator(`tr.layer[data-position="${conv.position}"]`).click();
+    await page.locator('[id="status.editor.selection"]', { hasText: new RegExp(`Ln ${conv.sourceLine},`) }).waitFor();
+    assert.match(await page.locator('.tab.active').first().innerText(), /NeuralMcNeuralNet\.mlmodel\s*\.mil/);
+    await screenshot('row-revealed');
   }
 });

@@ -30,7 +30,7 @@ test('hover on a MIL view line: op, placement with rule and reason, shapes and d
   assert.equal(hoverMarkdown(v, 1), undefined, 'the title comment is not an op');
 });
 
-test('summary page: strict CSP, residency, fallbacks with reasons, run disabled with a reason for Core ML', { skip }, () => {
+test('summary page: strict CSP, residency, fallbacks with reasons, run disabled with a reason when asked', { skip }, () => {
   const v = JSON.parse(JSON.stringify(toModelViewData(loadModelView(join(DIR, 'NeuralMcNeuralNet.mlmodel'), findChip('M4')))));
   const html = summaryPage(v, { cspSource: 'vscode-resource:', nonce: 'abc123', canRun: false, runNote: 'Core ML models cannot run on the simulator yet' });
   const doc = new Window().document;

@@ -49,7 +49,9 @@ test('a torch-exported CNN runs through SideProcessClient with inputNpy/saveOutp
     assert.equal(report.firstOverflowLayer, null);
     for (const layer of report.layers) {
       assert.equal(layer.device, 'ane', layer.name);
-      assert.equal(layer.source, undefined, `${layer.name}: ONNX layers have no source line`);
+      // ONNX layers point at their line in the model's MIL view (the timing panel opens it there).
+      assert.equal(layer.source?.file, join(dir, 'small_cnn.onnx'), layer.name);
+      assert.ok(Number.isInteger(layer.source?.line) && layer.source!.line > 1, `${layer.name}: line ${layer.source?.line}`);
       assert.equal(layer.notExecuted, undefined, `${layer.name}: ${layer.notExecuted}`);
       assert.ok(layer.numerics, `${layer.name} has numerics`);
       assert.ok(layer.flops > 0 || ['reshape'].includes(layer.op), `${layer.name} flops`);

@@ -107,6 +107,15 @@ test('webview: summary, windowed rows and revealLayer for a 5,000-layer report',
     assert.equal(field(h, 'peak'), '3.0 MiB');
     assert.equal(field(h, 'overflow'), report.layers[7].name);
     assert.equal(field(h, 'layers'), '5000 (ANE 4999, GPU 0, CPU 1)');
+    // No overflow: "none" says how much was checked.
+    h.send({ type: 'report', title: 'Net · model.py', report: { ...report, firstOverflowLayer: null } });
+    assert.equal(field(h, 'overflow'), 'none in the 4999 of 5000 layers executed');
+    const unexecuted = report.layers.map((l) => ({ ...l, notExecuted: 'constant \'w\' has no data' }));
+    h.send({ type: 'report', title: 'Net · model.py', report: { ...report, firstOverflowLayer: null, layers: unexecuted } });
+    assert.equal(field(h, 'overflow'), 'not checked (no layer was executed)');
+    h.send({ type: 'report', title: 'Net · model.py', report: { ...report, firstOverflowLayer: null, layers: report.layers.map((l) => ({ ...l, notExecuted: undefined })) } });
+    assert.equal(field(h, 'overflow'), 'none');
+    h.send({ type: 'report', title: 'Net · model.py', report });
     assert.match(text, /rooflines are assumed/);
 
     // Only a window of rows exists; spacers stand in for the rest.

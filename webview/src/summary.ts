@@ -1,5 +1,5 @@
 // The report's headline numbers, worded so nobody mistakes a simulation for a measurement.
-import type { RunReport } from '../../common/runReport';
+import { noOverflowText, type RunReport } from '../../common/runReport';
 import { CHIPS } from '../../common/chips';
 import { formatBytes, formatMs, formatPercent } from './format';
 
@@ -51,7 +51,7 @@ export function renderSummary(doc: Document, report: RunReport, title: string, o
   item('Peak activation memory', formatBytes(report.peakActivationBytes), 'peak');
   item('Layers', `${report.layers.length} (ANE ${counts.ane}, GPU ${counts.gpu}, CPU ${counts.cpu})`, 'layers');
   if (report.firstOverflowLayer === null) {
-    item('First fp16 overflow', 'none', 'overflow');
+    item('First fp16 overflow', noOverflowText(report), 'overflow');
   } else {
     const index = report.layers.findIndex((l) => l.name === report.firstOverflowLayer);
     if (index >= 0) {

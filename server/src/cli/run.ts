@@ -1,12 +1,13 @@
-// `ane-lens run`: resolve the target (ONNX file or file.py:Class with its inputs pragma), run it through
+// `ane-lens run`: resolve the target (a model file or file.py:Class with its inputs pragma), run it through
 // the side-process (contract 5) and print the RunReport as a summary + per-layer table, or as JSON.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChipParams } from '../../../common/chips';
-import type { RunReport } from '../../../common/runReport';
+import { noOverflowText, type RunReport } from '../../../common/runReport';
 import type { RunParams, RunTarget } from '../../../common/sideProcessProtocol';
 import { SideProcessClient } from '../../../native/host/supervisor';
-import { readOnnxFile } from '../onnx/readOnnx';
+import { modelKindOf } from '../../../common/modelKind';
+import { readModelFile } from '../coreml/readModel';
 import { placementSeverity } from '../placement/placeGraph';
 import { findRunTargets } from '../python/analyzePython';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from './usage';
@@ -24,14 +25,17 @@ export interface RunCliOptions {
   onProgress?: (message: string) => void;
 }
 
-/** `model.onnx` or `path/to/file.py:ClassName` → a RunTarget, with the pragma's shapes for PyTorch. */
+/** A model file (`.onnx`, Core ML) or `path/to/file.py:ClassName` → a RunTarget, with the pragma's shapes for PyTorch. */
 export async function resolveTarget(spec: string, python: string): Promise<RunTarget> {
-  if (/\.onnx$/i.test(spec)) {
-    if (!existsSync(spec) || !statSync(spec).isFile()) throw new UsageError(`no such model file: ${spec}`);
-    return { kind: 'onnx', path: resolve(spec) };
+  const kind = modelKindOf(spec);
+  if (kind) {
+    // .mlpackage and .mlmodelc are folders; the others are files.
+    const folder = /\.(mlpackage|mlmodelc)[\\/]*$/i.test(spec);
+    if (!existsSync(spec) || statSync(spec).isDirectory() !== folder) throw new UsageError(`no such model ${folder ? 'folder' : 'file'}: ${spec}`);
+    return { kind: kind === 'onnx' ? 'onnx' : 'coreml', path: resolve(spec) };
   }
   const m = /^(.+\.py):([A-Za-z_][A-Za-z0-9_]*)$/.exec(spec);
-  if (!m) throw new UsageError(`run needs model.onnx or file.py:ClassName, got "${spec}"`);
+  if (!m) throw new UsageError(`run needs a model file (.onnx, .mlpackage, .mlmodel, model.mil, .mlmodelc) or file.py:ClassName, got "${spec}"`);
   const [, file, className] = m as unknown as [string, string, string];
   let text: string;
   try {
@@ -52,7 +56,7 @@ export async function resolveTarget(spec: string, python: string): Promise<RunTa
   return { kind: 'pytorch', file: resolve(file), className, inputShapes: cls.inputsPragma, pythonPath: python };
 }
 
-/** --inputs values → input name → .npy path. Bare paths bind to ONNX graph inputs in order. */
+/** --inputs values → input name → .npy path. Bare paths bind to a model file's graph inputs in order. */
 export function bindInputs(values: string[], target: RunTarget): Record<string, string> | undefined {
   if (values.length === 0) return undefined;
   const named: Record<string, string> = {};
@@ -66,10 +70,10 @@ export function bindInputs(values: string[], target: RunTarget): Record<string, 
     else bare.push(resolve(path));
   }
   if (bare.length > 0) {
-    if (target.kind !== 'onnx') {
+    if (target.kind === 'pytorch') {
       throw new UsageError('for a PyTorch class, name each input: --inputs NAME=FILE.npy (NAME is the forward() parameter)');
     }
-    const graphInputs = readOnnxFile(target.path).graph.inputs.map((i) => i.name).filter((n) => !(n in named));
+    const graphInputs = readModelFile(target.path).graph.inputs.map((i) => i.name).filter((n) => !(n in named));
     if (bare.length > graphInputs.length) {
       throw new UsageError(`${bare.length} unnamed --inputs files but the model has ${graphInputs.length} unbound input(s)${graphInputs.length ? ` (${graphInputs.join(', ')})` : ''}`);
     }
@@ -122,7 +126,7 @@ export function formatReportText(report: RunReport, chip: ChipParams): string {
     ['ANE residency', `${pct(report.aneResidency)} of layers, ${pct(report.aneTimeShare)} of time${off ? ` (${off} layer${off === 1 ? '' : 's'} off the ANE)` : ''}`],
     ['segments', String(report.segments)],
     ['peak activations', formatBytes(report.peakActivationBytes)],
-    ['first fp16 overflow', report.firstOverflowLayer ?? 'none'],
+    ['first fp16 overflow', report.firstOverflowLayer ?? noOverflowText(report)],
   ];
   const keyWidth = Math.max(...summary.map(([k]) => k.length));
   const lines = summary.map(([k, v]) => `${k.padEnd(keyWidth)}  ${v}`);

@@ -13,7 +13,7 @@ export const HELP = `ane-lens — find what keeps a model off the Apple Neural E
 Usage:
   ane-lens check <files or folders...> [--format text|json|sarif] [--chip ID]
                [--select IDS] [--ignore IDS]
-  ane-lens run <model.onnx | file.py:ClassName> [--backend sim] [--chip ID]
+  ane-lens run <model file | file.py:ClassName> [--backend sim] [--chip ID]
                [--format text|json] [--python PATH] [--inputs [NAME=]FILE.npy ...]
                [--save-outputs DIR]
   ane-lens inspect <model> [--chip ID] [--format text|json]
@@ -23,8 +23,9 @@ check   Analyse Python sources (*.py; folders are searched, skipping .git, node_
         __pycache__ and virtual environments) and models (*.onnx, *.mlmodel, *.mlpackage,
         model.mil, *.mlmodelc); model findings are on the lines of the MIL view (see inspect).
         Exit 0 when clean (warnings and info only), 1 when any error is found.
-run     Run a graph on the simulated ANE and report placement, time and fp16 numerics per layer.
-        A PyTorch class needs a "# ane: inputs=(1, 3, 224, 224)" pragma above it.
+run     Run a graph on the simulated ANE and report placement, time and fp16 numerics per layer:
+        a model (.onnx, .mlpackage, .mlmodel, model.mil, .mlmodelc) or a PyTorch class, which
+        needs a "# ane: inputs=(1, 3, 224, 224)" pragma above it.
         Exit 0 after a run with every layer able to use the ANE, 1 when a layer cannot.
 inspect Read a model (.onnx, .mlmodel, .mlpackage, model.mil, .mlmodelc) and print its MIL view with
         per-op placement for the chip, or JSON (docs/inspect.md).
@@ -36,7 +37,7 @@ Options:
   --backend sim        the only backend here (coreml needs macOS)
   --python PATH        interpreter used to trace PyTorch classes (default: $ANE_LENS_PYTHON, then python3)
   --inputs FILE.npy    input values; NAME=FILE.npy binds by graph input name, bare files bind in order
-                       (ONNX only); repeat the flag or separate files with commas
+                       (model files only); repeat the flag or separate files with commas
   --save-outputs DIR   write the fp16 outputs as DIR/<output name>.npy (float32 values)
   -h, --help           this text
   -v, --version        the version

@@ -12,7 +12,7 @@ import { checkDims, milToGraph, type MilFunction, type OpView } from './milProgr
 import { parseMilText } from './milText';
 import { neuralNetworkToGraph } from './neuralNetwork';
 import { decodeProgram } from './milDecoder';
-import { checkBlobs } from './weightBlob';
+import { checkBlobs, loadBlobs } from './weightBlob';
 
 /** Protobuf messages cannot exceed 2 GiB. */
 const MAX_SPEC_BYTES = 2 ** 31;
@@ -206,7 +206,7 @@ function readBytes(file: string, limit: number, what: string): Buffer {
 }
 
 /** Build the graph from a decoded spec; `modelDir` is what `@model_path` means (null: no weights folder context). */
-export function specToGraph(file: string, model: PbModel, format: ModelFormat, modelDir: string | null): ModelReadResult {
+export function specToGraph(file: string, model: PbModel, format: ModelFormat, modelDir: string | null, options: ReadOptions = {}): ModelReadResult {
   const parts = emptyParts();
   const known = new Map<string, TensorType>();
   try {
@@ -221,7 +221,7 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
     parts.inputs = features(file, model.description?.input, []);
     parts.outputs = (model.description?.output ?? []).map((o) => o.name ?? '');
   }
-  const weights = { files: [] as string[], blobs: 0 };
+  const weights = { files: [] as string[], blobs: 0, values: new Uint8Array(0) as Uint8Array };
   if (parts.blobs.length > 0) {
     if (modelDir === null) {
       parts.warnings.push(`weights missing: ${parts.blobs.length} weight constant(s) point into @model_path, which only exists inside an .mlpackage; the ops are analysed without them`);
@@ -230,6 +230,7 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
       weights.files = check.files;
       weights.blobs = check.blobs;
       parts.warnings.push(...check.warnings);
+      if (options.loadWeights) weights.values = loadBlobs(file, modelDir, parts.blobs, parts.constants);
     }
   }
   if (parts.updatable) parts.warnings.push('updatable model: on-device training (the updatable layers and their gradients) runs on the CPU/GPU; inference placement below is unaffected');
@@ -246,7 +247,7 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
   };
   return {
     graph,
-    weights: new Uint8Array(0),
+    weights: weights.values,
     details: {
       modelType, specificationVersion: model.specificationVersion, functionName: parts.functionName, opset: parts.opset,
       histogram: parts.histogram, sourceOps: parts.sourceOps, views: parts.views, blockOutputs: parts.blockOutputs,
@@ -273,6 +274,12 @@ export function readMlmodelBytes(bytes: Uint8Array, file: string): ModelReadResu
 
 export function readMlmodelFile(file: string): ModelReadResult {
   return readMlmodelBytes(readBytes(file, MAX_SPEC_BYTES, 'Core ML spec'), file);
+}
+
+/** How much of a model to read. */
+export interface ReadOptions {
+  /** Read the weight values into `weights` (for a run); analysis only checks where they are. */
+  loadWeights?: boolean;
 }
 
 interface ManifestItem { path?: unknown }
@@ -324,16 +331,16 @@ export function locatePackageSpec(pkg: string): { spec: string; warnings: string
   return { spec, warnings };
 }
 
-export function readMlpackage(path: string): ModelReadResult {
-  return oneLine(() => readMlpackageUnguarded(path));
+export function readMlpackage(path: string, options: ReadOptions = {}): ModelReadResult {
+  return oneLine(() => readMlpackageUnguarded(path, options));
 }
 
-function readMlpackageUnguarded(path: string): ModelReadResult {
+function readMlpackageUnguarded(path: string, options: ReadOptions): ModelReadResult {
   const pkg = basename(path) === 'Manifest.json' ? dirname(path) : path;
   const { spec, warnings } = locatePackageSpec(pkg);
   const bytes = readBytes(spec, MAX_SPEC_BYTES, 'Core ML spec');
   const model = decodeSpec(spec, bytes);
-  const result = specToGraph(spec, model, 'mlpackage', dirname(spec));
+  const result = specToGraph(spec, model, 'mlpackage', dirname(spec), options);
   result.graph.file = pkg;
   result.graph.name = basename(pkg).replace(/\.mlpackage$/i, '');
   result.graph.warnings.unshift(...warnings);
@@ -342,7 +349,7 @@ function readMlpackageUnguarded(path: string): ModelReadResult {
 }
 
 /** Compiled MIL text: a model.mil file, or an .mlmodelc folder holding one. */
-export function readMilText(path: string): ModelReadResult {
+export function readMilText(path: string, options: ReadOptions = {}): ModelReadResult {
   let file = path;
   try {
     if (statSync(path).isDirectory()) {
@@ -358,14 +365,14 @@ export function readMilText(path: string): ModelReadResult {
     throw new ModelReadError(path, `cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const text = readBytes(file, MAX_MIL_TEXT_BYTES, 'MIL text').toString('utf8');
-  return readMilTextString(text, file, dirname(file));
+  return readMilTextString(text, file, dirname(file), options);
 }
 
-export function readMilTextString(text: string, file: string, modelDir: string | null): ModelReadResult {
-  return oneLine(() => readMilTextUnguarded(text, file, modelDir));
+export function readMilTextString(text: string, file: string, modelDir: string | null, options: ReadOptions = {}): ModelReadResult {
+  return oneLine(() => readMilTextUnguarded(text, file, modelDir, options));
 }
 
-function readMilTextUnguarded(text: string, file: string, modelDir: string | null): ModelReadResult {
+function readMilTextUnguarded(text: string, file: string, modelDir: string | null, options: ReadOptions): ModelReadResult {
   const { functions } = parseMilText(file, text);
   const fn = functions.find((f) => f.name === 'main') ?? functions[0]!;
   const parts = emptyParts();
@@ -382,23 +389,24 @@ function readMilTextUnguarded(text: string, file: string, modelDir: string | nul
     const line = lines.get(op.name);
     if (line) op.source = { file, line };
   }
-  return specToGraphFromParts(file, parts, modelDir);
+  return specToGraphFromParts(file, parts, modelDir, options);
 }
 
-function specToGraphFromParts(file: string, parts: Parts, modelDir: string | null): ModelReadResult {
-  const weights = { files: [] as string[], blobs: 0 };
+function specToGraphFromParts(file: string, parts: Parts, modelDir: string | null, options: ReadOptions): ModelReadResult {
+  const weights = { files: [] as string[], blobs: 0, values: new Uint8Array(0) as Uint8Array };
   if (parts.blobs.length > 0 && modelDir !== null) {
     const check = checkBlobs(file, modelDir, parts.blobs);
     weights.files = check.files;
     weights.blobs = check.blobs;
     parts.warnings.push(...check.warnings);
+    if (options.loadWeights) weights.values = loadBlobs(file, modelDir, parts.blobs, parts.constants);
   }
   return {
     graph: {
       schemaVersion: GRAPH_IR_VERSION, name: /\.mlmodelc$/i.test(dirname(file)) ? basename(dirname(file)).replace(/\.mlmodelc$/i, '') : basename(file).replace(/\.mil$/i, ''), format: 'mil', file,
       inputs: parts.inputs, outputs: parts.outputs, constants: parts.constants, ops: parts.ops, warnings: parts.warnings,
     },
-    weights: new Uint8Array(0),
+    weights: weights.values,
     details: {
       modelType: 'mil', functionName: parts.functionName, opset: parts.opset, histogram: parts.histogram,
       sourceOps: parts.sourceOps, views: parts.views, blockOutputs: parts.blockOutputs, updatable: false,

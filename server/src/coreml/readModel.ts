@@ -6,7 +6,7 @@ import { modelKindOf } from '../../../common/modelKind';
 import { ModelReadError, readOnnxFile } from '../onnx/readOnnx';
 import { milOpPositions } from '../milview/renderMil';
 import { readOnnxLazy } from './lazyOnnx';
-import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult } from './readCoreml';
+import { readMilText, readMlmodelFile, readMlpackage, type ModelReadResult, type ReadOptions } from './readCoreml';
 
 /** ONNX files from this size on are analysed without loading their weights. */
 export const LAZY_ONNX_BYTES = 16 << 20;
@@ -26,8 +26,8 @@ export { modelKindOf, type ModelKind } from '../../../common/modelKind';
  * Any model file into the graph IR. Every op gets its source position: its line in the file for compiled
  * model.mil text, else its line in the MIL view (renderMil), which does not move when placement adds notes.
  */
-export function readModelFile(path: string): ModelReadResult {
-  const result = readByKind(path);
+export function readModelFile(path: string, options: ReadOptions = {}): ModelReadResult {
+  const result = readByKind(path, options);
   const { graph, details } = result;
   if (graph.format !== 'mil') {
     const at = milOpPositions(graph, { views: details.views });
@@ -36,12 +36,12 @@ export function readModelFile(path: string): ModelReadResult {
   return result;
 }
 
-function readByKind(path: string): ModelReadResult {
+function readByKind(path: string, options: ReadOptions): ModelReadResult {
   const kind = modelKindOf(path);
   switch (kind) {
     case 'onnx': {
-      // Big files are read without their weights (lazyOnnx.ts): analysis needs shapes, not values.
-      const { graph, weights } = fileSize(path) >= LAZY_ONNX_BYTES ? readOnnxLazy(path) : readOnnxFile(path);
+      // Big files are analysed without their weights (lazyOnnx.ts): analysis needs shapes, not values.
+      const { graph, weights } = fileSize(path) >= LAZY_ONNX_BYTES && !options.loadWeights ? readOnnxLazy(path) : readOnnxFile(path);
       const histogram: Record<string, number> = {};
       for (const op of graph.ops) histogram[op.originalOp] = (histogram[op.originalOp] ?? 0) + 1;
       return {
@@ -50,8 +50,8 @@ function readByKind(path: string): ModelReadResult {
       };
     }
     case 'mlmodel': return readMlmodelFile(path);
-    case 'mlpackage': return readMlpackage(path);
-    case 'mil': return readMilText(path);
+    case 'mlpackage': return readMlpackage(path, options);
+    case 'mil': return readMilText(path, options);
     default:
       throw new ModelReadError(path, 'not a model file ANE Lens reads (.onnx, .mlmodel, .mlpackage, model.mil, .mlmodelc)');
   }

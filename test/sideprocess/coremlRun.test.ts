@@ -1,0 +1,164 @@
+// Core ML models run on the simulator: ML Program weights are read from weight.bin into the executor, and the
+// ops converters emit for TensorFlow's dilated convolutions (space_to_batch, batch_to_space) and segmentation
+// heads (reduce_argmax) compute what they should. The program below is compiled MIL text with a weight file
+// written here, so every expected value is known; Mosaic.mlpackage is a real converted model.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { encodeNpyFloat32, readNpyFile } from '../../native/host/npy';
+import { SideProcessClient } from '../../native/host/supervisor';
+import { distFile, rng, SHARED_MODELS } from '../helpers';
+
+/** MIL blob storage v2 (coreml-format.md §2.3): a header, then per blob 64 bytes of metadata and the payload. */
+function weightFile(blobs: Array<{ dtype: 'fp16' | 'fp32'; bytes: Uint8Array }>): { file: Buffer; offsets: number[] } {
+  const parts: Buffer[] = [];
+  const offsets: number[] = [];
+  const header = Buffer.alloc(64);
+  header.writeUInt32LE(blobs.length, 0);
+  header.writeUInt32LE(2, 4);
+  parts.push(header);
+  let at = 64;
+  for (const b of blobs) {
+    const meta = Buffer.alloc(64);
+    meta.writeUInt32LE(0xdeadbeef, 0);
+    meta.writeUInt32LE(b.dtype === 'fp16' ? 1 : 2, 4);
+    meta.writeBigUInt64LE(BigInt(b.bytes.length), 8);
+    meta.writeBigUInt64LE(BigInt(at + 64), 16);
+    offsets.push(at);
+    const padded = Buffer.alloc(Math.ceil(b.bytes.length / 64) * 64);
+    padded.set(b.bytes);
+    parts.push(meta, padded);
+    at += 64 + padded.length;
+  }
+  return { file: Buffer.concat(parts), offsets };
+}
+
+// fp16 bit patterns of 2 and -0.5.
+const SCALE = new Uint8Array(new Uint16Array([0x4000, 0xb800]).buffer);
+
+function program(offsets: number[]): string {
+  const blob = (type: string, offset: number) => `${type}(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(${offset})))`;
+  return `program(1.0)
+[buildInfo = dict<string, string>({{"coremltools-version", "8.1"}})]
+{
+    func main<ios16>(tensor<fp32, [1, 2, 8, 8]> x) {
+            tensor<fp32, [3, 2, 3, 3]> w = const()[name = string("w"), val = ${blob('tensor<fp32, [3, 2, 3, 3]>', offsets[0]!)}];
+            tensor<fp16, [1, 2, 1, 1]> k = const()[name = string("k"), val = ${blob('tensor<fp16, [1, 2, 1, 1]>', offsets[1]!)}];
+            tensor<int32, [2]> block = const()[name = string("block"), val = tensor<int32, [2]>([2, 2])];
+            tensor<int32, [2, 2]> pads = const()[name = string("pads"), val = tensor<int32, [2, 2]>([[2, 2], [2, 2]])];
+            tensor<int32, [2, 2]> crops = const()[name = string("crops"), val = tensor<int32, [2, 2]>([[0, 0], [0, 0]])];
+            string valid = const()[name = string("valid"), val = string("valid")];
+            string custom = const()[name = string("custom"), val = string("custom")];
+            tensor<int32, [2]> one = const()[name = string("one"), val = tensor<int32, [2]>([1, 1])];
+            tensor<int32, [2]> two = const()[name = string("two"), val = tensor<int32, [2]>([2, 2])];
+            tensor<int32, [4]> same = const()[name = string("same"), val = tensor<int32, [4]>([2, 2, 2, 2])];
+            tensor<int32, [4]> none = const()[name = string("none"), val = tensor<int32, [4]>([0, 0, 0, 0])];
+            int32 g = const()[name = string("g"), val = int32(1)];
+            int32 ax = const()[name = string("ax"), val = int32(1)];
+            bool nokeep = const()[name = string("nokeep"), val = bool(false)];
+            tensor<fp32, [4, 2, 6, 6]> s = space_to_batch(x = x, block_shape = block, paddings = pads)[name = string("s2b")];
+            tensor<fp32, [4, 3, 4, 4]> c = conv(x = s, weight = w, strides = one, pad_type = valid, pad = none, dilations = one, groups = g)[name = string("phase_conv")];
+            tensor<fp32, [1, 3, 8, 8]> viaBatch = batch_to_space(x = c, block_shape = block, crops = crops)[name = string("b2s")];
+            tensor<fp32, [1, 3, 8, 8]> dilated = conv(x = x, weight = w, strides = one, pad_type = custom, pad = same, dilations = two, groups = g)[name = string("dilated_conv")];
+            tensor<fp32, [1, 2, 8, 8]> scaled = mul(x = x, y = k)[name = string("scaled")];
+            tensor<int32, [1, 8, 8]> label = reduce_argmax(x = dilated, axis = ax, keep_dims = nokeep)[name = string("label")];
+        } -> (viaBatch, dilated, scaled, label);
+}
+`;
+}
+
+describe('Core ML models on the simulator', { timeout: 120_000 }, () => {
+  let client: SideProcessClient;
+  let dir: string;
+  const random = rng(7);
+  const x = Float32Array.from({ length: 2 * 8 * 8 }, () => random() * 4 - 2);
+  const w = Float32Array.from({ length: 3 * 2 * 3 * 3 }, () => random() - 0.5);
+  before(() => {
+    client = new SideProcessClient({ scriptPath: distFile('sideprocess.js') });
+    dir = mkdtempSync(join(tmpdir(), 'ane-lens-coreml-run-'));
+  });
+  after(() => {
+    client.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an ML program with weights in weight.bin: blob weights load, space_to_batch → conv → batch_to_space equals the dilated conv, argmax labels', async () => {
+    const model = join(dir, 'dilated.mlmodelc');
+    mkdirSync(join(model, 'weights'), { recursive: true });
+    const { file, offsets } = weightFile([{ dtype: 'fp32', bytes: new Uint8Array(w.buffer) }, { dtype: 'fp16', bytes: SCALE }]);
+    writeFileSync(join(model, 'weights', 'weight.bin'), file);
+    writeFileSync(join(model, 'model.mil'), program(offsets));
+    writeFileSync(join(dir, 'x.npy'), encodeNpyFloat32(x, [1, 2, 8, 8]));
+    const out = join(dir, 'out');
+    const report = await client.run({ target: { kind: 'coreml', path: model }, backend: 'sim', chip: 'M4', inputNpy: { x: join(dir, 'x.npy') }, saveOutputsTo: out });
+    assert.equal(report.model.format, 'mil');
+    for (const l of report.layers) assert.equal(l.notExecuted, undefined, `${l.name} (${l.op}): ${l.notExecuted}`);
+    // Layers point at their line in model.mil, where the timing panel jumps.
+    assert.deepEqual(report.layers.find((l) => l.name === 's2b')?.source, { file: join(model, 'model.mil'), line: 19 });
+
+    const read = (name: string) => readNpyFile(join(out, `${name}.npy`));
+    const scaled = read('scaled');
+    x.forEach((v, i) => {
+      const want = Math.fround(v) * (i < 64 ? 2 : -0.5);
+      assert.ok(Math.abs(scaled.data[i]! - want) <= Math.abs(want) * 2 ** -10, `scaled[${i}] = ${scaled.data[i]} vs ${want}: the fp16 blob k is [2, -0.5]`);
+    });
+    // The dilated conv by hand (fp32) checks the fp32 blob w; its fp16 output is within fp16 tolerance of it.
+    const dilated = read('dilated');
+    const viaBatch = read('viaBatch');
+    assert.deepEqual(viaBatch.shape, [1, 3, 8, 8]);
+    let ref = 0;
+    const byHand = new Float32Array(3 * 64);
+    for (let o = 0; o < 3; o++) {
+      for (let r = 0; r < 8; r++) {
+        for (let c = 0; c < 8; c++) {
+          let s = 0;
+          for (let i = 0; i < 2; i++) {
+            for (let kr = 0; kr < 3; kr++) {
+              for (let kc = 0; kc < 3; kc++) {
+                const sr = r + 2 * kr - 2, sc = c + 2 * kc - 2;
+                if (sr >= 0 && sr < 8 && sc >= 0 && sc < 8) s += x[i * 64 + sr * 8 + sc]! * w[((o * 2 + i) * 3 + kr) * 3 + kc]!;
+              }
+            }
+          }
+          byHand[o * 64 + r * 8 + c] = s;
+          ref = Math.max(ref, Math.abs(s));
+        }
+      }
+    }
+    byHand.forEach((want, i) => {
+      assert.ok(Math.abs(dilated.data[i]! - want) <= 1e-2 * ref, `dilated[${i}] = ${dilated.data[i]} vs ${want}`);
+      assert.ok(Math.abs(viaBatch.data[i]! - dilated.data[i]!) <= 1e-3 * ref, `space_to_batch path [${i}] = ${viaBatch.data[i]} vs dilated ${dilated.data[i]}`);
+    });
+    const label = read('label');
+    assert.deepEqual(label.shape, [1, 8, 8]);
+    for (let p = 0; p < 64; p++) {
+      const scores = [0, 1, 2].map((o) => dilated.data[o * 64 + p]!);
+      assert.equal(label.data[p], scores.indexOf(Math.max(...scores)), `label at ${p}: scores ${scores.join(', ')}`);
+    }
+  });
+
+  test('a weight file cut short: the run fails with the file and the constant named', async () => {
+    const model = join(dir, 'short.mlmodelc');
+    mkdirSync(join(model, 'weights'), { recursive: true });
+    const { file, offsets } = weightFile([{ dtype: 'fp32', bytes: new Uint8Array(w.buffer) }, { dtype: 'fp16', bytes: SCALE }]);
+    writeFileSync(join(model, 'weights', 'weight.bin'), file.subarray(0, offsets[1]! + 66));
+    writeFileSync(join(model, 'model.mil'), program(offsets));
+    await assert.rejects(client.run({ target: { kind: 'coreml', path: model }, backend: 'sim', chip: 'M4' }),
+      (e: Error) => /weight\.bin/.test(e.message) && /const "k"/.test(e.message));
+  });
+
+  const mosaic = join(SHARED_MODELS, 'coreml', 'Mosaic.mlpackage');
+  test('Mosaic.mlpackage (a converted TensorFlow segmentation model): every layer runs with its fp16 weights', { skip: existsSync(mosaic) ? false : `skipped: ${mosaic} is not here` }, async () => {
+    const out = join(dir, 'mosaic');
+    const report = await client.run({ target: { kind: 'coreml', path: mosaic }, backend: 'sim', chip: 'M4', saveOutputsTo: out });
+    assert.equal(report.layers.length, 165);
+    for (const l of report.layers) assert.equal(l.notExecuted, undefined, `${l.name} (${l.op}): ${l.notExecuted}`);
+    assert.deepEqual(report.layers.filter((l) => l.device !== 'ane').map((l) => l.op), ['reduce_argmax']);
+    assert.equal(report.firstOverflowLayer, null);
+    const labels = readNpyFile(join(out, 'ArgMax.npy'));
+    assert.deepEqual(labels.shape, [1, 512, 512]);
+    assert.ok(labels.data.every((v) => Number.isInteger(v) && v >= 0 && v < 32), 'labels are class indices');
+  });
+});
