@@ -172,6 +172,39 @@ test('weight.bin: blob offsets and sizes past the end, bad sentinel, bad header'
   assert.throws(() => readModelFile(header), /storage version 7/);
 });
 
+test('weights read for a run: weight.bin cut at every 1/16, a blob with another dtype or size', { skip }, (t) => {
+  const bin = (pkg: string) => join(pkg, 'Data', 'com.apple.CoreML', 'weights', 'weight.bin');
+  const whole = readModelFile(tmpPackage(t), { loadWeights: true });
+  const first = () => whole.graph.constants.find((c) => c.name === 'transpose_0_to_fp16')!;
+  assert.deepEqual(first().data, { offset: 0, byteLength: 1728 });
+  assert.equal(whole.weights.length >= 3_700_000, true, `${whole.weights.length} bytes of weights`);
+  const cut = tmpPackage(t);
+  const size = readFileSync(bin(cut)).length;
+  const outcomes = { read: 0, refused: 0 };
+  for (let k = 15; k >= 1; k--) {
+    truncateSync(bin(cut), Math.floor((size * k) / 16));
+    outcomes[expectCleanOutcome(`weight.bin@${k}/16`, () => readModelFile(cut, { loadWeights: true }))]++;
+  }
+  assert.equal(outcomes.refused, 15, 'every cut loses a blob that a constant points at');
+  // A blob whose metadata disagrees with its constant's type is not loaded; the constant says why.
+  const dtype = tmpPackage(t);
+  const d = readFileSync(bin(dtype));
+  d.writeUInt32LE(7, 64 + 4);
+  d.writeUInt32LE(2, 64 + 64 + 1728 + 4); // the second blob's metadata follows the first's 1,728 bytes
+  writeFileSync(bin(dtype), d);
+  const c1 = readModelFile(dtype, { loadWeights: true }).graph.constants.find((c) => c.name === 'transpose_0_to_fp16')!;
+  assert.equal(c1.data, undefined);
+  assert.match(c1.unavailable!, /its blob holds uint16 values, which the simulator does not read/);
+  const mismatched = readModelFile(dtype, { loadWeights: true }).graph.constants.filter((c) => /its blob holds fp32 values, not the fp16 its constant declares/.test(c.unavailable ?? ''));
+  assert.equal(mismatched.length, 1);
+  const short = tmpPackage(t);
+  const b = readFileSync(bin(short));
+  b.writeBigUInt64LE(1000n, 64 + 8);
+  writeFileSync(bin(short), b);
+  const c2 = readModelFile(short, { loadWeights: true }).graph.constants.find((c) => c.name === 'transpose_0_to_fp16')!;
+  assert.match(c2.unavailable!, /its blob holds 1000 bytes, not the fp16 shape \(32, 3, 3, 3\)/);
+});
+
 /** A minimal ML program with one input of the given dims and a relu. */
 function programWithDims(dims: number[]) {
   const tensor = { dataType: 10, rank: dims.length, dimensions: dims.map((d) => ({ constant: { size: d } })) };

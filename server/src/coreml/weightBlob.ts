@@ -134,7 +134,8 @@ function blobMetadata(path: string, size: number, r: BlobRef, buf: Buffer, at: n
   return { dtype: buf.readUInt32LE(at + 4), dataSize, dataOffset };
 }
 
-/** BlobDataType (coreml-format.md §2.3) → the IR dtype its payload holds; sub-byte and fp8/bf16 types have none. */
+/** BlobDataType (coreml-format.md §2.3) names; the ones the executor reads map to their IR dtype. */
+const BLOB_TYPE_NAMES = ['', 'fp16', 'fp32', 'uint8', 'int8', 'bfloat16', 'int16', 'uint16', 'int4', 'uint1', 'uint2', 'uint4', 'uint3', 'uint6', 'int32', 'uint32', 'float8e4m3fn', 'float8e5m2'];
 const BLOB_DTYPES: Record<number, DType> = { 1: 'fp16', 2: 'fp32', 3: 'uint8', 4: 'int8', 6: 'int16', 14: 'int32' };
 /** A run refuses models whose weights would not fit in one buffer this size. */
 export const MAX_RUN_WEIGHT_BYTES = 2 ** 31;
@@ -168,8 +169,12 @@ export function loadBlobs(specFile: string, modelDir: string, refs: BlobRef[], c
         const m = blobMetadata(path, size, ref, meta, 0);
         const dtype = BLOB_DTYPES[m.dtype];
         const count = decl.type.shape?.reduce<number>((n, d) => n * (typeof d === 'number' ? d : NaN), 1);
-        if (dtype === undefined || dtype !== decl.type.dtype) {
-          decl.unavailable = `its blob holds ${dtype ?? `BlobDataType ${m.dtype}`} values; the simulator reads ${decl.type.dtype} blobs only as ${decl.type.dtype}`;
+        if (dtype === undefined) {
+          decl.unavailable = `its blob holds ${BLOB_TYPE_NAMES[m.dtype] || `BlobDataType ${m.dtype}`} values, which the simulator does not read`;
+          continue;
+        }
+        if (dtype !== decl.type.dtype) {
+          decl.unavailable = `its blob holds ${dtype} values, not the ${decl.type.dtype} its constant declares`;
           continue;
         }
         if (count === undefined || !Number.isSafeInteger(count) || count * dtypeSize(dtype) !== m.dataSize) {
