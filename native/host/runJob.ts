@@ -4,7 +4,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findChip } from '../../common/chips';
-import { parseGraphIR, staticElementCount, type WeightedGraph } from '../../common/graphIR';
+import { parseGraphIR, staticElementCount, type GraphIR, type WeightedGraph } from '../../common/graphIR';
+import { MODEL_OP_PREFIX } from '../../server/src/coreml/readCoreml';
 import type { RunReport } from '../../common/runReport';
 import { SideProcessErrorCodes, type RunParams } from '../../common/sideProcessProtocol';
 import { readModelFile } from '../../server/src/coreml/readModel';
@@ -53,6 +54,7 @@ export function runJob(params: RunParams, traced: TracedGraphFiles | undefined, 
     progress(`reading ${params.target.path}`);
     // The shared reader: every op gets its line in the model's MIL view, where the timing panel jumps.
     source = readModelFile(params.target.path, { loadWeights: true });
+    refuseUnrunnable(source.graph, params.target.path);
   } else {
     if (!traced) throw new JobError(SideProcessErrorCodes.Internal, 'internal error: PyTorch job without a traced graph');
     source = loadTracedGraph(traced);
@@ -79,6 +81,20 @@ export function runJob(params: RunParams, traced: TracedGraphFiles | undefined, 
   }
   return report;
 }
+
+/** Models the simulator cannot run at all, refused with the reason (not the addon's complaint about a dtype). */
+function refuseUnrunnable(graph: GraphIR, path: string): void {
+  const odd = graph.inputs.find((i) => !NUMERIC_DTYPES.has(i.type.dtype));
+  if (odd) {
+    throw new JobError(SideProcessErrorCodes.BadInput, `${path}: input "${odd.name}" is not a numeric tensor (${odd.type.dtype === 'unknown' ? 'a dictionary or a string' : odd.type.dtype}); the simulator runs models whose inputs are tensors`);
+  }
+  if (graph.ops.length > 0 && graph.ops.every((o) => o.originalOp.startsWith(MODEL_OP_PREFIX))) {
+    const kinds = [...new Set(graph.ops.map((o) => o.originalOp.slice(MODEL_OP_PREFIX.length)))];
+    throw new JobError(SideProcessErrorCodes.BadInput, `${path}: no neural network here, only ${kinds.join(', ')}; none of it runs on the ANE, and the simulator runs neural networks`);
+  }
+}
+
+const NUMERIC_DTYPES = new Set(['fp32', 'fp16', 'fp64', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool']);
 
 function readInputs(declared: WeightedGraph['graph']['inputs'], files: Record<string, string>): Record<string, Float32Array> {
   const inputs: Record<string, Float32Array> = {};

@@ -213,6 +213,13 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   } else if (t == "thresholded_relu") {
     const float a = static_cast<float>(op.attrFloat("alpha", 1));
     mapUnary(x, o, [a](float v) { return v > a ? v : 0.0f; });
+  } else if (t == "linear_activation") {
+    const float a = static_cast<float>(op.attrFloat("alpha", 1)), b = static_cast<float>(op.attrFloat("beta", 0));
+    mapUnary(x, o, [a, b](float v) { return a * v + b; });
+  } else if (t == "threshold") {
+    // MIL threshold: a lower bound, max(x, alpha) (NaN stays NaN).
+    const float a = static_cast<float>(op.attrFloat("alpha", 0));
+    mapUnary(x, o, [a](float v) { return v < a ? a : v; });
   } else if (t == "cast") {
     const std::string to = op.attrString("dtype", "fp32");
     if (to == "bool") mapUnary(x, o, [](float v) { return v != 0 ? 1.0f : 0.0f; });

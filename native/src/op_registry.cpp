@@ -65,6 +65,7 @@ const OpInfo* findOp(const std::string& op) {
       {"cosh", {unaryShape, unaryKernel, kFills}}, {"asinh", {unaryShape, unaryKernel, kFills}}, {"acosh", {unaryShape, unaryKernel, kFills}},
       {"atanh", {unaryShape, unaryKernel, kFills}}, {"logical_not", {unaryShape, unaryKernel, kFills}}, {"inverse", {unaryShape, unaryKernel, kFills}},
       {"elu", {unaryShape, unaryKernel, kFills}}, {"thresholded_relu", {unaryShape, unaryKernel, kFills}}, {"cast", {unaryShape, unaryKernel, kFills}},
+      {"linear_activation", {unaryShape, unaryKernel, kFills}}, {"threshold", {unaryShape, unaryKernel, kFills}},
       {"softmax", {softmaxShape, softmaxKernel, kFills}},
       {"linear", {linearShape, linearKernel, kFills, kRounds}}, {"matmul", {matmulShape, matmulKernel, kFills}},
       {"einsum", {einsumShape, einsumKernel, kFills}},

@@ -85,7 +85,10 @@ test('NeuralNetwork files: layer counts, mapped MIL names, original layer types 
   assert.deepEqual(read('Image2Image.mlmodel').graph.ops.map((o) => o.op), ['linear_activation']);
   const mc = loadModelView(join(DIR, 'NeuralMcNeuralNet.mlmodel'), M4);
   assert.match(mc.mil.text, /= custom\(x=%conv2d_1_output, class_name="Swish", name="swish_1"\) {2}\/\/ → CPU \(ANE028\)/, 'layer attributes shown in the MIL view');
-  assert.deepEqual(read('keras2coreml_Dense_ImageNet_small.mlmodel').graph.ops.map((o) => o.op), ['reshape', 'linear']);
+  // flatten, then the innerProduct on (N, C, 1, 1) as a linear over (N, C) between two reshapes.
+  const dense = read('keras2coreml_Dense_ImageNet_small.mlmodel').graph.ops;
+  assert.deepEqual(dense.map((o) => [o.op, o.outputs[0]!.type.shape]), [['reshape', [1, 27, 1, 1]], ['reshape', [1, 27]], ['linear', [1, 2]], ['reshape', [1, 2, 1, 1]]]);
+  assert.deepEqual(dense.slice(1).map((o) => o.originalOp), Array(3).fill('NeuralNetwork.innerProduct'));
 });
 
 test('NeuralNetwork placement: custom layer ANE028, ND layers ANE029, upsample ×4 ANE035, updatable noted', { skip }, () => {

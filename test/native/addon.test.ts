@@ -744,7 +744,7 @@ test('missing inputs get deterministic seeded values', { skip: missing }, () => 
   assert.ok(Math.abs(mean) < 0.5 && a.some((v) => v < 0) && a.some((v) => v > 0));
 });
 
-test('more kernels: prelu, comparisons, elu/mish/round, reduce variants, tile, resize_bilinear', { skip: missing }, () => {
+test('more kernels: prelu, comparisons, elu/mish/round, linear_activation/threshold, reduce variants, tile, resize_bilinear', { skip: missing }, () => {
   const xs = [1, 2, 3, 4];
   const x = ref.tensor(xs, pseudoRandom(24, 70).map((v) => v * 3));
   const slope = ref.tensor([1, 2, 1, 1], [0.1, 0.3]);
@@ -753,6 +753,8 @@ test('more kernels: prelu, comparisons, elu/mish/round, reduce variants, tile, r
     .op({ name: 'gt', op: 'greater', inputs: ['x', 'half'], outputs: [['gt', xs]] })
     .op({ name: 'elu', op: 'elu', inputs: ['x'], outputs: [['elu', xs]], attrs: { alpha: 0.7 } })
     .op({ name: 'mish', op: 'mish', inputs: ['x'], outputs: [['mish', xs]] })
+    .op({ name: 'lin', op: 'linear_activation', inputs: ['x'], outputs: [['lin', xs]], attrs: { alpha: -2, beta: 0.25 } })
+    .op({ name: 'thr', op: 'threshold', inputs: ['x'], outputs: [['thr', xs]], attrs: { alpha: 0.5 } })
     .op({ name: 'rnd', op: 'round', inputs: ['x'], outputs: [['rnd', xs]] })
     .op({ name: 'rmin', op: 'reduce_min', inputs: ['x'], outputs: [['rmin', [1, 2, 1, 1]]], attrs: { axes: [2, 3], keep_dims: true } })
     .op({ name: 'l2', op: 'reduce_l2_norm', inputs: ['x'], outputs: [['l2', [1, 2, 3]]], attrs: { axes: [-1], keep_dims: false } })
@@ -760,7 +762,7 @@ test('more kernels: prelu, comparisons, elu/mish/round, reduce variants, tile, r
     .op({ name: 'tile', op: 'tile', inputs: ['x'], outputs: [['tile', [2, 2, 3, 8]]], attrs: { reps: [2, 1, 1, 2] } })
     .op({ name: 'rb_half', op: 'resize_bilinear', inputs: ['x'], outputs: [['rbh', [1, 2, 6, 7]]], attrs: { target_size_height: 6, target_size_width: 7, sampling_mode: 'UNALIGN_CORNERS' } })
     .op({ name: 'rb_align', op: 'resize_bilinear', inputs: ['x'], outputs: [['rba', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, sampling_mode: 'STRICT_ALIGN_CORNERS' } });
-  const { result, outputs } = runGraph(A(), g.build(['pr', 'gt', 'elu', 'mish', 'rnd', 'rmin', 'l2', 'lse', 'tile', 'rbh', 'rba']), { x: Float32Array.from(x.data) });
+  const { result, outputs } = runGraph(A(), g.build(['pr', 'gt', 'elu', 'mish', 'lin', 'thr', 'rnd', 'rmin', 'l2', 'lse', 'tile', 'rbh', 'rba']), { x: Float32Array.from(x.data) });
   assert.ok(result.layers.every((l) => l.executed), JSON.stringify(result.layers.filter((l) => !l.executed)));
   const at = (c: number, h: number, w: number) => x.data[(c * 3 + h) * 4 + w];
   const map = (f: (v: number, i: number) => number) => ({ shape: xs, data: x.data.map(f) });
@@ -768,6 +770,9 @@ test('more kernels: prelu, comparisons, elu/mish/round, reduce variants, tile, r
   checkOutput('greater', outputs.gt, map((v) => (v > 0.5 ? 1 : 0)));
   checkOutput('elu', outputs.elu, map((v) => (v > 0 ? v : 0.7 * (Math.exp(v) - 1))));
   checkOutput('mish', outputs.mish, map((v) => v * Math.tanh(Math.log1p(Math.exp(v)))));
+  // NeuralNetwork activations: linear (alpha·x + beta) and MIL threshold (a lower bound).
+  checkOutput('linear_activation', outputs.lin, map((v) => -2 * v + 0.25));
+  checkOutput('threshold', outputs.thr, map((v) => Math.max(v, 0.5)));
   const roundHalfEven = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; };
   checkOutput('round', outputs.rnd, map((v) => roundHalfEven(Math.fround(v))));
   const rows = (f: (row: number[]) => number) => {

@@ -3,7 +3,7 @@
 // heads (reduce_argmax) compute what they should. The program below is compiled MIL text with a weight file
 // written here, so every expected value is known; Mosaic.mlpackage is a real converted model.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,5 +160,29 @@ describe('Core ML models on the simulator', { timeout: 120_000 }, () => {
     const labels = readNpyFile(join(out, 'ArgMax.npy'));
     assert.deepEqual(labels.shape, [1, 512, 512]);
     assert.ok(labels.data.every((v) => Number.isInteger(v) && v >= 0 && v < 32), 'labels are class indices');
+  });
+
+  const shared = join(SHARED_MODELS, 'coreml');
+  test('every real Core ML file: a report, or one clear refusal for the ones that are not neural networks', { skip: existsSync(shared) ? false : `skipped: ${shared} is not here` }, async () => {
+    const outcomes: string[] = [];
+    for (const name of readdirSync(shared).sort()) {
+      try {
+        const report = await client.run({ target: { kind: 'coreml', path: join(shared, name) }, backend: 'sim', chip: 'M4' });
+        const notRun = report.layers.filter((l) => l.notExecuted);
+        outcomes.push(`${name}: ${report.layers.length - notRun.length}/${report.layers.length} executed`);
+        // NeuralNetwork weights are not read: such layers say so instead of failing the run.
+        if (name.endsWith('.mlmodel') && notRun.length > 0) {
+          assert.ok(notRun.some((l) => /NeuralNetwork \(\.mlmodel\) weights are not read/.test(l.notExecuted!)), `${name}: ${notRun[0]!.notExecuted}`);
+        }
+        if (name.startsWith('MobileBERT')) assert.ok(notRun.some((l) => /its weight file weights\/weight\.bin is not in the package/.test(l.notExecuted!)), name);
+      } catch (e) {
+        const message = (e as Error).message;
+        assert.ok(!message.includes('\n') && message.includes(name), `${name}: ${message}`);
+        outcomes.push(`${name}: refused`);
+        assert.match(message, /is not a numeric tensor \(a dictionary or a string\)|no neural network here, only arrayFeatureExtractor/, name);
+      }
+    }
+    assert.deepEqual(outcomes.filter((o) => o.endsWith('refused')), ['SentimentPolarity.mlmodel: refused', 'onehot_simple.mlmodel: refused']);
+    assert.ok(outcomes.includes('Mosaic.mlpackage: 165/165 executed') && outcomes.includes('add_model.compiled.model.mil: 1/1 executed'), outcomes.join('; '));
   });
 });

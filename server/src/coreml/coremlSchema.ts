@@ -213,7 +213,7 @@ message ValidCompletePadding { repeated uint64 paddingAmounts = 10; }
 
 message ActivationParams {
   oneof NonlinearityType {
-    bytes linear = 5;
+    LinearActivationParams linear = 5;
     bytes ReLU = 10;
     LeakyReLUParams leakyReLU = 15;
     bytes thresholdedReLU = 20;
@@ -229,6 +229,7 @@ message ActivationParams {
   }
 }
 message LeakyReLUParams { float alpha = 1; }
+message LinearActivationParams { float alpha = 1; float beta = 2; }
 
 message InnerProductLayerParams { uint64 inputChannels = 1; uint64 outputChannels = 2; bool hasBias = 10; }
 message EmbeddingLayerParams { uint64 inputDim = 1; uint64 outputChannels = 2; bool hasBias = 10; }

@@ -117,7 +117,7 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
     types.set(i.name, t);
   }
   const addConst = (name: string, shape: number[], dtype: DType = 'fp32') => {
-    parts.constants.push({ name, type: { dtype, shape }, unavailable: 'NeuralNetwork weights are not decoded (analysis needs shapes only)' });
+    parts.constants.push({ name, type: { dtype, shape }, unavailable: 'NeuralNetwork (.mlmodel) weights are not read: the layer is placed and costed, not executed' });
     return name;
   };
 
@@ -205,6 +205,8 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         attrs.mode = which;
         const lk = (p as { leakyReLU?: { alpha?: number } }).leakyReLU;
         if (lk) attrs.alpha = lk.alpha ?? 0;
+        const lin = (p as { linear?: { alpha?: number; beta?: number } }).linear;
+        if (which === 'linear') Object.assign(attrs, { alpha: lin?.alpha ?? 0, beta: lin?.beta ?? 0 });
         out = inShape;
         break;
       }
@@ -216,6 +218,23 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         opInputs.push(addConst(`${name}_weight`, [cout, cin])); params.push('weight');
         if (ip.hasBias) { opInputs.push(addConst(`${name}_bias`, [cout])); params.push('bias'); }
         if (inShape) out = nd ? [...inShape.slice(0, -1), cout] : [inShape[0]!, cout, 1, 1];
+        if (!nd && inShape?.length === 4) {
+          // A legacy innerProduct reads the channels of (N, C, 1, 1): as a linear over the last axis that is
+          // (N, C) → (N, Cout), between two reshapes, so the graph's shapes hold where it is executed.
+          const flat = `${name}_flatten`;
+          const flatShape = [inShape[0]!, inShape[1]! * inShape[2]! * inShape[3]!];
+          types.set(flat, { dtype, shape: flatShape });
+          parts.ops.push({ name: flat, op: 'reshape', originalOp: `${NN_PREFIX}${type}`, inputs: [ins[0]!], outputs: [{ name: flat, type: { dtype, shape: flatShape } }], attrs: { shape: flatShape } });
+          parts.views.push({ params: ['x'], path: [], literals: [], showAttrs: true });
+          const product = `${name}_linear`;
+          const productShape = [inShape[0]!, cout];
+          parts.ops.push({ name: product, op: 'linear', originalOp: `${NN_PREFIX}${type}`, inputs: [flat, ...opInputs.slice(1)], outputs: [{ name: product, type: { dtype, shape: productShape } }], attrs: {} });
+          parts.views.push({ params: [...params], path: [], literals: [], showAttrs: true });
+          op = 'reshape';
+          opInputs.splice(0, opInputs.length, product);
+          params.splice(0, params.length, 'x');
+          attrs.shape = out!;
+        }
         break;
       }
       case 'embedding': {

@@ -156,6 +156,11 @@ export function loadBlobs(specFile: string, modelDir: string, refs: BlobRef[], c
     try {
       fd = openSync(path, 'r');
     } catch {
+      // checkBlobs has warned about the missing file; each constant says it too.
+      for (const ref of list) {
+        const decl = byName.get(ref.constName);
+        if (decl) decl.unavailable = `its weight file ${relative(modelDir, path)} is not in the package`;
+      }
       continue;
     }
     try {
