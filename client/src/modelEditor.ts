@@ -1,7 +1,6 @@
 // The read-only custom editor for model files (.mlmodel, .onnx, an .mlpackage's Manifest.json): a summary
 // page (inputs/outputs, op histogram, ANE residency, fallbacks with reasons) with "Open as text" (the MIL
-// view) and "▶ Run on ANE" (the simulator runs every format; a NeuralNetwork .mlmodel's weights are not read,
-// so its run predicts placement and time without numerics, and the page says so).
+// view) and "▶ Run on ANE" (the simulator runs every format, with the model's own weights).
 // `registerModelFiles` is the one hook extension.ts calls. The page is built from the language server's
 // answer (aneLens/modelView): this host reads no model file.
 import { randomBytes } from 'node:crypto';
@@ -14,7 +13,6 @@ import { MIL_LANGUAGE, MIL_SCHEME, milViewUri, type ModelViewRequester, ModelVie
 // The literal id (not OPEN_MIL_VIEW_COMMAND) keeps test/client/manifest.test.ts's scan of registrations simple.
 export const MODEL_EDITOR_VIEW_TYPE = 'aneLens.modelSummary';
 
-const NEURAL_NETWORK_RUN_NOTE = 'A run of a NeuralNetwork .mlmodel predicts placement and time; its weights are not read yet, so its layers are not executed for fp16 numerics.';
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly views: ModelViews) {}
@@ -26,7 +24,6 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     const model = document.uri;
     const canRun = modelKindOf(model.fsPath) !== undefined;
-    const runNote = modelKindOf(model.fsPath) === 'mlmodel' ? NEURAL_NETWORK_RUN_NOTE : undefined;
     panel.webview.options = { enableScripts: true, localResourceRoots: [] };
     let disposed = false;
     /** Renders are numbered so that a slow answer for an older chip never replaces a newer page. */
@@ -37,7 +34,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       let html: string;
       try {
         const view = await this.views.load(model);
-        html = summaryPage(view, { ...options, canRun, runNote });
+        html = summaryPage(view, { ...options, canRun });
       } catch (e) {
         html = errorPage((e as Error).message, options);
       }

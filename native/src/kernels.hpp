@@ -146,6 +146,8 @@ std::vector<Shape> padShape(const OpNode&, const Shapes&);
 void padKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> argReduceShape(const OpNode&, const Shapes&);
 void argReduceKernel(const OpNode&, const Inputs&, Outputs&);
+std::vector<Shape> depthSpaceShape(const OpNode&, const Shapes&);
+void depthSpaceKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> spaceToBatchShape(const OpNode&, const Shapes&);
 void spaceToBatchKernel(const OpNode&, const Inputs&, Outputs&);
 std::vector<Shape> batchToSpaceShape(const OpNode&, const Shapes&);

@@ -181,7 +181,8 @@ void unaryKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   else if (t == "abs") mapUnary(x, o, [](float v) { return std::fabs(v); });
   else if (t == "erf") mapUnary(x, o, [](float v) { return std::erf(v); });
   else if (t == "square") mapUnary(x, o, [](float v) { return v * v; });
-  else if (t == "identity") mapUnary(x, o, [](float v) { return v; });
+  // A NeuralNetwork loadConstantND carries its values as its input for a run: the layer outputs them.
+  else if (t == "identity" || t == "const") mapUnary(x, o, [](float v) { return v; });
   else if (t == "silu") mapUnary(x, o, [](float v) { return v * sigmoidf(v); });
   else if (t == "softplus") mapUnary(x, o, [](float v) { return v > 20 ? v : std::log1p(std::exp(v)); });
   else if (t == "softsign") mapUnary(x, o, [](float v) { return v / (1.0f + std::fabs(v)); });

@@ -493,4 +493,55 @@ void batchToSpaceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
       }
 }
 
+// depth_to_space / pixel_shuffle / space_to_depth (NCHW, block b). depth_to_space is TensorFlow's DCR order
+// (output channel c of block position (i, j) is input channel (i·b + j)·C' + c); pixel_shuffle, and ONNX
+// DepthToSpace with mode "CRD", take channel c·b² + i·b + j instead (the NeuralNetwork spec's example shows both).
+namespace {
+struct Blocks {
+  int64_t b;
+  bool crd;
+};
+
+Blocks blocksOf(const OpNode& op) {
+  const int64_t b = op.op == "pixel_shuffle" ? op.attrInt("upscale_factor", op.attrInt("block_size", 0)) : op.attrInt("block_size", op.attrInt("blocksize", 0));
+  if (b < 1) opError(op, "needs a positive block size");
+  return {b, op.op == "pixel_shuffle" || op.attrString("mode", "DCR") == "CRD"};
+}
+}  // namespace
+
+std::vector<Shape> depthSpaceShape(const OpNode& op, const Shapes& in) {
+  const Shape& x = needNCHW(op, in);
+  const Blocks k = blocksOf(op);
+  if (op.op == "space_to_depth") {
+    if (x[2] % k.b != 0 || x[3] % k.b != 0) opError(op, "spatial size " + formatShape(x) + " is not a multiple of the block size");
+    return {{x[0], x[1] * k.b * k.b, x[2] / k.b, x[3] / k.b}};
+  }
+  if (x[1] % (k.b * k.b) != 0) opError(op, "channels " + std::to_string(x[1]) + " are not a multiple of the block size squared");
+  return {{x[0], x[1] / (k.b * k.b), x[2] * k.b, x[3] * k.b}};
+}
+
+void depthSpaceKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& x = needInput(op, in, 0, "x");
+  const Blocks k = blocksOf(op);
+  const bool toSpace = op.op != "space_to_depth";
+  // The deep side (many channels, small map) and the wide side, so one loop serves both directions.
+  const Shape& deep = toSpace ? x.shape : out[0].shape;
+  const int64_t n = deep[0], cd = deep[1], h = deep[2], w = deep[3], c = cd / (k.b * k.b);
+  const float* src = x.data.data();
+  float* dst = out[0].data.data();
+  for (int64_t img = 0; img < n; img++)
+    for (int64_t ch = 0; ch < c; ch++)
+      for (int64_t i = 0; i < k.b; i++)
+        for (int64_t j = 0; j < k.b; j++) {
+          const int64_t dc = k.crd ? ch * k.b * k.b + i * k.b + j : (i * k.b + j) * c + ch;
+          for (int64_t r = 0; r < h; r++)
+            for (int64_t col = 0; col < w; col++) {
+              const int64_t deepAt = ((img * cd + dc) * h + r) * w + col;
+              const int64_t wideAt = ((img * c + ch) * h * k.b + r * k.b + i) * w * k.b + col * k.b + j;
+              if (toSpace) dst[wideAt] = src[deepAt];
+              else dst[deepAt] = src[wideAt];
+            }
+        }
+}
+
 }  // namespace ane

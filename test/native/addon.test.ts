@@ -744,6 +744,21 @@ test('missing inputs get deterministic seeded values', { skip: missing }, () => 
   assert.ok(Math.abs(mean) < 0.5 && a.some((v) => v < 0) && a.some((v) => v > 0));
 });
 
+test('depth_to_space (DCR), pixel_shuffle (CRD) and space_to_depth: the NeuralNetwork spec\'s worked example', { skip: missing }, () => {
+  // Input [C = 8, H = 1, W = 2] holding 1..16, block 2 (NeuralNetwork.proto, ReorganizeDataLayerParams).
+  const values = Array.from({ length: 16 }, (_, i) => i + 1);
+  const g = new GraphBuilder().input('x', [1, 8, 1, 2])
+    .op({ name: 'd2s', op: 'depth_to_space', inputs: ['x'], outputs: [['d2s', [1, 2, 2, 4]]], attrs: { block_size: 2 } })
+    .op({ name: 'ps', op: 'pixel_shuffle', inputs: ['x'], outputs: [['ps', [1, 2, 2, 4]]], attrs: { upscale_factor: 2 } })
+    .op({ name: 'crd', op: 'depth_to_space', inputs: ['x'], outputs: [['crd', [1, 2, 2, 4]]], attrs: { blocksize: 2, mode: 'CRD' } })
+    .op({ name: 's2d', op: 'space_to_depth', inputs: ['d2s'], outputs: [['s2d', [1, 8, 1, 2]]], attrs: { block_size: 2 } });
+  const { outputs } = runGraph(A(), g.build(['d2s', 'ps', 'crd', 's2d']), { x: Float32Array.from(values) });
+  assert.deepEqual([...outputs.d2s.fp32], [1, 5, 2, 6, 9, 13, 10, 14, 3, 7, 4, 8, 11, 15, 12, 16]);
+  assert.deepEqual([...outputs.ps.fp32], [1, 3, 2, 4, 5, 7, 6, 8, 9, 11, 10, 12, 13, 15, 14, 16]);
+  assert.deepEqual([...outputs.crd.fp32], [...outputs.ps.fp32]);
+  assert.deepEqual([...outputs.s2d.fp32], values);
+});
+
 test('more kernels: prelu, comparisons, elu/mish/round, linear_activation/threshold, reduce variants, tile, resize_bilinear', { skip: missing }, () => {
   const xs = [1, 2, 3, 4];
   const x = ref.tensor(xs, pseudoRandom(24, 70).map((v) => v * 3));

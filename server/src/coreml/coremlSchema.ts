@@ -432,13 +432,64 @@ export type PbModel = {
 
 let modelType: protobuf.Type | undefined;
 let specType: protobuf.Type | undefined;
+let weightedSpecType: protobuf.Type | undefined;
 
-/** The Model type with the MIL program as messages (for writing test models), built once per process. */
+/**
+ * For a run (and for writing test models): the NeuralNetwork weights the executor reads, added to the schema
+ * above only here, so that analysis keeps skipping them (coreml-format.md §1.4 field numbers).
+ */
+const WEIGHT_FIELDS: Record<string, string> = {
+  ConvolutionLayerParams: 'WeightParams weights = 90; WeightParams bias = 91;',
+  InnerProductLayerParams: 'WeightParams weights = 20; WeightParams bias = 21;',
+  BatchnormLayerParams: 'WeightParams gamma = 15; WeightParams beta = 16; WeightParams mean = 17; WeightParams variance = 18;',
+  ScaleLayerParams: 'WeightParams scale = 2; WeightParams bias = 5;',
+  // loadConstantND's params are read through ShapeParams (field 1); its data is field 2.
+  ShapeParams: 'WeightParams data = 2;',
+};
+const WEIGHT_MESSAGES = `
+message WeightParams {
+  repeated float floatValue = 1;
+  bytes float16Value = 2;
+  bytes rawValue = 30;
+  bytes int8RawValue = 31;
+  QuantizationParams quantization = 40;
+}
+message QuantizationParams {
+  uint64 numberOfBits = 1;
+  oneof QuantizationType {
+    LinearQuantizationParams linearQuantization = 101;
+    LookUpTableQuantizationParams lookupTableQuantization = 102;
+  }
+}
+message LinearQuantizationParams { repeated float scale = 1; repeated float bias = 2; }
+message LookUpTableQuantizationParams { repeated float floatValue = 1; }
+`;
+
+function withWeightFields(proto: string): string {
+  let out = proto;
+  for (const [message, fields] of Object.entries(WEIGHT_FIELDS)) {
+    const at = new RegExp(`message ${message} \\{`);
+    if (!at.test(out)) throw new Error(`schema: no message ${message} to add weights to`);
+    out = out.replace(at, (m) => `${m} ${fields}`);
+  }
+  return out + WEIGHT_MESSAGES;
+}
+
+/** The Model decoder of a run: like coremlSpecType, plus the NeuralNetwork weights of WEIGHT_FIELDS. */
+export function coremlWeightedSpecType(): protobuf.Type {
+  if (!weightedSpecType) {
+    const root = protobuf.parse(withWeightFields(COREML_SUBSET_PROTO.replace(/mil\.Program/g, 'bytes')), { keepCase: true }).root;
+    weightedSpecType = root.lookupType('anelens.coreml.Model');
+  }
+  return weightedSpecType;
+}
+
+/** The Model type with the MIL program as messages and NeuralNetwork weights (for writing test models), built once per process. */
 export function coremlModelType(): protobuf.Type {
   if (!modelType) {
     const root = new protobuf.Root();
     protobuf.parse(MIL_SUBSET_PROTO, root, { keepCase: true });
-    protobuf.parse(COREML_SUBSET_PROTO.replace(/mil\.Program/g, 'anelens.coreml.mil.Program'), root, { keepCase: true });
+    protobuf.parse(withWeightFields(COREML_SUBSET_PROTO.replace(/mil\.Program/g, 'anelens.coreml.mil.Program')), root, { keepCase: true });
     modelType = root.lookupType('anelens.coreml.Model');
   }
   return modelType;

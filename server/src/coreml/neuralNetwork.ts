@@ -1,13 +1,15 @@
 // NeuralNetwork (.mlmodel, spec ≤ 5 era; also its classifier/regressor forms) → graph IR. Each layer is
 // one op named in MIL vocabulary; `originalOp` keeps the layer type as "NeuralNetwork.<type>" so the
-// placement rules for old-format layers (ANE029 and friends) can tell the two formats apart. Weights are
-// never decoded (the schema leaves WeightParams out); weight constants carry their shape only.
+// placement rules for old-format layers (ANE029 and friends) can tell the two formats apart. For analysis,
+// weights are never decoded (the schema leaves WeightParams out) and weight constants carry their shape only;
+// a run decodes them (nnWeights.ts) for the layers the executor computes.
 // Shapes: NeuralNetwork files store no intermediate shapes, so the common layers' shapes are inferred
 // (legacy layers work on (C, H, W), shown as (1, C, H, W)); a layer whose shape rule is unknown gets no shape.
 import type { AttrValue, ConstantDecl, Dim, DType, OpNode, TensorType, ValueDecl } from '../../../common/graphIR';
 import { ModelReadError } from '../onnx/readOnnx';
 import { int64ToNumber, type Int64, type PbNeuralNetwork } from './coremlSchema';
 import { checkDims, type OpView } from './milProgram';
+import { decodeWeight, type PbWeightParams, type WeightPacker } from './nnWeights';
 
 export const NN_PREFIX = 'NeuralNetwork.';
 
@@ -103,7 +105,7 @@ function samePads(inp: number, k: number, s: number, d: number, topLeftHeavy: bo
 }
 
 /** `prefix` names the ops of a pipeline stage; values keep their feature names, which connect the stages. */
-export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: ValueDecl[], prefix = '', known?: Map<string, TensorType>): NNParts {
+export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: ValueDecl[], prefix = '', known?: Map<string, TensorType>, weights?: WeightPacker): NNParts {
   const parts: NNParts = { inputs, ops: [], views: [], constants: [], histogram: {}, updatableLayers: 0 };
   const types = known ?? new Map<string, TensorType>();
   const layers = nn.layers ?? [];
@@ -116,8 +118,23 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
     else if (!nd && s && s.length === 1) t = { ...t, shape: [1, s[0]!, 1, 1] };
     types.set(i.name, t);
   }
-  const addConst = (name: string, shape: number[], dtype: DType = 'fp32') => {
-    parts.constants.push({ name, type: { dtype, shape }, unavailable: 'NeuralNetwork (.mlmodel) weights are not read: the layer is placed and costed, not executed' });
+  /**
+   * A weight constant: with its values when this is a run and the layer's weights are read (`value`: its
+   * WeightParams, or why they are not used), else its shape only.
+   */
+  const addConst = (name: string, shape: number[], dtype: DType = 'fp32', value?: { weight?: PbWeightParams } | { notRead: string }) => {
+    const decl: ConstantDecl = { name, type: { dtype, shape }, unavailable: 'NeuralNetwork (.mlmodel) weights are not read for this layer: it is placed and costed, not executed' };
+    if (weights && value) {
+      const w = 'notRead' in value ? { problem: value.notRead } : decodeWeight(value.weight, shape.reduce((a, b) => a * b, 1));
+      if ('bytes' in w) {
+        decl.type.dtype = w.dtype;
+        decl.data = weights.add(w.bytes);
+        delete decl.unavailable;
+      } else {
+        decl.unavailable = w.problem;
+      }
+    }
+    parts.constants.push(decl);
     return name;
   };
 
@@ -152,9 +169,11 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         const cin = n(cp.kernelChannels);
         checkDims(file, `layer "${name}"`, [cout, cin, ...kernel, ...strides, ...dil]);
         op = cp.isDeconvolution ? 'conv_transpose' : 'conv';
-        opInputs.push(addConst(`${name}_weight`, [cout, cin, ...kernel]));
+        const cw = cp as { weights?: PbWeightParams; bias?: PbWeightParams };
+        const notRead = { notRead: 'deconvolution weights are not read yet' };
+        opInputs.push(addConst(`${name}_weight`, [cout, cin, ...kernel], 'fp32', cp.isDeconvolution ? notRead : { weight: cw.weights }));
         params.push('weight');
-        if (cp.hasBias) { opInputs.push(addConst(`${name}_bias`, [cout])); params.push('bias'); }
+        if (cp.hasBias) { opInputs.push(addConst(`${name}_bias`, [cout], 'fp32', cp.isDeconvolution ? notRead : { weight: cw.bias })); params.push('bias'); }
         const pad: number[] = [];
         if (cp.same && inShape) {
           for (let a = 0; a < spatial; a++) pad.push(...samePads(inShape[inShape.length - spatial + a]!, kernel[a]!, strides[a]!, dil[a]!, cp.same.asymmetryMode === 1));
@@ -215,8 +234,9 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         const cin = n(ip.inputChannels); const cout = n(ip.outputChannels);
         checkDims(file, `layer "${name}"`, [cin, cout]);
         op = 'linear';
-        opInputs.push(addConst(`${name}_weight`, [cout, cin])); params.push('weight');
-        if (ip.hasBias) { opInputs.push(addConst(`${name}_bias`, [cout])); params.push('bias'); }
+        const iw = ip as { weights?: PbWeightParams; bias?: PbWeightParams };
+        opInputs.push(addConst(`${name}_weight`, [cout, cin], 'fp32', { weight: iw.weights })); params.push('weight');
+        if (ip.hasBias) { opInputs.push(addConst(`${name}_bias`, [cout], 'fp32', { weight: iw.bias })); params.push('bias'); }
         if (inShape) out = nd ? [...inShape.slice(0, -1), cout] : [inShape[0]!, cout, 1, 1];
         if (!nd && inShape?.length === 4) {
           // A legacy innerProduct reads the channels of (N, C, 1, 1): as a linear over the last axis that is
@@ -248,7 +268,10 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         attrs.epsilon = bp.epsilon ?? 1e-5;
         const c = n(bp.channels);
         if (!bp.instanceNormalization) {
-          for (const w of ['mean', 'variance', 'gamma', 'beta']) { opInputs.push(addConst(`${name}_${w}`, [c])); params.push(w); }
+          const bw = bp as Record<string, PbWeightParams | undefined>;
+          // computeMeanVar: statistics of the input itself, which batch_norm (stored mean and variance) is not.
+          const stats = (w: string) => (bp as { computeMeanVar?: boolean }).computeMeanVar && (w === 'mean' || w === 'variance') ? { notRead: 'computeMeanVar batchnorm is not executed yet' } : { weight: bw[w] };
+          for (const w of ['mean', 'variance', 'gamma', 'beta']) { opInputs.push(addConst(`${name}_${w}`, [c], 'fp32', stats(w))); params.push(w); }
         }
         out = inShape;
         break;
@@ -361,6 +384,11 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         const shape = nums((p as { targetShape?: Int64[] }).targetShape);
         checkDims(file, `layer "${name}"`, shape);
         if (shape.length) out = shape;
+        // For a run the values are the op's input (the executor's const copies it out).
+        if (weights && type === 'loadConstantND' && shape.length) {
+          opInputs.push(addConst(`${name}_data`, shape, 'fp32', { weight: (p as { data?: PbWeightParams }).data }));
+          params.push('data');
+        }
         break;
       }
       case 'batchedMatmul': {
@@ -375,8 +403,9 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         break;
       }
       case 'scale': {
-        const sp = p as { shapeScale?: Int64[]; hasBias?: boolean; shapeBias?: Int64[] };
-        opInputs.push(addConst(`${name}_scale`, nums(sp.shapeScale))); params.push('y');
+        const sp = p as { shapeScale?: Int64[]; hasBias?: boolean; shapeBias?: Int64[]; scale?: PbWeightParams };
+        // The op is the multiply; a scale layer's bias (an add after it) is not in the graph, so it is not executed then.
+        opInputs.push(addConst(`${name}_scale`, nums(sp.shapeScale), 'fp32', sp.hasBias ? { notRead: 'a scale layer with a bias is not executed yet' } : { weight: sp.scale })); params.push('y');
         out = inShape;
         break;
       }

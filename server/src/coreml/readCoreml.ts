@@ -7,10 +7,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GRAPH_IR_VERSION, type ConstantDecl, type GraphIR, type ModelFormat, type OpNode, type TensorType, type ValueDecl, type WeightedGraph } from '../../../common/graphIR';
 import { ModelReadError } from '../onnx/readOnnx';
-import { arrayDataType, coremlSpecType, int64ToNumber, MODEL_TYPE_FIELDS, type PbFeatureDescription, type PbModel, type PbNeuralNetwork } from './coremlSchema';
+import { arrayDataType, coremlSpecType, coremlWeightedSpecType, int64ToNumber, MODEL_TYPE_FIELDS, type PbFeatureDescription, type PbModel, type PbNeuralNetwork } from './coremlSchema';
 import { checkDims, milToGraph, type MilFunction, type OpView } from './milProgram';
 import { parseMilText } from './milText';
 import { neuralNetworkToGraph } from './neuralNetwork';
+import { WeightPacker } from './nnWeights';
 import { decodeProgram } from './milDecoder';
 import { checkBlobs, loadBlobs } from './weightBlob';
 
@@ -60,6 +61,8 @@ interface Parts {
   updatable: boolean;
   functionName?: string;
   opset?: string;
+  /** A run's NeuralNetwork weight bytes (undefined for analysis). */
+  weights?: WeightPacker;
 }
 
 function emptyParts(): Parts {
@@ -118,7 +121,7 @@ function modelParts(file: string, m: PbModel, depth: number, prefix: string, par
     }
     case 'neuralNetwork': case 'neuralNetworkClassifier': case 'neuralNetworkRegressor': {
       const nn = m[type] as PbNeuralNetwork;
-      const nnParts = neuralNetworkToGraph(file, nn, inputs, prefix, known);
+      const nnParts = neuralNetworkToGraph(file, nn, inputs, prefix, known, parts.weights);
       parts.ops.push(...nnParts.ops);
       parts.views.push(...nnParts.views);
       parts.constants.push(...nnParts.constants);
@@ -177,10 +180,10 @@ function addMil(file: string, fn: MilFunction, parts: Parts, topLevel: boolean):
   }
 }
 
-function decodeSpec(file: string, bytes: Uint8Array): PbModel {
+function decodeSpec(file: string, bytes: Uint8Array, options: ReadOptions = {}): PbModel {
   if (bytes.length === 0) throw new ModelReadError(file, 'empty file');
   try {
-    return coremlSpecType().decode(bytes) as unknown as PbModel;
+    return (options.loadWeights ? coremlWeightedSpecType() : coremlSpecType()).decode(bytes) as unknown as PbModel;
   } catch (e) {
     if ((e instanceof RangeError && /call stack/i.test(e.message)) || /max depth exceeded/i.test((e as Error).message)) throw new ModelReadError(file, 'messages are nested too deeply to be a Core ML model');
     throw new ModelReadError(file, `not a valid Core ML protobuf (${(e as Error).message})`);
@@ -208,6 +211,7 @@ function readBytes(file: string, limit: number, what: string): Buffer {
 /** Build the graph from a decoded spec; `modelDir` is what `@model_path` means (null: no weights folder context). */
 export function specToGraph(file: string, model: PbModel, format: ModelFormat, modelDir: string | null, options: ReadOptions = {}): ModelReadResult {
   const parts = emptyParts();
+  if (options.loadWeights) parts.weights = new WeightPacker();
   const known = new Map<string, TensorType>();
   try {
     modelParts(file, model, 0, '', parts, known);
@@ -218,7 +222,9 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
   }
   const modelType = modelTypeOf(model);
   if (modelType !== 'mlProgram') {
-    parts.inputs = features(file, model.description?.input, []);
+    // A legacy NeuralNetwork's layers address (C, H, W) as (1, C, H, W): its inputs are declared that way too
+    // (the reader's types), so the graph's shapes hold where it is executed.
+    parts.inputs = features(file, model.description?.input, []).map((i) => ({ ...i, type: known.get(i.name) ?? i.type }));
     parts.outputs = (model.description?.output ?? []).map((o) => o.name ?? '');
   }
   const weights = { files: [] as string[], blobs: 0, values: new Uint8Array(0) as Uint8Array };
@@ -233,6 +239,8 @@ export function specToGraph(file: string, model: PbModel, format: ModelFormat, m
       if (options.loadWeights) weights.values = loadBlobs(file, modelDir, parts.blobs, parts.constants);
     }
   }
+  // A NeuralNetwork's weights come from the spec itself (an ML program's from its weight files, above).
+  if (parts.weights && parts.blobs.length === 0) weights.values = parts.weights.bytes();
   if (parts.updatable) parts.warnings.push('updatable model: on-device training (the updatable layers and their gradients) runs on the CPU/GPU; inference placement below is unaffected');
   const graph: GraphIR = {
     schemaVersion: GRAPH_IR_VERSION,
@@ -268,12 +276,12 @@ function oneLine<T>(fn: () => T): T {
   }
 }
 
-export function readMlmodelBytes(bytes: Uint8Array, file: string): ModelReadResult {
-  return oneLine(() => specToGraph(file, decodeSpec(file, bytes), 'mlmodel', null));
+export function readMlmodelBytes(bytes: Uint8Array, file: string, options: ReadOptions = {}): ModelReadResult {
+  return oneLine(() => specToGraph(file, decodeSpec(file, bytes, options), 'mlmodel', null, options));
 }
 
-export function readMlmodelFile(file: string): ModelReadResult {
-  return readMlmodelBytes(readBytes(file, MAX_SPEC_BYTES, 'Core ML spec'), file);
+export function readMlmodelFile(file: string, options: ReadOptions = {}): ModelReadResult {
+  return readMlmodelBytes(readBytes(file, MAX_SPEC_BYTES, 'Core ML spec'), file, options);
 }
 
 /** How much of a model to read. */
@@ -339,7 +347,7 @@ function readMlpackageUnguarded(path: string, options: ReadOptions): ModelReadRe
   const pkg = basename(path) === 'Manifest.json' ? dirname(path) : path;
   const { spec, warnings } = locatePackageSpec(pkg);
   const bytes = readBytes(spec, MAX_SPEC_BYTES, 'Core ML spec');
-  const model = decodeSpec(spec, bytes);
+  const model = decodeSpec(spec, bytes, options);
   const result = specToGraph(spec, model, 'mlpackage', dirname(spec), options);
   result.graph.file = pkg;
   result.graph.name = basename(pkg).replace(/\.mlpackage$/i, '');

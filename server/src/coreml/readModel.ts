@@ -49,7 +49,7 @@ function readByKind(path: string, options: ReadOptions): ModelReadResult {
         details: { modelType: 'onnx', histogram, sourceOps: graph.ops.length, views: [], blockOutputs: {}, updatable: false, weightFiles: [], checkedBlobs: 0 },
       };
     }
-    case 'mlmodel': return readMlmodelFile(path);
+    case 'mlmodel': return readMlmodelFile(path, options);
     case 'mlpackage': return readMlpackage(path, options);
     case 'mil': return readMilText(path, options);
     default:
