@@ -35,7 +35,9 @@ export async function runOnAne(deps: RunDeps, arg: unknown): Promise<void> {
   }
 }
 
-async function runUri(deps: RunDeps, uri: vscode.Uri): Promise<void> {
+async function runUri(deps: RunDeps, given: vscode.Uri): Promise<void> {
+  // From the MIL view's title bar: run the model the view shows.
+  const uri = given.scheme === MIL_SCHEME ? modelUriOf(given) : given;
   if (uri.scheme !== 'file') {
     void vscode.window.showErrorMessage(`ANE Lens runs files on disk; ${uri.toString()} is not one.`);
     return;

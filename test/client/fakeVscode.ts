@@ -5,8 +5,9 @@ import Module from 'node:module';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 
 export class Uri {
-  private constructor(readonly scheme: string, readonly path: string) {}
+  private constructor(readonly scheme: string, readonly path: string, readonly query = '') {}
   static file(path: string): Uri { return new Uri('file', path); }
+  static from(parts: { scheme: string; path: string; query?: string }): Uri { return new Uri(parts.scheme, parts.path, parts.query ?? ''); }
   static parse(value: string): Uri {
     if (value.startsWith('file://')) return new Uri('file', fileURLToPath(value));
     const i = value.indexOf(':');

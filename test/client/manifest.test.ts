@@ -18,9 +18,11 @@ test('manifest: commands contributed = commands registered, one prefix and categ
   assert.deepEqual([...registered].sort(), ['aneLens.openMilView', 'aneLens.openModelSummary', 'aneLens.restartServer', 'aneLens.restartSideProcess', 'aneLens.runOnAne', 'aneLens.selectChip', 'aneLens.showLogs']);
   for (const c of pkg.contributes.commands) assert.equal(c.category, 'ANE Lens', c.command);
   const menus = pkg.contributes.menus;
-  for (const where of ['editor/title', 'explorer/context']) {
-    assert.ok(menus[where].some((m: { command: string; when: string }) => m.command === 'aneLens.runOnAne' && m.when === 'resourceExtname == .onnx'), where);
-  }
+  // Run on ANE is offered on every model format the side-process runs (modelRunTarget in runArgs.ts).
+  const runWhen = (where: string) => menus[where].find((m: { command: string; when: string }) => m.command === 'aneLens.runOnAne')?.when ?? '';
+  for (const ext of ['onnx', 'mlmodel', 'mlpackage', 'mil', 'mlmodelc']) assert.ok(runWhen('explorer/context').includes(ext), `explorer/context: ${ext}`);
+  for (const part of ['onnx', 'mlmodel', 'activeCustomEditorId == aneLens.modelSummary', 'resourceScheme == ane-lens-mil']) assert.ok(runWhen('editor/title').includes(part), `editor/title: ${part}`);
+  assert.match(pkg.contributes.menus.commandPalette.find((m: { command: string }) => m.command === 'aneLens.runOnAne').when, /mlmodel/);
 });
 
 test('manifest: settings match the code', () => {

@@ -80,8 +80,10 @@ test('Core ML files run as coreml targets; an .mlpackage chosen by its Manifest.
   const h = harness();
   await runOnAne(h.deps, Uri.file(manifest));
   await runOnAne(h.deps, Uri.file('/ws/pose.mlmodel'));
-  assert.deepEqual(h.runs.map((r) => r.target), [{ kind: 'coreml', path: manifest }, { kind: 'coreml', path: '/ws/pose.mlmodel' }]);
-  assert.deepEqual(h.panel, ['running Mosaic.mlpackage', 'report Mosaic.mlpackage', 'running pose.mlmodel', 'report pose.mlmodel']);
+  // From the MIL view's title bar: the model the view shows.
+  await runOnAne(h.deps, Uri.from({ scheme: 'ane-lens-mil', path: '/ws/pose.mlmodel.mil', query: Uri.file('/ws/pose.mlmodel').toString() }));
+  assert.deepEqual(h.runs.map((r) => r.target), [{ kind: 'coreml', path: manifest }, { kind: 'coreml', path: '/ws/pose.mlmodel' }, { kind: 'coreml', path: '/ws/pose.mlmodel' }]);
+  assert.deepEqual(h.panel, ['running Mosaic.mlpackage', 'report Mosaic.mlpackage', 'running pose.mlmodel', 'report pose.mlmodel', 'running pose.mlmodel', 'report pose.mlmodel']);
 });
 
 test('a ct.convert lens that could not be resolved shows the reason and runs nothing', async () => {
