@@ -155,7 +155,10 @@ int64_t resizeExtent(const OpNode& op, int64_t in, const char* targetKey, const 
 
 // Source coordinate of output index i along one axis, per MIL's sampling modes.
 std::vector<double> samplingGrid(const OpNode& op, int64_t in, int64_t out) {
-  std::string mode = op.attrString("sampling_mode", op.attrBool("align_corners", false) ? "STRICT_ALIGN_CORNERS" : "DEFAULT");
+  // MIL's upsample_bilinear has align_corners (default true; false samples from half a step in), resize_bilinear
+  // its sampling_mode (NeuralNetwork upsample layers get one from their linear mode).
+  const bool upsample = op.op == "upsample_bilinear";
+  std::string mode = op.attrString("sampling_mode", op.attrBool("align_corners", upsample) ? "STRICT_ALIGN_CORNERS" : upsample ? "UNALIGN_CORNERS" : "DEFAULT");
   std::vector<double> g(static_cast<size_t>(out));
   const double Xin = static_cast<double>(in), Xout = static_cast<double>(out);
   auto clampTo = [&](double v) { return std::min(Xin - 1, std::max(0.0, v)); };

@@ -78,6 +78,7 @@ const OpInfo* findOp(const std::string& op) {
       {"reduce_argmax", {argReduceShape, argReduceKernel, kFills}}, {"reduce_argmin", {argReduceShape, argReduceKernel, kFills}},
       {"avg_pool", {poolShape, poolKernel, kFills}}, {"max_pool", {poolShape, poolKernel, kFills}},
       {"upsample_nearest_neighbor", {upsampleShape, upsampleKernel, kFills}}, {"resize_bilinear", {resizeBilinearShape, resizeBilinearKernel, kFills}},
+      {"upsample_bilinear", {resizeBilinearShape, resizeBilinearKernel, kFills}},
       {"tile", {tileShape, tileKernel, kFills}}, {"gather", {gatherShape, gatherKernel, kFills}}, {"select", {selectShape, selectKernel}},
       {"shape", {shapeOfShape, shapeOfKernel}},
       {"reshape", {reshapeShape, copyKernel, kFills}}, {"expand_dims", {expandDimsShape, copyKernel, kFills}}, {"squeeze", {squeezeShape, copyKernel, kFills}},

@@ -776,8 +776,13 @@ test('more kernels: prelu, comparisons, elu/mish/round, linear_activation/thresh
     .op({ name: 'lse', op: 'reduce_log_sum_exp', inputs: ['x'], outputs: [['lse', [1, 2, 3]]], attrs: { axes: [-1], keep_dims: false } })
     .op({ name: 'tile', op: 'tile', inputs: ['x'], outputs: [['tile', [2, 2, 3, 8]]], attrs: { reps: [2, 1, 1, 2] } })
     .op({ name: 'rb_half', op: 'resize_bilinear', inputs: ['x'], outputs: [['rbh', [1, 2, 6, 7]]], attrs: { target_size_height: 6, target_size_width: 7, sampling_mode: 'UNALIGN_CORNERS' } })
-    .op({ name: 'rb_align', op: 'resize_bilinear', inputs: ['x'], outputs: [['rba', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, sampling_mode: 'STRICT_ALIGN_CORNERS' } });
-  const { result, outputs } = runGraph(A(), g.build(['pr', 'gt', 'elu', 'mish', 'lin', 'thr', 'rnd', 'rmin', 'l2', 'lse', 'tile', 'rbh', 'rba']), { x: Float32Array.from(x.data) });
+    .op({ name: 'rb_align', op: 'resize_bilinear', inputs: ['x'], outputs: [['rba', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, sampling_mode: 'STRICT_ALIGN_CORNERS' } })
+    // MIL upsample_bilinear: align_corners defaults to true; false samples from half a step in. A NeuralNetwork
+    // upsample's DEFAULT linear mode arrives as sampling_mode DEFAULT.
+    .op({ name: 'ub_mil', op: 'upsample_bilinear', inputs: ['x'], outputs: [['ubm', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2 } })
+    .op({ name: 'ub_half', op: 'upsample_bilinear', inputs: ['x'], outputs: [['ubh', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, align_corners: false } })
+    .op({ name: 'ub_nn', op: 'upsample_bilinear', inputs: ['x'], outputs: [['ubd', [1, 2, 6, 8]]], attrs: { scale_factor_height: 2, scale_factor_width: 2, sampling_mode: 'DEFAULT' } });
+  const { result, outputs } = runGraph(A(), g.build(['pr', 'gt', 'elu', 'mish', 'lin', 'thr', 'rnd', 'rmin', 'l2', 'lse', 'tile', 'rbh', 'rba', 'ubm', 'ubh', 'ubd']), { x: Float32Array.from(x.data) });
   assert.ok(result.layers.every((l) => l.executed), JSON.stringify(result.layers.filter((l) => !l.executed)));
   const at = (c: number, h: number, w: number) => x.data[(c * 3 + h) * 4 + w];
   const map = (f: (v: number, i: number) => number) => ({ shape: xs, data: x.data.map(f) });
@@ -813,6 +818,9 @@ test('more kernels: prelu, comparisons, elu/mish/round, linear_activation/thresh
   };
   checkOutput('resize half-pixel', outputs.rbh, bilinear(6, 7, (i, inn, out) => (i + 0.5) * (inn / out) - 0.5));
   checkOutput('resize align corners', outputs.rba, bilinear(6, 8, (i, inn, out) => (i * (inn - 1)) / (out - 1)));
+  checkOutput('upsample_bilinear (MIL default: corners aligned)', outputs.ubm, bilinear(6, 8, (i, inn, out) => (i * (inn - 1)) / (out - 1)));
+  checkOutput('upsample_bilinear align_corners=false', outputs.ubh, bilinear(6, 8, (i, inn, out) => (i + 0.5) * (inn / out) - 0.5));
+  checkOutput('upsample_bilinear NeuralNetwork DEFAULT', outputs.ubd, bilinear(6, 8, (i, inn, out) => i * (inn - inn / out) / (out - 1)));
 });
 
 test('constants without data: the reader op and its dependants are not executed', { skip: missing }, () => {

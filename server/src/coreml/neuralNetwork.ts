@@ -297,12 +297,15 @@ export function neuralNetworkToGraph(file: string, nn: PbNeuralNetwork, inputs: 
         break;
       }
       case 'upsample': {
-        const up = p as { scalingFactor?: Int64[]; fractionalScalingFactor?: number[]; mode?: number };
+        const up = p as { scalingFactor?: Int64[]; fractionalScalingFactor?: number[]; mode?: number; linearUpsampleMode?: number };
         const f = up.fractionalScalingFactor?.length ? up.fractionalScalingFactor : nums(up.scalingFactor);
         const [sh, sw] = [f[0] ?? 1, f[1] ?? f[0] ?? 1];
         checkDims(file, `layer "${name}"`, [sh, sw]);
         op = up.mode === 1 ? 'upsample_bilinear' : 'upsample_nearest_neighbor';
         Object.assign(attrs, { scale_factor_height: sh, scale_factor_width: sw });
+        // The spec's linear modes as MIL sampling modes: DEFAULT spaces samples (Xin − Xin/Xout)/(Xout − 1) apart
+        // from 0, ALIGN_CORNERS_TRUE (Xin − 1)/(Xout − 1), ALIGN_CORNERS_FALSE Xin/Xout from half a step in.
+        if (up.mode === 1) attrs.sampling_mode = ['DEFAULT', 'STRICT_ALIGN_CORNERS', 'UNALIGN_CORNERS'][up.linearUpsampleMode ?? 0] ?? 'DEFAULT';
         if (inShape && inShape.length >= 2) out = [...inShape.slice(0, -2), Math.floor(inShape[inShape.length - 2]! * sh), Math.floor(inShape[inShape.length - 1]! * sw)];
         break;
       }
