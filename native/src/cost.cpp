@@ -125,7 +125,9 @@ bool reducesLongLastAxis(const OpNode& op, const Analysis& a, int opIndex, int64
 }
 
 bool isMetadataOp(std::string_view t) {
-  return t == "reshape" || t == "expand_dims" || t == "squeeze" || t == "identity" || t == "flatten2d" || t == "const" || t == "shape";
+  // constexpr ops are expanded when Core ML loads the model: no work at run time.
+  return t == "reshape" || t == "expand_dims" || t == "squeeze" || t == "identity" || t == "flatten2d" || t == "const" || t == "shape" ||
+         t.substr(0, 10) == "constexpr_";
 }
 }  // namespace
 
@@ -181,7 +183,8 @@ OpClass classifyOp(const OpNode& op, const Analysis& a, int opIndex) {
 double opFlops(const OpNode& op, const Analysis& a, int opIndex) {
   static const std::unordered_set<std::string> movement = {
       "reshape", "expand_dims", "squeeze", "transpose", "concat", "split", "slice_by_index", "pad",
-      "upsample_nearest_neighbor", "identity", "const", "tile", "cast"};
+      "upsample_nearest_neighbor", "identity", "const", "tile", "cast", "constexpr_affine_dequantize", "constexpr_lut_to_dense",
+      "constexpr_sparse_to_dense", "constexpr_blockwise_shift_scale", "constexpr_lut_to_sparse"};
   const std::string_view t = op.op;  // == on a string_view tests the length before any memcmp
   const std::vector<int>& ins = a.opInputs[opIndex];
   const double out = outElems(a, opIndex);

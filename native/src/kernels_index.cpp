@@ -1,4 +1,5 @@
-// Index-driven ops: gather (embedding lookups), select (masks), shape.
+// Index-driven ops: gather (embedding lookups), select (masks), shape, and the constexpr ops that expand
+// compressed weights (a table lookup; a per-channel dequantization).
 #include <cmath>
 #include <cstdio>
 
@@ -86,6 +87,62 @@ std::vector<Shape> shapeOfShape(const OpNode& op, const Shapes& in) {
 void shapeOfKernel(const OpNode& op, const Inputs& in, Outputs& out) {
   const Tensor& x = needInput(op, in, 0, "x");
   for (size_t i = 0; i < x.shape.size(); i++) out[0].data[i] = static_cast<float>(x.shape[i]);
+}
+
+// Compressed ML-program weights (iOS16 constexpr ops), expanded as Core ML does when it loads the model.
+// constexpr_affine_dequantize: scale · (q − zero_point), scale and zero_point scalars or vectors along `axis`.
+std::vector<Shape> affineDequantizeShape(const OpNode& op, const Shapes& in) {
+  return {needShape(op, in, 0, "quantized_data")};
+}
+
+void affineDequantizeKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& q = needInput(op, in, 0, "quantized_data");
+  const Tensor& zp = needInput(op, in, 1, "zero_point");
+  const Tensor& scale = needInput(op, in, 2, "scale");
+  const Shape& s = q.shape;
+  const int axis = s.empty() ? 0 : normAxis(op, op.attrInt("axis", 0), s.size(), "axis");
+  const int64_t n = s.empty() ? 1 : s[axis];
+  auto perAxis = [&](const Tensor& t, const char* role) {
+    const int64_t k = static_cast<int64_t>(t.data.size());
+    if (k != 1 && k != n) opError(op, std::string(role) + " has " + std::to_string(k) + " values; expected 1 or " + std::to_string(n) + " (one per index of axis " + std::to_string(axis) + ")");
+    return k;
+  };
+  const int64_t kz = perAxis(zp, "zero_point"), ks = perAxis(scale, "scale");
+  int64_t inner = 1;
+  for (size_t i = axis + 1; i < s.size(); i++) inner *= s[i];
+  float* o = out[0].data.data();
+  const int64_t total = static_cast<int64_t>(q.data.size());
+  for (int64_t i = 0; i < total; i++) {
+    const int64_t c = n > 1 ? (i / inner) % n : 0;
+    o[i] = scale.data[ks == 1 ? 0 : c] * (q.data[i] - zp.data[kz == 1 ? 0 : c]);
+  }
+}
+
+// constexpr_lut_to_dense: `shape` elements, each lut[index], the indices packed in uint8 bytes. Only 8-bit indices
+// (a 256-entry table) are read: for fewer bits the packing order is not documented where this was written.
+std::vector<Shape> lutToDenseShape(const OpNode& op, const Shapes& in) {
+  needShape(op, in, 0, "lut");
+  needShape(op, in, 1, "indices");
+  const std::vector<int64_t> shape = op.attrInts("shape", {});
+  if (shape.empty()) opError(op, "needs the dense 'shape'");
+  for (int64_t d : shape)
+    if (d < 0) opError(op, "'shape' must not be negative");
+  return {Shape(shape.begin(), shape.end())};
+}
+
+void lutToDenseKernel(const OpNode& op, const Inputs& in, Outputs& out) {
+  const Tensor& lut = needInput(op, in, 0, "lut");
+  const Tensor& idx = needInput(op, in, 1, "indices");
+  const int64_t entries = static_cast<int64_t>(lut.data.size());
+  if (entries != 256) throw Unsupported("palettes of " + std::to_string(entries) + " entries (packed sub-byte indices) are not read yet; 256-entry ones are");
+  const int64_t total = numel(out[0].shape);
+  if (static_cast<int64_t>(idx.data.size()) != total) opError(op, "has " + std::to_string(idx.data.size()) + " indices for " + std::to_string(total) + " values");
+  float* o = out[0].data.data();
+  for (int64_t i = 0; i < total; i++) {
+    const float v = idx.data[i];
+    if (!(v >= 0 && v < 256)) opError(op, "index " + std::to_string(v) + " is outside the 256-entry table");
+    o[i] = lut.data[static_cast<size_t>(v)];
+  }
 }
 
 }  // namespace ane

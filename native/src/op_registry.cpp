@@ -85,6 +85,8 @@ const OpInfo* findOp(const std::string& op) {
       {"transpose", {transposeShape, transposeKernel, kFills}}, {"concat", {concatShape, concatKernel, kFills}}, {"split", {splitShape, splitKernel, kFills}},
       {"slice_by_index", {sliceShape, sliceKernel, kFills}}, {"pad", {padShape, padKernel, kFills}},
       {"space_to_batch", {spaceToBatchShape, spaceToBatchKernel, kFills}},
+      {"constexpr_affine_dequantize", {affineDequantizeShape, affineDequantizeKernel, kFills}},
+      {"constexpr_lut_to_dense", {lutToDenseShape, lutToDenseKernel, kFills}},
       {"depth_to_space", {depthSpaceShape, depthSpaceKernel, kFills}}, {"pixel_shuffle", {depthSpaceShape, depthSpaceKernel, kFills}},
       {"space_to_depth", {depthSpaceShape, depthSpaceKernel, kFills}}, {"batch_to_space", {batchToSpaceShape, batchToSpaceKernel, kFills}},
       {"batch_norm", {batchNormShape, batchNormKernel}}, {"layer_norm", {layerNormShape, layerNormKernel}},

@@ -13,7 +13,7 @@ import { coremlModelType } from '../../server/src/coreml/coremlSchema';
 import { distFile, rng, SHARED_MODELS } from '../helpers';
 
 /** MIL blob storage v2 (coreml-format.md §2.3): a header, then per blob 64 bytes of metadata and the payload. */
-function weightFile(blobs: Array<{ dtype: 'fp16' | 'fp32'; bytes: Uint8Array }>): { file: Buffer; offsets: number[] } {
+function weightFile(blobs: Array<{ dtype: 'fp16' | 'fp32' | 'uint8'; bytes: Uint8Array }>): { file: Buffer; offsets: number[] } {
   const parts: Buffer[] = [];
   const offsets: number[] = [];
   const header = Buffer.alloc(64);
@@ -24,7 +24,7 @@ function weightFile(blobs: Array<{ dtype: 'fp16' | 'fp32'; bytes: Uint8Array }>)
   for (const b of blobs) {
     const meta = Buffer.alloc(64);
     meta.writeUInt32LE(0xdeadbeef, 0);
-    meta.writeUInt32LE(b.dtype === 'fp16' ? 1 : 2, 4);
+    meta.writeUInt32LE({ fp16: 1, fp32: 2, uint8: 3 }[b.dtype], 4);
     meta.writeBigUInt64LE(BigInt(b.bytes.length), 8);
     meta.writeBigUInt64LE(BigInt(at + 64), 16);
     offsets.push(at);
@@ -140,6 +140,59 @@ describe('Core ML models on the simulator', { timeout: 120_000 }, () => {
     }
   });
 
+  test('compressed weights (constexpr_affine_dequantize per channel, an 8-bit constexpr_lut_to_dense) expand and feed the convs; they cost nothing at run time', async () => {
+    const model = join(dir, 'compressed.mlmodelc');
+    mkdirSync(join(model, 'weights'), { recursive: true });
+    // 1×1 conv weights (2, 3, 1, 1) as uint8 with a zero point of 128 and one scale per output channel, and the
+    // same shape as indices into a 256-entry palette (value i/64 − 2).
+    const q = new Uint8Array([128, 160, 96, 0, 255, 128]);
+    const indices = new Uint8Array([0, 64, 128, 192, 255, 130]);
+    const palette = new Uint16Array(256);
+    for (let i = 0; i < 256; i++) palette[i] = fp16Bits(i / 64 - 2);
+    const { file, offsets } = weightFile([{ dtype: 'uint8', bytes: q }, { dtype: 'uint8', bytes: indices }, { dtype: 'fp16', bytes: new Uint8Array(palette.buffer) }]);
+    writeFileSync(join(model, 'weights', 'weight.bin'), file);
+    const blob = (type: string, offset: number) => `${type}(BLOBFILE(path = string("@model_path/weights/weight.bin"), offset = uint64(${offset})))`;
+    writeFileSync(join(model, 'model.mil'), `program(1.0)
+[buildInfo = dict<string, string>({{"coremltools-version", "8.1"}})]
+{
+    func main<ios16>(tensor<fp16, [1, 3, 2, 2]> x) {
+            tensor<uint8, [2, 3, 1, 1]> q = const()[name = string("q"), val = ${blob('tensor<uint8, [2, 3, 1, 1]>', offsets[0]!)}];
+            tensor<uint8, [2]> zp = const()[name = string("zp"), val = tensor<uint8, [2]>([128, 128])];
+            tensor<fp16, [2]> sc = const()[name = string("sc"), val = tensor<fp16, [2]>([0.5, 0.25])];
+            int32 ax = const()[name = string("ax"), val = int32(0)];
+            tensor<fp16, [2, 3, 1, 1]> w1 = constexpr_affine_dequantize(quantized_data = q, zero_point = zp, scale = sc, axis = ax)[name = string("w1")];
+            tensor<uint8, [6]> idx = const()[name = string("idx"), val = ${blob('tensor<uint8, [6]>', offsets[1]!)}];
+            tensor<fp16, [256]> lut = const()[name = string("lut"), val = ${blob('tensor<fp16, [256]>', offsets[2]!)}];
+            tensor<uint32, [4]> shp = const()[name = string("shp"), val = tensor<uint32, [4]>([2, 3, 1, 1])];
+            tensor<fp16, [2, 3, 1, 1]> w2 = constexpr_lut_to_dense(lut = lut, indices = idx, shape = shp)[name = string("w2")];
+            string valid = const()[name = string("valid"), val = string("valid")];
+            tensor<int32, [2]> one = const()[name = string("one"), val = tensor<int32, [2]>([1, 1])];
+            tensor<int32, [4]> none = const()[name = string("none"), val = tensor<int32, [4]>([0, 0, 0, 0])];
+            int32 g = const()[name = string("g"), val = int32(1)];
+            tensor<fp16, [1, 2, 2, 2]> y1 = conv(x = x, weight = w1, strides = one, pad_type = valid, pad = none, dilations = one, groups = g)[name = string("conv_affine")];
+            tensor<fp16, [1, 2, 2, 2]> y2 = conv(x = x, weight = w2, strides = one, pad_type = valid, pad = none, dilations = one, groups = g)[name = string("conv_palette")];
+        } -> (y1, y2);
+}
+`);
+    const xs = Float32Array.from({ length: 12 }, () => random() * 2 - 1);
+    writeFileSync(join(dir, 'cx.npy'), encodeNpyFloat32(xs, [1, 3, 2, 2]));
+    const out = join(dir, 'compressed_out');
+    const report = await client.run({ target: { kind: 'coreml', path: model }, backend: 'sim', chip: 'M4', inputNpy: { x: join(dir, 'cx.npy') }, saveOutputsTo: out });
+    for (const l of report.layers) assert.equal(l.notExecuted, undefined, `${l.name} (${l.op}): ${l.notExecuted}`);
+    for (const name of ['w1', 'w2']) assert.equal(report.layers.find((l) => l.name === name)?.flops, 0, `${name} is expanded at load time`);
+    const w1 = [...q].map((v, i) => [0.5, 0.25][Math.floor(i / 3)]! * (v - 128));
+    const w2 = [...indices].map((i) => i / 64 - 2);
+    for (const [name, w] of [['y1', w1], ['y2', w2]] as const) {
+      const got = readNpyFile(join(out, `${name}.npy`));
+      for (let o = 0; o < 2; o++) {
+        for (let p = 0; p < 4; p++) {
+          const want = [0, 1, 2].reduce((sum, c) => sum + w[o * 3 + c]! * Math.fround(xs[c * 4 + p]!), 0);
+          assert.ok(Math.abs(got.data[o * 4 + p]! - want) <= 2e-2 * Math.max(1, Math.abs(want)), `${name}[${o}, ${p}] = ${got.data[o * 4 + p]} vs ${want}`);
+        }
+      }
+    }
+  });
+
   test('a weight file cut short: the run fails with the file and the constant named', async () => {
     const model = join(dir, 'short.mlmodelc');
     mkdirSync(join(model, 'weights'), { recursive: true });
@@ -228,3 +281,17 @@ describe('Core ML models on the simulator', { timeout: 120_000 }, () => {
     }
   });
 });
+
+/** The binary16 bit pattern of v (round to nearest even), for writing fp16 blobs. */
+function fp16Bits(v: number): number {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer)[0]!;
+  const sign = (u >>> 16) & 0x8000;
+  const exp = ((u >>> 23) & 0xff) - 127 + 15;
+  let mant = u & 0x7fffff;
+  if (exp <= 0) return sign; // the palette holds no subnormals
+  const round = mant & 0x1fff;
+  mant >>>= 13;
+  if (round > 0x1000 || (round === 0x1000 && (mant & 1))) mant++;
+  return sign | ((exp << 10) + mant);
+}

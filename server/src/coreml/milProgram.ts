@@ -77,6 +77,8 @@ const TENSOR_PARAMS: Record<string, string[]> = {
   scaled_dot_product_attention: ['query', 'key', 'value', 'attn_mask'], cond: ['pred'], while_loop: ['loop_vars'],
   lstm: ['x', 'initial_h', 'initial_c', 'weight_ih', 'weight_hh', 'bias'], gru: ['x', 'initial_h', 'weight_ih', 'weight_hh', 'bias'],
   rnn: ['x', 'initial_h', 'weight_ih', 'weight_hh', 'bias'], slice_update: ['x', 'update'],
+  // Compressed weights: every tensor is an input, whatever its size (small ones would otherwise become attributes).
+  constexpr_affine_dequantize: ['quantized_data', 'zero_point', 'scale'], constexpr_lut_to_dense: ['lut', 'indices'],
 };
 const DEFAULT_TENSOR_PARAMS = ['x', 'y', 'data', 'input'];
 
